@@ -1,0 +1,1 @@
+"""Compiled twins (built from ext/*.pyx). Never import directly: use ravenmigrate._twins.load."""

@@ -1,0 +1,48 @@
+"""The ``ravenmigrate`` command line: a thin layer over the Python API.
+
+argparse (stdlib) rather than click: no extra dependency, and every subcommand lives in its own
+module under ``ravenmigrate.commands`` exposing ``register(subparsers)``; ``register`` sets
+``func`` (``args -> exit code``) on its parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import __version__, commands
+from .errors import RavenMigrateError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ravenmigrate",
+        description="Migrate RavenDB 3.x data (dumps, raw storage) into RavenDB 4.x.",
+    )
+    parser.add_argument("--version", action="version", version=f"ravenmigrate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except RavenMigrateError as exc:
+        print(f"ravenmigrate: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ravenmigrate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

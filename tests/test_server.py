@@ -1,0 +1,41 @@
+"""The real RavenDB 4.1 test server: start, create a database, put and read a document."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+from ravenmigrate.client import RavenClient
+from ravenmigrate.server import EmbeddedServer
+
+
+def test_server_reports_version_4_1(ravendb):
+    with urllib.request.urlopen(ravendb.url + "/build/version", timeout=10) as r:
+        info = json.loads(r.read())
+    assert info["ProductVersion"] == "4.1"
+    assert 41000 <= info["BuildVersion"] < 42000
+
+
+def test_create_database_put_and_read_document(ravendb, new_database):
+    db = new_database()
+    with RavenClient(ravendb.url) as client:
+        assert db in client.database_names()
+        doc = {"Name": "Alfreds Futterkiste", "Freight": 32.38, "@metadata": {"@collection": "Companies"}}
+        client.put_document(db, "companies/1", doc)
+        got = client.get_document(db, "companies/1")
+        assert got["Name"] == "Alfreds Futterkiste"
+        assert got["Freight"] == 32.38
+        assert got["@metadata"]["@collection"] == "Companies"
+        assert client.get_document(db, "companies/2") is None
+        assert client.stats(db)["CountOfDocuments"] == 1
+
+
+def test_stop_leaves_no_process_behind():
+    srv = EmbeddedServer()
+    srv.start()
+    pid = srv.proc.pid
+    srv.close()
+    alive = subprocess.run(["ps", "-o", "pid=", "-g", str(pid)], capture_output=True, text=True).stdout.split()
+    assert alive == []
+    assert not srv.is_up()
