@@ -111,3 +111,84 @@ class Finding:
     message: str
     position: Position | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Converted records: what ravenmigrate.convert yields and every sink consumes. They describe the
+# result RavenDB 4.x's own legacy import would store (target-4x.md §3-§8).
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Document4:
+    """A document as 4.x stores it.
+
+    ``data`` is compact UTF-8 JSON of the whole object with its 4.x ``@metadata`` (``@collection``
+    unless the collection is ``@empty``, ``@expires``, ``@flags``, kept 3.x keys ...), never
+    ``@id``/``@etag``/``@change-vector``. ``last_modified`` is the 4.x form
+    (``2016-08-22T11:23:36.1861726Z``) or ``None`` (server "now"). A legacy revision has
+    ``revision_of`` (the document it belongs to) and its ``RV:`` ``change_vector`` (§4).
+    """
+
+    id: str
+    data: bytes
+    collection: str
+    last_modified: str | None
+    source: Position
+    flags: tuple[str, ...] = ()
+    revision_of: str | None = None
+    change_vector: str | None = None
+
+
+@dataclass(slots=True)
+class AttachmentPut4:
+    """An attachment stream of a 4.x document (a converted legacy attachment, §6).
+
+    ``hash`` is base64 BLAKE2b-256 of ``data`` (what 4.x reports as the attachment hash).
+    """
+
+    document_id: str
+    name: str
+    content_type: str
+    data: bytes
+    hash: str
+    source: Position
+
+
+@dataclass(slots=True)
+class Delete4:
+    """Delete a document (from ``DocsDeletions``, or ``files/{Key}`` from ``AttachmentsDeletions``, §5)."""
+
+    id: str
+    source: Position
+
+
+@dataclass(slots=True)
+class Index4:
+    """A 4.x ``IndexDefinition`` (JSON-ready dict) converted from a 3.x definition (§7)."""
+
+    name: str
+    definition: dict[str, Any]
+    source: Position
+
+
+@dataclass(slots=True)
+class Identity4:
+    """A cluster identity as the import stores it: key lower-cased, verbatim otherwise (§8)."""
+
+    name: str
+    value: int
+    source: Position
+
+
+@dataclass(slots=True)
+class Skipped:
+    """A source record the 4.x import would not store, with the reason (reported, never silent)."""
+
+    kind: str
+    key: str
+    reason: str
+    source: Position
+
+
+Converted = Document4 | AttachmentPut4 | Delete4 | Index4 | Identity4 | Skipped
