@@ -122,8 +122,11 @@ class Dump4Writer:
 
     @property
     def position(self) -> int:
-        """Compressed bytes handed to *out* so far (used to cut split files)."""
-        return self.stats.gzip_bytes
+        """Estimated compressed size so far: bytes handed to *out* plus the buffered JSON at the ratio
+        seen so far (used to cut split files)."""
+        st = self.stats
+        ratio = st.gzip_bytes / st.json_bytes if st.json_bytes else 1.0
+        return st.gzip_bytes + int(len(self._buf) * ratio)
 
     # -- records ----------------------------------------------------------------------------
     def write(self, record: Converted) -> None:
