@@ -12,9 +12,10 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from ...codecs.document import EncryptionSettings, decode_document
+from ...codecs.verification import verify_key
 from ...errors import UnsupportedSource, WrongKeyError
 from ...records import Finding, Record
-from .body import decode_document
 from .environment import VoronEnvironment
 from .indexdefs import definitions
 from .tables import attachments, details, document_body, documents, identities
@@ -26,14 +27,13 @@ class VoronSource:
     """Read a Voron data directory, backup directory or backup ``.zip`` without writing to it.
 
     *compression*: ``None`` auto-detects the ``Cmpr`` prefix, ``True``/``False`` as the 4.0
-    migration dialog's option. *encryption*: the database's encryption settings
-    (``ravenmigrate.codecs`` ``EncryptionSettings``) or ``None``.
+    migration dialog's option. *encryption*: the database's encryption settings or ``None``.
     """
 
     era = "3.x Voron"
 
     def __init__(self, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
-                 compression: bool | None = None, encryption: Any = None) -> None:
+                 compression: bool | None = None, encryption: EncryptionSettings | None = None) -> None:
         self.path = str(path)
         self.journals_path = journals_path
         self.compression = compression
@@ -110,6 +110,4 @@ class VoronSource:
                                          "no Raven/Encryption/Verification document: the encryption key "
                                          "cannot be checked before reading"))
             return
-        from ...codecs.verification import verify_key
-
         verify_key(self.encryption, stored, path=self.path)
