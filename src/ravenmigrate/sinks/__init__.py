@@ -1,1 +1,2 @@
-"""Where converted records go: a live 4.x server or an offline 4.x dump."""
+"""Sinks: where converted records go (live 4.x server over bulk insert or the streamed import, with
+checkpoints and verification; offline 4.x dumps)."""
