@@ -6,7 +6,6 @@ import argparse
 import re
 
 from ..sinks.dump4 import DEFAULT_LEVEL
-from ..sinks.dump4_convert import ConvertError, Dump4Options, convert_to_dump4, write_report
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
 reads: documents, legacy revisions, indexes and identities in 4.x form, converted by the same rules
@@ -44,6 +43,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..sinks.dump4_convert import ConvertError, Dump4Options, convert_to_dump4, write_report
+
     options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
     try:
         report = convert_to_dump4(args.source, args.output, options)
@@ -73,7 +74,12 @@ def summary(report: dict) -> str:
         ("time", f"{t['total_s']:,.1f} s, {t['input_mb_per_s'] or 0:,.1f} MB/s of input JSON "
                  f"({b['input_json_approx'] / 1e6:,.1f} MB)"),
     ]
-    rows += [(f"not stored: {what}", f"{n:,}") for what, n in report["not_stored"].items()]
-    rows += [(f"deviation: {code}", f"{n:,} (docs/deviations.md)") for code, n in report["deviations"].items()]
     width = max(len(k) for k, _ in rows)
-    return f"convert {report['status']}\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+    out = f"convert {report['status']}\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+    if report["not_stored"]:
+        out += "\nnot stored (as the 4.x import):\n" + "\n".join(
+            f"  {n:>8,}  {what}" for what, n in report["not_stored"].items())
+    if report["deviations"]:
+        out += "\ndeviations from the 4.x import (docs/deviations.md):\n" + "\n".join(
+            f"  {n:>8,}  {code}" for code, n in report["deviations"].items())
+    return out

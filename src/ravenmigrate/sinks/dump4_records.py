@@ -20,45 +20,51 @@ FILES_PREFIX = "files/"
 # The members of the document the 4.x legacy import builds for a 3.x attachment (§6 step 4).
 LEGACY_FILES_MEMBERS = frozenset({"@collection", "@attachments", LEGACY_METADATA, "@flags"})
 CURRENT_REVISION_STATUS = b'"Raven-Document-Revision-Status":"Current"'
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.S)
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
+_DECODER = json.JSONDecoder()
+_VALUE_OFFSET = len(METADATA_KEY)
 
 
 def _json_string(value: str) -> bytes:
+    if _NEEDS_ESCAPE.search(value) is None:
+        return b'"' + value.encode("utf-8") + b'"'
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-def _object_end(data: bytes, start: int) -> int:
-    """Index of the ``}`` closing the object that opens at ``data[start]`` (strings skipped)."""
-    depth = 0
-    for m in _TOKEN.finditer(data, start):
-        c = data[m.start()]
-        if c == 0x7B or c == 0x5B:
-            depth += 1
-        elif c == 0x7D or c == 0x5D:
-            depth -= 1
-            if depth == 0:
-                return m.start()
-    raise JsonBytesError("unterminated object", start)
+def _last_member_metadata(data: bytes) -> tuple[int, bool] | None:
+    """Fast path of :func:`metadata_close`: the ``@metadata`` object is the document's last member.
+
+    The tail from the last ``"@metadata":`` key is decoded and its value parsed by the C JSON
+    scanner; if only the document's closing brace follows, that value is the document's own
+    metadata (a nested one would be followed by at least two closers).
+    """
+    key = data.rfind(METADATA_KEY)
+    if key <= 0:
+        return None
+    try:
+        tail = data[key:].decode("utf-8")
+        start = _VALUE_OFFSET
+        while tail[start] in " \t\r\n":
+            start += 1
+        value, end = _DECODER.raw_decode(tail, start)
+    except (ValueError, IndexError):
+        return None
+    if not isinstance(value, dict) or tail[end:].strip() != "}":
+        return None
+    close = data[:data.rstrip().rfind(b"}")].rstrip()
+    return len(close) - 1, not value
 
 
 def metadata_close(data: bytes) -> tuple[int, bool]:
     """Where the document's own ``@metadata`` object closes, and whether it is empty.
 
     Returns ``(index of its '}', empty)``, or ``(-1, True)`` when the document has no
-    top-level ``@metadata`` object. Fast path: the metadata is the last member (3.x exports and
-    the converter keep it there), checked by its closing brace sitting right before the
-    document's; otherwise the top-level members are walked.
+    top-level ``@metadata`` object. 3.x exports and the converter keep the metadata last (fast
+    path); otherwise the top-level members are walked.
     """
-    last = data.rstrip().rfind(b"}")
-    key = data.rfind(METADATA_KEY)
-    if key > 0:
-        start = key + len(METADATA_KEY)
-        while data[start] in b" \t\r\n":
-            start += 1
-        if data[start] == 0x7B:
-            close = _object_end(data, start)
-            if not data[close + 1:last].strip():
-                return close, not data[start + 1:close].strip()
+    found = _last_member_metadata(data)
+    if found is not None:
+        return found
     for ks, ke, vs, ve in iter_object(data, data.index(b"{")):
         if data[vs] == 0x7B and decode_key(data[ks:ke]) == "@metadata":
             return ve - 1, not data[vs + 1:ve - 1].strip()
