@@ -15,7 +15,7 @@ from typing import Any
 
 _WS = b" \t\r\n"
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
-_SCALAR = re.compile(rb"[^,}\]\s]+")
+_SCALAR = re.compile(rb"[^,}\] \t\r\n]+")
 _COMPACT = re.compile(rb'("(?:[^"\\]|\\.)*")|[ \t\r\n]+', re.S)
 
 
