@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,18 +49,35 @@ def documented_codes() -> set[str]:
     return set(re.findall(r"`([a-z-]+)`", DEVIATIONS_DOC.read_text(encoding="utf-8")))
 
 
+def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Record, list]], workdir: Path) -> None:
+    """The load helper's streamed-import transport, fed with our converted records."""
+    from ravenmigrate.sinks.loader import Loader, LoadOptions
+
+    options = LoadOptions(url, database, transport="import", checkpoint=workdir / f"{database}.checkpoint",
+                          progress=False)
+    Loader(str(source), options, log=lambda _msg: None, pairs=lambda: iter(pairs)).run()
+
+
 def run(client: RavenClient, db_a: str, db_b: str, source: Path, records: Iterable[Record],
-        options: ConvertOptions | None = None) -> Outcome:
+        options: ConvertOptions | None = None, *, sink: str = "v4", url: str = "",
+        imported_a: bool = False) -> Outcome:
+    """Import *source* into A with the server, load our conversion into B through *sink*, compare."""
     deviations: list[Deviation] = []
     converter = Converter(options, on_deviation=deviations.append)
-    converted = list(converter.convert_all(records))
+    pairs = [(record, list(converter.convert(record))) for record in records]
+    converted = [c for _, out in pairs for c in out]
     docs = [c for c in converted if isinstance(c, Document4)]
     revision_parents = {d.revision_of for d in docs if d.revision_of}
     if revision_parents:
-        for db in (db_a, db_b):
+        for db in (db_b,) if imported_a else (db_a, db_b):
             client.json("POST", f"/databases/{db}/admin/revisions/config", REVISIONS_CONFIG)
-    client.smuggler_import(db_a, [gzipped(source)], IMPORT_OPTIONS)
-    load(client, db_b, converted)
+    if not imported_a:
+        client.smuggler_import(db_a, [gzipped(source)], IMPORT_OPTIONS)
+    if sink == "v4":
+        load(client, db_b, converted)
+    else:
+        with tempfile.TemporaryDirectory() as workdir:
+            load_with_sink(url, db_b, source, pairs, Path(workdir))
     state_a = read_state(client, db_a, revision_ids=revision_parents)
     state_b = read_state(client, db_b, revision_ids=revision_parents)
     carried = {d.key for d in deviations if d.code == "last-modified-carry-over"}

@@ -169,12 +169,12 @@ def test_expired_documents_only_skipped_when_asked(twin):
 def test_legacy_revisions_change_vectors(twin):
     """§4 test vector: first historical etag 01000000-0000-0001-0000-000000000003 -> RV:n-AAAAAQAAAQAAAAAAAAAAAw."""
     c = Converter()
-    template = ('{"V": N, "@metadata": {"Raven-Entity-Name": "Users", "Raven-Document-Revision-Status": "Historical", '
-                '"@id": "users/1/revisions/N", "@etag": "01000000-0000-0001-0000-00000000000E"}}')
-    texts = [template.replace("N", str(n)).replace("E", str(n + 2)) for n in (1, 2)]
+    template = ('{"V": @N@, "@metadata": {"Raven-Entity-Name": "Users", "Raven-Document-Revision-Status": "Historical", '
+                '"@id": "users/1/revisions/@N@", "@etag": "01000000-0000-0001-0000-00000000000@E@"}}')
+    texts = [template.replace("@N@", str(n)).replace("@E@", str(n + 2)) for n in (1, 2)]
     revs = [one(c, doc(t, i)) for i, t in enumerate(texts)]
     assert [r.change_vector for r in revs] == ["RV:1-AAAAAQAAAQAAAAAAAAAAAw", "RV:2-AAAAAQAAAQAAAAAAAAAAAw"]
-    assert all(r.revision_of == "users/1" and r.flags == ("Revision",) for r in revs)
+    assert all(r.revision_of == "users/1" and r.flags == ("Revision",) and r.collection == "Users" for r in revs)
     current = one(c, doc('{"@metadata": {"Raven-Entity-Name": "Users", "Raven-Document-Revision-Status": "Current",'
                          ' "@id": "users/1", "@etag": "01000000-0000-0001-0000-000000000009"}}', 2))
     assert current.revision_of is None and current.flags == ("HasRevisions",) and current.change_vector is None
