@@ -150,15 +150,14 @@ def read(path: str | Path) -> Dump4:
 
 
 def document_shape(value: dict[str, Any], revision: bool) -> tuple:
-    """The structure the V4 reader depends on (§11): an ``@id``, the collection, attachments,
-    a revision's change vector and ``Revision`` flag. Change vectors of documents and
-    ``@last-modified`` are optional there (a 4.0 export omits the latter)."""
+    """The structure the V4 reader depends on (§11): an ``@id``, attachments, a revision's change
+    vector and ``Revision`` flag. ``@collection`` (absent for ``@empty``), change vectors of
+    documents and ``@last-modified`` are optional there (a 4.0 export omits the latter)."""
     meta = value.get("@metadata")
     if not isinstance(meta, dict):
         return ("document without @metadata",)
     flags = [f.strip() for f in meta.get("@flags", "").split(",") if f.strip()]
-    shape = ["document", "@id" if isinstance(meta.get("@id"), str) else "no @id",
-             "@collection" if "@collection" in meta else "@empty"]
+    shape = ["document", "@id" if isinstance(meta.get("@id"), str) else "no @id"]
     if "@attachments" in meta:
         shape.append("@attachments+HasAttachments" if "HasAttachments" in flags else "@attachments")
     if revision:

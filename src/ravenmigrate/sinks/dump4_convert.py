@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..convert import ConvertOptions, Converter
+from ..convert import Converter, ConvertOptions
 from ..errors import RavenMigrateError
 from ..sources import open_source
 from .dump4 import BUILD_VERSION, DEFAULT_LEVEL

@@ -11,7 +11,7 @@ import base64
 import json
 import re
 
-from ..convert.jsonbytes import JsonBytesError, decode_key, dumps, iter_object
+from ..convert.jsonbytes import decode_key, dumps, iter_object
 from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
 
 METADATA_KEY = b'"@metadata":'
