@@ -11,64 +11,25 @@ import base64
 import json
 import re
 
+from .. import _twins
 from ..convert.jsonbytes import decode_key, dumps, iter_object
 from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
 
-METADATA_KEY = b'"@metadata":'
+_twins.register("dump4_metadata", "ravenmigrate.sinks.dump4_metadata")
+_metadata = _twins.load("dump4_metadata")
+
 LEGACY_METADATA = "@legacy-attachment-metadata"
 FILES_PREFIX = "files/"
 # The members of the document the 4.x legacy import builds for a 3.x attachment (§6 step 4).
 LEGACY_FILES_MEMBERS = frozenset({"@collection", "@attachments", LEGACY_METADATA, "@flags"})
 CURRENT_REVISION_STATUS = b'"Raven-Document-Revision-Status":"Current"'
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
-_DECODER = json.JSONDecoder()
-_VALUE_OFFSET = len(METADATA_KEY)
 
 
 def _json_string(value: str) -> bytes:
     if _NEEDS_ESCAPE.search(value) is None:
         return b'"' + value.encode("utf-8") + b'"'
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
-
-
-def _last_member_metadata(data: bytes) -> tuple[int, bool] | None:
-    """Fast path of :func:`metadata_close`: the ``@metadata`` object is the document's last member.
-
-    The tail from the last ``"@metadata":`` key is decoded and its value parsed by the C JSON
-    scanner; if only the document's closing brace follows, that value is the document's own
-    metadata (a nested one would be followed by at least two closers).
-    """
-    key = data.rfind(METADATA_KEY)
-    if key <= 0:
-        return None
-    try:
-        tail = data[key:].decode("utf-8")
-        start = _VALUE_OFFSET
-        while tail[start] in " \t\r\n":
-            start += 1
-        value, end = _DECODER.raw_decode(tail, start)
-    except (ValueError, IndexError):
-        return None
-    if not isinstance(value, dict) or tail[end:].strip() != "}":
-        return None
-    close = data[:data.rstrip().rfind(b"}")].rstrip()
-    return len(close) - 1, not value
-
-
-def metadata_close(data: bytes) -> tuple[int, bool]:
-    """Where the document's own ``@metadata`` object closes, and whether it is empty.
-
-    Returns ``(index of its '}', empty)``, or ``(-1, True)`` when the document has no
-    top-level ``@metadata`` object. 3.x exports and the converter keep the metadata last (fast
-    path); otherwise the top-level members are walked.
-    """
-    found = _last_member_metadata(data)
-    if found is not None:
-        return found
-    for ks, ke, vs, ve in iter_object(data, data.index(b"{")):
-        if data[vs] == 0x7B and decode_key(data[ks:ke]) == "@metadata":
-            return ve - 1, not data[vs + 1:ve - 1].strip()
-    return -1, True
 
 
 def document_parts(doc: Document4, revision: bool) -> tuple[bytes, bytes, bytes]:
@@ -91,7 +52,7 @@ def document_parts(doc: Document4, revision: bool) -> tuple[bytes, bytes, bytes]
     if doc.last_modified is not None:
         members.append(b'"@last-modified":"' + doc.last_modified.encode("ascii") + b'"')
     injected = b",".join(members)
-    close, empty = metadata_close(data)
+    close, empty = _metadata.metadata_close(data)
     if close < 0:
         last = data.rstrip().rfind(b"}")
         body_empty = not data[data.index(b"{") + 1:last].strip()
