@@ -13,9 +13,8 @@ import pytest
 from ravenmigrate import layout4
 from ravenmigrate.errors import SourceError
 from ravenmigrate.records import AttachmentPut4, Delete4, Document4, Identity4, Index4, Position, Skipped
-from ravenmigrate.sinks import deflate
+from ravenmigrate.sinks import deflate, dump4_metadata
 from ravenmigrate.sinks.dump4 import Dump4Writer, dump4_chunks
-from ravenmigrate.sinks import dump4_metadata
 
 POS = Position("test", "Docs", 0, 0)
 
