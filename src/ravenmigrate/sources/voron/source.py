@@ -50,6 +50,8 @@ class VoronSource:
         self.info: dict[str, Any] = {}
         self.files = [self.path]
         self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
+        self._total = 0
+        self._open: list[Iterator[Record]] = []
 
     @property
     def warnings(self) -> list[str]:
@@ -65,6 +67,22 @@ class VoronSource:
         With *after* (a position this source yielded), only the records after it: documents resume
         by storage key, the other sections by record index.
         """
+        gen = self._records(after)
+        self._open.append(gen)
+        return gen
+
+    def fraction(self) -> float | None:
+        """Share of the storage's records read so far (from the trees' entry counts), for progress."""
+        if not self._total:
+            return None
+        return min(1.0, sum(self.counts.values()) / self._total)
+
+    def close(self) -> None:
+        """Stop every unfinished :meth:`records` iteration and release the storage."""
+        while self._open:
+            self._open.pop().close()
+
+    def _records(self, after: Position | None) -> Iterator[Record]:
         self.counts = dict.fromkeys(SECTIONS, 0)
         self.findings = []
         with self.open() as env:
@@ -99,6 +117,8 @@ class VoronSource:
         if "documents" not in trees and "files" in trees:
             raise UnsupportedSource("Voron storage of a RavenFS file system, not a database", path=self.path)
         replay = env.replay
+        self._total = sum(trees[t].entries for t in ("documents", "attachments", "general") if t in trees) + sum(
+            1 for n in env.files.index_definitions if n.endswith((".index", ".transform")))
         self.info = {
             "header": env.header.name,
             "journals": list(replay.journals),
