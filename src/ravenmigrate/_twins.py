@@ -45,7 +45,7 @@ def status() -> dict[str, str]:
 
 
 # Modules that register twins; imported by status() so `doctor` sees every pair.
-TWIN_USERS: list[str] = []
+TWIN_USERS: list[str] = ["ravenmigrate.sources.reader"]
 
 
 def _import_users() -> None:

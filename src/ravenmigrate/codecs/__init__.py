@@ -1,0 +1,1 @@
+"""Pure functions over bytes: JSON values, bundle codecs (compression, encryption), BSON."""
