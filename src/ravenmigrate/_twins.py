@@ -45,7 +45,12 @@ def status() -> dict[str, str]:
 
 
 # Modules that register twins; imported by status() so `doctor` sees every pair.
-TWIN_USERS: list[str] = ["ravenmigrate.sources.reader"]
+TWIN_USERS: list[str] = [
+    "ravenmigrate.codecs.compression",
+    "ravenmigrate.codecs.ciphers",
+    "ravenmigrate.codecs.body",
+    "ravenmigrate.sources.reader",
+]
 
 
 def _import_users() -> None:

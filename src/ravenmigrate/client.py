@@ -9,9 +9,18 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
+import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .errors import ServerError
+
+# Every type the legacy (3.x) import understands, as in target-4x.md §2 "the exact request that worked".
+DEFAULT_IMPORT_OPTIONS: dict[str, Any] = {
+    "IncludeExpired": True,
+    "OperateOnTypes": "Documents, RevisionDocuments, Indexes, Identities, Tombstones, LegacyAttachments, "
+                      "Conflicts, CompareExchange, LegacyDocumentDeletions, LegacyAttachmentDeletions, Counters",
+}
 
 
 class RavenClient:
@@ -88,6 +97,55 @@ class RavenClient:
             return None
         results = json.loads(data)["Results"]
         return results[0] if results else None
+
+    # -- operations and the server's own import -------------------------------------------------
+    def next_operation_id(self, database: str) -> int:
+        return int(self.json("GET", f"/databases/{urllib.parse.quote(database)}/operations/next-operation-id")["Id"])
+
+    def operation_state(self, database: str, op_id: int) -> dict[str, Any]:
+        return self.json("GET", f"/databases/{urllib.parse.quote(database)}/operations/state?id={op_id}")
+
+    def smuggler_import(self, database: str, chunks: Iterable[bytes], options: dict[str, Any] | None = None) -> Any:
+        """The server's own import: ``POST /databases/{db}/smuggler/import`` with an
+        ``importOptions`` form part and one gzip file part streamed from *chunks* (target-4x.md §2).
+
+        Returns the SmugglerResult JSON; a faulted import raises :class:`ServerError`."""
+        opts = DEFAULT_IMPORT_OPTIONS if options is None else options
+        boundary = "ravenmigrate-" + uuid.uuid4().hex
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"importOptions\"\r\n\r\n"
+                f"{json.dumps(opts)}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"import.ravendbdump\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+
+        def body() -> Iterator[bytes]:
+            yield head
+            for chunk in chunks:
+                if chunk:
+                    yield chunk
+            yield tail
+
+        op_id = self.next_operation_id(database)
+        path = f"/databases/{urllib.parse.quote(database)}/smuggler/import?operationId={op_id}"
+        conn = self._connection()
+        try:
+            conn.request("POST", path, body=body(), encode_chunked=True,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                  "Transfer-Encoding": "chunked"})
+            resp = conn.getresponse()
+            data = resp.read()
+        except (ConnectionError, http.client.HTTPException, OSError) as exc:
+            self.close()
+            raise ServerError(f"POST {self.url}{path}: {exc}", url=self.url + path) from exc
+        if resp.status != 200:
+            raise ServerError(f"import into {database} failed ({resp.status}): {data[:2000].decode('utf-8', 'replace')}",
+                              status=resp.status, url=self.url + path)
+        return json.loads(data) if data else None
+
+    def import_file(self, database: str, path: str, options: dict[str, Any] | None = None,
+                    chunk_size: int = 1 << 20) -> Any:
+        """:meth:`smuggler_import` of a (gzip) dump file on disk."""
+        with open(path, "rb") as f:
+            return self.smuggler_import(database, iter(lambda: f.read(chunk_size), b""), options)
 
     def stats(self, database: str) -> dict[str, Any]:
         return self.json("GET", f"/databases/{urllib.parse.quote(database)}/stats")

@@ -1,0 +1,124 @@
+"""The symmetric algorithms of the 3.x Encryption bundle, their key-size rule and CBC/PKCS7.
+
+bundles-3x.md §2.1: the .NET ``SymmetricAlgorithm`` types RavenDB accepts, their block sizes and
+legal key sizes; mode and padding are the .NET defaults, CBC and PKCS7. §5: ``cryptography`` >= 43
+does AES, DES/3DES (``hazmat.decrepit``) and 128-bit RC2; other RC2 key sizes use the RFC 2268 twin.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+from cryptography.hazmat.decrepit.ciphers.algorithms import RC2, TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from ravenmigrate import _twins
+from ravenmigrate.codecs.errors import BundleConfigError
+
+_twins.register("rc2", "ravenmigrate.codecs.rc2")
+_rc2 = _twins.load("rc2")
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One cipher family: ``name`` (AES, DES, 3DES, RC2), block size and legal key sizes in bits."""
+
+    name: str
+    block: int
+    legal_bits: tuple[int, ...]
+    fallback_bits: int
+
+    def key_bits(self, preference: int) -> int:
+        """bundles-3x.md §2.1 "Key size": the preference if legal, else the largest size of the
+        algorithm's first ``LegalKeySizes`` range."""
+        return preference if preference in self.legal_bits else self.fallback_bits
+
+
+AES = Algorithm("AES", 16, (128, 192, 256), 256)
+DES = Algorithm("DES", 8, (64,), 64)
+TRIPLE_DES = Algorithm("3DES", 8, (128, 192), 192)
+RC2_ALG = Algorithm("RC2", 8, tuple(range(40, 129, 8)), 128)
+ALGORITHMS = (AES, DES, TRIPLE_DES, RC2_ALG)
+
+# Accepted spellings (lower-cased, spaces/dashes removed): .NET type names (bare or namespaced,
+# optionally assembly-qualified), the StorageExporter/4.x Studio short names (bundles-3x.md §4).
+_NAMES = {
+    "aescryptoserviceprovider": AES, "aesmanaged": AES, "rijndaelmanaged": AES, "rijndael": AES,
+    "aes": AES, "aescng": AES,
+    "descryptoserviceprovider": DES, "des": DES,
+    "tripledescryptoserviceprovider": TRIPLE_DES, "tripledes": TRIPLE_DES, "3des": TRIPLE_DES,
+    "rc2cryptoserviceprovider": RC2_ALG, "rc2": RC2_ALG,
+}
+
+
+def algorithm_named(name: str) -> Algorithm:
+    """Resolve a .NET type name (``System.Security.Cryptography.RC2CryptoServiceProvider``), a bare
+    class name (``RijndaelManaged``) or a Studio short name (``Triple DES``) to its cipher family."""
+    bare = name.split(",")[0].strip().rsplit(".", 1)[-1]
+    norm = bare.lower().replace(" ", "").replace("-", "").replace("_", "")
+    try:
+        return _NAMES[norm]
+    except KeyError:
+        raise BundleConfigError(
+            f"unknown encryption algorithm {name!r}: expected one of DES, RC2, Rijndael, Triple DES "
+            "(or a .NET type name such as AesCryptoServiceProvider, RijndaelManaged, "
+            "DESCryptoServiceProvider, TripleDESCryptoServiceProvider, RC2CryptoServiceProvider)"
+        ) from None
+
+
+def _library_cipher(alg: Algorithm, key: bytes):
+    """The ``cryptography`` algorithm object, or None when only the RFC 2268 twin can do it."""
+    if alg is AES:
+        return algorithms.AES(key)
+    if alg is DES:
+        key = key * 3  # DES as 3DES with K1=K2=K3 (bundles-3x.md §5)
+    elif alg is TRIPLE_DES and len(key) == 16:
+        key = key + key[:8]  # 2-key 3DES expanded to K1,K2,K1
+    if alg is DES or alg is TRIPLE_DES:
+        return TripleDES(key)
+    if len(key) == 16:
+        return RC2(key)  # effective bits = key bits = 128, as .NET sets them (bundles-3x.md §2.1)
+    return None
+
+
+class CbcCipher:
+    """CBC with one key for many values; each call starts from the IV it is given."""
+
+    def __init__(self, alg: Algorithm, key: bytes) -> None:
+        self.algorithm = alg
+        self.block = alg.block
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._lib = _library_cipher(alg, key)
+        self._schedule = None if self._lib is not None else _rc2.key_schedule(key, len(key) * 8)
+
+    def decrypt(self, iv: bytes, data: bytes) -> bytes:
+        """Raw CBC decryption (padding kept); *data* must be a multiple of the block size."""
+        if self._lib is None:
+            return _rc2.cbc_decrypt(self._schedule, iv, data)
+        d = Cipher(self._lib, modes.CBC(iv)).decryptor()
+        return d.update(data) + d.finalize()
+
+    def encrypt(self, iv: bytes, data: bytes) -> bytes:
+        """Raw CBC encryption of already padded *data*."""
+        if self._lib is None:
+            return _rc2.cbc_encrypt(self._schedule, iv, data)
+        e = Cipher(self._lib, modes.CBC(iv)).encryptor()
+        return e.update(data) + e.finalize()
+
+
+def pkcs7_pad(data: bytes, block: int) -> bytes:
+    """PKCS7: always add 1..block bytes, each the pad length (a full block when aligned)."""
+    n = block - len(data) % block
+    return data + bytes((n,)) * n
+
+
+def pkcs7_unpad(data: bytes, block: int) -> bytes | None:
+    """Strip PKCS7 padding; None when the padding is invalid (wrong key, bundles-3x.md §7)."""
+    if not data:
+        return None
+    n = data[-1]
+    if n == 0 or n > block or data[-n:] != bytes((n,)) * n:
+        return None
+    return data[:-n]

@@ -1,0 +1,110 @@
+"""``ravenmigrate load``: put a 3.x source into a live RavenDB 4.x (or the embedded 4.1)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..sinks import embedded
+from ..sinks.bulk_insert import DEVIATIONS
+from ..sinks.loader import (
+    DEFAULT_TRANSPORT,
+    TRANSPORTS,
+    Loader,
+    LoadError,
+    LoadOptions,
+    default_checkpoint,
+    write_report,
+)
+from ..sinks.progress import table
+from ..sinks.streams import Limits
+
+EPILOG = """transports:
+  import       (default) streams the records through the server's own /smuggler/import, in parallel
+               imports of disjoint parts of the source: keeps @last-modified, @hilo, legacy revisions
+               (with their RV: change vectors) and legacy attachments exactly as RavenDB's own import.
+  bulk-insert  the 4.x bulk insert protocol. It CANNOT keep @last-modified (the server stores the
+               time of the load), cannot store legacy revisions, creates a revision for every document
+               when revisions are enabled, and loses nested @legacy-attachment-metadata keys the 4.x
+               metadata parser drops. See docs/deviations.md.
+
+A checkpoint (msgpack) is written next to the report after every acknowledged operation; after a
+failure, run the same command with --resume.  Without --url the embedded RavenDB 4.1 is started
+(data kept under the cache) and left running; its Studio URL is printed at the end."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("load", help="load a 3.x source into a live RavenDB 4.x (bulk insert or streamed import)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="SRC", help="a 3.x source (.ravendump, export folder, ...)")
+    p.add_argument("--url", help="RavenDB 4.x server URL (default: the embedded RavenDB 4.1)")
+    p.add_argument("--database", "-d", required=True, help="target database")
+    p.add_argument("--create", action="store_true", help="create the database when it does not exist")
+    p.add_argument("--transport", choices=TRANSPORTS, default=DEFAULT_TRANSPORT,
+                   help=f"how to write (default {DEFAULT_TRANSPORT}; see below)")
+    p.add_argument("--streams", type=int, default=2, help="parallel connections (default 2)")
+    p.add_argument("--resume", action="store_true", help="continue after the last acknowledged operation")
+    p.add_argument("--report", help="write a JSON report here (the checkpoint goes next to it)")
+    p.add_argument("--checkpoint", help="checkpoint file (default: REPORT.checkpoint or "
+                                        "./ravenmigrate-load-DB.checkpoint)")
+    p.add_argument("--operation-docs", type=int, default=Limits.items,
+                   help=f"items per acknowledged operation (default {Limits.items})")
+    p.add_argument("--operation-mb", type=float, default=Limits.size / 2**20,
+                   help=f"MB per acknowledged operation (default {Limits.size >> 20})")
+    p.add_argument("--retry-for", type=float, default=120.0,
+                   help="seconds of transient failures (refused, reset, 503) to retry before stopping (default 120)")
+    p.add_argument("--gzip", action="store_true", help="gzip bulk insert bodies (worth it over a slow network)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.streams < 1:
+        raise SystemExit("ravenmigrate load: --streams must be >= 1")
+    pid = None
+    url = args.url
+    if url is None:
+        url, pid = embedded.ensure_running()
+        args.create = True
+    checkpoint = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.report, args.database)
+    options = LoadOptions(url=url, database=args.database, transport=args.transport, streams=args.streams,
+                          create=args.create, resume=args.resume, checkpoint=checkpoint, retry_for=args.retry_for,
+                          limits=Limits(args.operation_docs, int(args.operation_mb * 2**20)), compress=args.gzip,
+                          progress=False if args.quiet else None)
+    try:
+        report = Loader(args.source, options).run()
+    except LoadError as exc:
+        if args.report:
+            write_report(args.report, exc.report)
+        raise
+    if args.report:
+        write_report(args.report, report)
+    print(summary(report))
+    if pid is not None or args.url is None:
+        print(f"\nRavenDB 4.1 (embedded, left running, pid {pid}): {embedded.studio_url(url, args.database)}")
+    return 0
+
+
+def summary(report: dict) -> str:
+    c = report["counts"]
+    t = report["timings"]
+    secs = max(t.get("total_s", 0.0), 1e-6)
+    rows = [
+        ("database", f"{report['database']} at {report['url']}"),
+        ("transport", f"{report['transport']}, {report['streams']} streams"),
+        ("documents", f"{c['documents']:,}"), ("attachments", f"{c['attachments']:,}"),
+        ("deletions", f"{c['deletions']:,}"), ("indexes", f"{c['indexes']:,}"),
+        ("identities", f"{c['identities']:,}"), ("skipped", f"{c['skipped']:,}"),
+        ("sent", f"{c['documents_sent']:,} documents, {c['bytes_sent'] / 1e6:,.1f} MB in {c['operations']} operations"),
+        ("already acknowledged", f"{c['already_acknowledged']:,} items (resume)"),
+        ("retries", f"{c['retries']}"),
+        ("time", f"{secs:,.1f} s, {c['documents_sent'] / secs:,.0f} documents/s"),
+    ]
+    for what, n in report["not_stored"].items():
+        rows.append((f"not stored ({what})", f"{n:,}"))
+    out = "load " + report["status"] + "\n" + table(rows)
+    if report["deviations"]:
+        out += "\nbulk insert deviations (docs/deviations.md):\n" + "\n".join(f"  - {d}" for d in DEVIATIONS)
+    if report.get("import_messages"):
+        out += f"\nserver import reported {len(report['import_messages'])} warnings/errors (see --report)"
+    return out

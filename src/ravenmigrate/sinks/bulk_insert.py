@@ -1,0 +1,191 @@
+"""Transport ``bulk-insert``: the 4.x bulk insert protocol (target-4x.md §9) over parallel streams.
+
+An operation is one ``POST bulk_insert?id=`` whose chunked body is the JSON array of PUT commands,
+each embedding the converted document bytes as they are (no per-document re-serialisation),
+optionally gzip-compressed; then, once the server answered 201, the operation's legacy
+attachments (``PUT /attachments``, §10) and deletions (``bulk_docs`` DELETE commands, §10).
+
+What bulk insert cannot do (§1.2, §9): keep ``@last-modified`` (the server stores "now"), store
+legacy revisions, or keep nested keys of ``@legacy-attachment-metadata`` that its metadata parser
+drops; see ``docs/deviations.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+import zlib
+from collections.abc import Iterator
+
+from ..client import RavenClient
+from ..errors import ServerError
+from ..records import AttachmentPut4, Document4
+from .http import (
+    TRANSIENT_MESSAGES,
+    TRANSIENT_STATUSES,
+    TransientError,
+    db_path,
+    fault_message,
+    operation_state,
+    stream_request,
+)
+from .streams import Item, Operation, permanent
+
+CHUNK = 256 << 10
+PUT_HEAD = b'{"Id":'
+PUT_MID = b',"Type":"PUT","Document":'
+_PLAIN_ID = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*\Z')
+_LAST_ID = re.compile(r"Last document id: (.*?)(?:\r?\n|$)")
+_BAD_ID = re.compile(r"(?:called with|id[: ]+)\s*'?([^'\s]+\|)'?")
+
+DEVIATIONS = (
+    "@last-modified is the time of the load, not the 3.x value (bulk insert always stores 'now')",
+    "legacy revisions (Raven-Document-Revision-Status: Historical) are not stored: bulk insert is PUT-only",
+    "with revisions enabled, every loaded document gets a new revision (the import suppresses it for "
+    "documents that had revisions in 3.x)",
+    "nested @legacy-attachment-metadata keys the 4.x metadata parser drops (Raven-Replication-*, "
+    "Last-Modified, Raven-Last-Modified, ...) are lost",
+)
+
+
+def put_command(doc: Document4) -> bytes:
+    """``{"Id":…,"Type":"PUT","Document":<data>}`` around the converted bytes (§9 body)."""
+    doc_id = doc.id
+    quoted = b'"' + doc_id.encode() + b'"' if _PLAIN_ID.match(doc_id) else json.dumps(doc_id).encode()
+    return PUT_HEAD + quoted + PUT_MID + doc.data + b"}"
+
+
+def items_for(converted) -> Iterator[Item]:
+    """The stream items of one converted record (revisions and non-document records excluded)."""
+    if isinstance(converted, Document4):
+        if converted.revision_of is None:
+            cmd = put_command(converted)
+            yield Item("put", converted.id, cmd, len(cmd))
+    elif isinstance(converted, AttachmentPut4):
+        yield Item("attachment", converted.document_id, converted, len(converted.data) + 200, 0)
+    else:
+        yield Item("delete", converted.id, converted.id, 100)
+
+
+class BulkInsertSender:
+    """Sends one operation of a stream (see module docstring)."""
+
+    def __init__(self, database: str, compress: bool = False) -> None:
+        self.database = database
+        self.compress = compress
+
+    def fits(self, op: Operation, item: Item) -> bool:
+        # A put after a pending delete would run before it: start a new operation instead.
+        return not (item.kind == "put" and "delete" in op.kinds)
+
+    def send(self, client: RavenClient, op: Operation) -> None:
+        puts = [i for i in op.items if i.kind == "put"]
+        if puts:
+            self._bulk_insert(client, op, puts)
+        deletes: list[str] = []
+        for item in op.items:
+            if item.kind == "attachment":
+                if deletes:
+                    self._delete(client, deletes)
+                    deletes = []
+                self._attachment(client, item.payload)
+            elif item.kind == "delete":
+                deletes.append(item.payload)
+        if deletes:
+            self._delete(client, deletes)
+
+    def _body(self, puts: list[Item]) -> Iterator[bytes]:
+        parts: list[bytes] = [b"["]
+        size = 1
+        first = True
+        for item in puts:
+            if not first:
+                parts.append(b",")
+            first = False
+            parts.append(item.payload)
+            size += len(item.payload) + 1
+            if size >= CHUNK:
+                yield b"".join(parts)
+                parts, size = [], 0
+        parts.append(b"]")
+        yield b"".join(parts)
+
+    def _gzip(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        for chunk in chunks:
+            out = z.compress(chunk)
+            if out:
+                yield out
+        yield z.flush()
+
+    def _bulk_insert(self, client: RavenClient, op: Operation, puts: list[Item]) -> None:
+        op_id = client.next_operation_id(self.database)
+        path = db_path(self.database, f"bulk_insert?id={op_id}")
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        body = self._body(puts)
+        if self.compress:
+            headers["Content-Encoding"] = "gzip"
+            body = self._gzip(body)
+        try:
+            status, data = stream_request(client, "POST", path, body, headers)
+        except TransientError:
+            self._raise_if_faulted(client, op, op_id, None)
+            raise
+        if status == 201:
+            return
+        text = data.decode("utf-8", "replace")
+        if status in TRANSIENT_STATUSES or any(m in text for m in TRANSIENT_MESSAGES):
+            raise TransientError(f"bulk insert answered {status}: {text[:500]}", status=status)
+        self._raise_if_faulted(client, op, op_id, text)
+        raise permanent(op.stream, op, f"bulk insert answered {status}: {_message(text)}", _rejected_id(text, op))
+
+    def _raise_if_faulted(self, client: RavenClient, op: Operation, op_id: int, text: str | None) -> None:
+        """A faulted bulk insert names the reason (§9 "the client reports errors by querying the state")."""
+        try:
+            state = operation_state(client, self.database, op_id)
+        except ServerError:
+            return
+        message = fault_message(state)
+        if message is None or any(m in message for m in TRANSIENT_MESSAGES) or _interrupted(message):
+            return
+        raise permanent(op.stream, op, message, _rejected_id(message + (text or ""), op))
+
+    def _attachment(self, client: RavenClient, att: AttachmentPut4) -> None:
+        q = urllib.parse.urlencode({"id": att.document_id, "name": att.name, "contentType": att.content_type})
+        client.request("PUT", db_path(self.database, f"attachments?{q}"), att.data,
+                       {"Content-Type": "application/octet-stream"}, ok=(201,))
+
+    def _delete(self, client: RavenClient, ids: list[str]) -> None:
+        commands = [{"Id": i, "Type": "DELETE", "ChangeVector": None} for i in ids]
+        client.json("POST", db_path(self.database, "bulk_docs"), {"Commands": commands}, ok=(201,))
+
+
+def _interrupted(message: str) -> bool:
+    """A bulk insert that faulted because its connection went away (kill, stop), not its data."""
+    low = message.lower()
+    return any(s in low for s in ("unexpected end", "connection", "aborted", "reset", "shutdown", "disposed",
+                                  "canceled", "cancelled"))
+
+
+def _message(text: str) -> str:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:1000]
+    return str(body.get("Message") or body.get("Error") or text)[:1000]
+
+
+def _rejected_id(text: str, op: Operation) -> str | None:
+    """The document the server rejected: named in its message, else the one after the last stored."""
+    keys = [i.key for i in op.items if i.kind == "put"]
+    for key in keys:
+        if key.endswith("|") and key in text:
+            return key
+    m = _LAST_ID.search(text)
+    if m:
+        last = m.group(1).strip().rstrip(".")
+        if last in keys and keys.index(last) + 1 < len(keys):
+            return keys[keys.index(last) + 1]
+    m = _BAD_ID.search(text)
+    return m.group(1) if m else None

@@ -1,0 +1,373 @@
+"""Load a source into a live RavenDB 4.x: read, convert, route to parallel streams, checkpoint.
+
+The main thread reads source records and converts them (``ravenmigrate.convert``), turns each
+converted record into transport items and routes them by document id to ``streams`` worker
+threads (``ravenmigrate.sinks.streams``), each with its own connection. One-off steps run on the
+main thread: the revisions configuration before the first revision-related document (target-4x.md
+§4), indexes and identities after the documents (§7, §8: identities through a tiny legacy import,
+the only way to store them exactly as the import does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..client import RavenClient
+from ..errors import RavenMigrateError, ServerError
+from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4, Skipped
+from . import bulk_insert, smuggler
+from .checkpoint import Checkpoint, CheckpointError
+from .http import PermanentError, Retry, TransientError, db_path
+from .jsonout import dumps
+from .progress import Progress
+from .streams import END, Item, Limits, Stats, Stream, route
+
+TRANSPORTS = ("import", "bulk-insert")
+DEFAULT_TRANSPORT = "import"
+BATCH_ITEMS = 256
+BATCH_BYTES = 1 << 20
+REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None, "PurgeOnDelete": False},
+                    "Collections": {}}
+
+
+class LoadError(RavenMigrateError):
+    """A load stopped; ``report`` holds what was done and ``checkpoint`` where to resume from."""
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class LoadOptions:
+    url: str
+    database: str
+    transport: str = DEFAULT_TRANSPORT
+    streams: int = 2
+    create: bool = False
+    resume: bool = False
+    checkpoint: Path | None = None
+    retry_for: float = 120.0
+    limits: Limits = field(default_factory=Limits)
+    compress: bool = False
+    progress: bool | None = None
+
+
+def default_checkpoint(report: str | None, database: str) -> Path:
+    """Next to the report (``REPORT.checkpoint``), else ``ravenmigrate-load-DB.checkpoint`` here."""
+    if report:
+        return Path(str(report) + ".checkpoint")
+    return Path(f"ravenmigrate-load-{database}.checkpoint")
+
+
+def open_records(source: str) -> tuple[Iterator[Any], Callable[[], float | None], Callable[[], None]]:
+    """(records, fraction read, close) of a source opened with compact document bodies."""
+    from ..sources import open_source
+
+    src = open_source(source, compact=True)
+    records = src.records()
+    fraction = getattr(src, "fraction", None) or (lambda: None)
+    close = getattr(src, "close", None) or (lambda: None)
+    return iter(records), fraction, close
+
+
+Pairs = Iterator[tuple[Any, list[Any]]]
+
+
+def converted_pairs(records: Iterator[Any]) -> Pairs:
+    """(source record, its converted records) for every record, through ``ravenmigrate.convert``."""
+    converter = make_converter()
+    for record in records:
+        yield record, convert(converter, record)
+
+
+def make_converter() -> Any:
+    from ..convert import Converter
+
+    return Converter()
+
+
+def convert(converter: Any, record: Any) -> list[Any]:
+    out = converter.convert(record)
+    if out is None:
+        return []
+    if isinstance(out, (list, tuple)):
+        return list(out)
+    if isinstance(out, (Document4, AttachmentPut4, Delete4, Index4, Identity4, Skipped)):
+        return [out]
+    return list(out)
+
+
+class Loader:
+    def __init__(self, source: str, options: LoadOptions, log: Callable[[str], None] | None = None,
+                 pairs: Callable[[], Pairs] | None = None) -> None:
+        """*pairs*, when given, replaces reading and converting *source* (the Python API's way to
+        load records produced elsewhere); *source* then only names the load in checkpoints."""
+        if options.transport not in TRANSPORTS:
+            raise RavenMigrateError(f"unknown transport {options.transport!r} (expected one of {TRANSPORTS})")
+        self.source = str(source)
+        self.o = options
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.client = RavenClient(options.url)
+        self.counts: Counter[str] = Counter()
+        self.skipped: list[dict[str, Any]] = []
+        self.not_stored: Counter[str] = Counter()
+        self.index_results: list[dict[str, Any]] = []
+        self.timings: dict[str, float] = {}
+        self.stats = Stats()
+        self.revisions_enabled = False
+        self.import_sender = smuggler.ImportSender(options.database)
+        self.pairs = pairs
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _checkpoint(self) -> Checkpoint:
+        path = self.o.checkpoint or default_checkpoint(None, self.o.database)
+        if self.o.resume:
+            if not path.exists():
+                raise CheckpointError(f"--resume: no checkpoint at {path}")
+            cp = Checkpoint.load(path)
+            cp.check_matches(self.source, self.o.database, self.o.transport)
+            if cp.finished:
+                self.log(f"checkpoint {path} says this load already finished; nothing to resume")
+            return cp
+        cp = Checkpoint(path, self.source, self.o.database, self.o.transport, self.o.streams)
+        cp._write()
+        return cp
+
+    def _prepare_database(self) -> None:
+        retry = Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s"))
+        names = retry.run(self.client.database_names)
+        if self.o.database in names:
+            return
+        if not self.o.create:
+            raise RavenMigrateError(f"database {self.o.database!r} does not exist on {self.o.url} "
+                                    f"(pass --create to create it)")
+        retry.run(lambda: self.client.create_database(self.o.database))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ServerError):
+                self.client.stats(self.o.database)
+                return
+            time.sleep(0.25)
+
+    def _enable_revisions(self, cp: Checkpoint) -> None:
+        """§4: legacy revisions need a revisions configuration before they are imported."""
+        self.revisions_enabled = True
+        if cp.done.get("revisions"):
+            return
+        Retry(self.o.retry_for).run(lambda: self.client.json(
+            "POST", db_path(self.o.database, "admin/revisions/config"), REVISIONS_CONFIG))
+        cp.mark("revisions")
+        self.log("source holds revisions: enabled the database's revisions configuration")
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        started = time.monotonic()
+        self._prepare_database()
+        cp = self._checkpoint()
+        self.checkpoint = cp
+        if cp.done.get("revisions"):
+            self.revisions_enabled = True
+        failed = threading.Event()
+        sender = (bulk_insert.BulkInsertSender(self.o.database, self.o.compress) if self.o.transport == "bulk-insert"
+                  else self.import_sender)
+        streams = [Stream(i, self.o.url, sender, cp, self.stats, self.o.limits, self.o.retry_for, failed, self.log)
+                   for i in range(cp.streams)]
+        error: BaseException | None = None
+        if self.pairs is None:
+            records, fraction, close = open_records(self.source)
+            pairs = converted_pairs(records)
+        else:
+            pairs, fraction, close = self.pairs(), (lambda: None), (lambda: None)
+        try:
+            for s in streams:
+                s.start()
+            with Progress(self.stats, fraction, enabled=self.o.progress):
+                try:
+                    globals_ = self._feed(pairs, streams, cp, failed)
+                except BaseException as exc:  # noqa: BLE001 - stop the streams, then report it
+                    error = exc
+                for s in streams:
+                    self._put(s, END, failed, force=True)
+                for s in streams:
+                    s.join()
+            self.timings["documents_s"] = time.monotonic() - started
+            stream_error = next((s.error for s in streams if s.error is not None), None)
+            error = error or stream_error
+            if error is None:
+                self._globals(cp, *globals_)
+        except BaseException as exc:  # noqa: BLE001
+            error = error or exc
+        finally:
+            close()
+            self.timings["total_s"] = time.monotonic() - started
+        if error is not None:
+            report = self.report("failed", error)
+            if isinstance(error, (RavenMigrateError, OSError)):
+                raise LoadError(self._failure_message(error), report) from error
+            raise error
+        cp.finish()
+        return self.report("completed")
+
+    def _feed(self, pairs: Pairs, streams: list[Stream], cp: Checkpoint,
+              failed: threading.Event) -> tuple[list[Any], list[Identity4]]:
+        n = len(streams)
+        routed = [0] * n
+        skip = list(cp.acked)
+        batches: list[list[Item]] = [[] for _ in range(n)]
+        sizes = [0] * n
+        indexes: list[Any] = []
+        identities: list[Identity4] = []
+        read_started = time.monotonic()
+        bulk = self.o.transport == "bulk-insert"
+        for record, converted in pairs:
+            if failed.is_set():
+                break
+            self.counts["records_read"] += 1
+            for conv in converted:
+                kind = type(conv).__name__
+                self.counts[kind] += 1
+                if isinstance(conv, Skipped):
+                    self.skipped.append({"kind": conv.kind, "key": conv.key, "reason": conv.reason,
+                                         "source": _position(conv.source)})
+                    continue
+                if isinstance(conv, Index4):
+                    indexes.append(conv if bulk else record)
+                    continue
+                if isinstance(conv, Identity4):
+                    identities.append(conv)
+                    continue
+                if isinstance(conv, Document4):
+                    if not self.revisions_enabled and (conv.revision_of is not None
+                                                       or conv.id.startswith("Raven/Versioning/")):
+                        self._enable_revisions(cp)
+                    if bulk and conv.revision_of is not None:
+                        self.not_stored["revisions"] += 1
+                        continue
+                items = bulk_insert.items_for(conv) if bulk else smuggler.items_for(record, conv)
+                for item in items:
+                    i = route(item.key, n)
+                    routed[i] += 1
+                    if routed[i] <= skip[i]:
+                        self.counts["already_acknowledged"] += 1
+                        continue
+                    batches[i].append(item)
+                    sizes[i] += item.size
+                    if len(batches[i]) >= BATCH_ITEMS or sizes[i] >= BATCH_BYTES:
+                        self._put(streams[i], batches[i], failed)
+                        batches[i], sizes[i] = [], 0
+        for i, batch in enumerate(batches):
+            if batch:
+                self._put(streams[i], batch, failed)
+        self.timings["read_convert_s"] = time.monotonic() - read_started
+        return indexes, identities
+
+    @staticmethod
+    def _put(stream: Stream, batch: list[Item] | None, failed: threading.Event, force: bool = False) -> None:
+        while True:
+            if not stream.is_alive() and stream.ident is not None:
+                return
+            if failed.is_set() and not force:
+                return
+            try:
+                stream.queue.put(batch, timeout=0.2)
+                return
+            except Exception:  # noqa: BLE001 - queue.Full: look at the failure flag again
+                continue
+
+    def _globals(self, cp: Checkpoint, indexes: list[Any], identities: list[Identity4]) -> None:
+        """Indexes (§7) after the documents, then identities (§8)."""
+        retry = Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s"))
+        if indexes and not cp.done.get("indexes"):
+            if self.o.transport == "bulk-insert":
+                for idx in indexes:
+                    try:
+                        retry.run(lambda idx=idx: self.client.json(
+                            "PUT", db_path(self.o.database, "admin/indexes"), {"Indexes": [idx.definition]}))
+                        self.index_results.append({"name": idx.name, "created": True})
+                    except PermanentError as exc:
+                        self.index_results.append({"name": idx.name, "created": False, "error": str(exc)[:2000]})
+            else:
+                items = [Item("idx", i.name, dumps({"name": i.name, "definition": i.definition}), 0) for i in indexes]
+                result = retry.run(lambda: self.import_sender.run(self.client, None, items))
+                self.index_results.append({"import": _summary(result)})
+            cp.mark("indexes")
+        if identities and not cp.done.get("identities"):
+            items = [Item("ident", i.name, dumps({"Key": i.name, "Value": str(i.value)}), 0) for i in identities]
+            retry.run(lambda: self.import_sender.run(self.client, None, items))
+            cp.mark("identities")
+
+    # -- reporting ---------------------------------------------------------------------------
+    def _failure_message(self, error: BaseException) -> str:
+        cp = self.checkpoint
+        kind = ("the server kept failing or could not be reached" if isinstance(error, TransientError)
+                else "the server rejected the data" if isinstance(error, PermanentError) else "the load failed")
+        acked = sum(cp.acked)
+        return (f"load into {self.o.database} at {self.o.url} stopped: {kind}: {error}\n"
+                f"{acked:,} items in {cp.operations} operations were acknowledged and are recorded in the "
+                f"checkpoint {cp.path}; fix the cause and run the same command with --resume to continue "
+                f"after them")
+
+    def report(self, status: str, error: BaseException | None = None) -> dict[str, Any]:
+        cp = self.checkpoint
+        rep: dict[str, Any] = {
+            "status": status, "source": self.source, "url": self.o.url, "database": self.o.database,
+            "transport": self.o.transport, "streams": cp.streams, "resumed": self.o.resume,
+            "checkpoint": str(cp.path),
+            "counts": {
+                "records_read": self.counts["records_read"],
+                "documents": self.counts["Document4"], "attachments": self.counts["AttachmentPut4"],
+                "deletions": self.counts["Delete4"], "indexes": self.counts["Index4"],
+                "identities": self.counts["Identity4"], "skipped": len(self.skipped),
+                "already_acknowledged": self.counts["already_acknowledged"],
+                "documents_sent": self.stats.documents, "bytes_sent": self.stats.bytes,
+                "operations": self.stats.operations, "retries": self.stats.retries,
+                "acknowledged_items_per_stream": list(cp.acked),
+            },
+            "not_stored": dict(self.not_stored),
+            "skipped": self.skipped,
+            "indexes": self.index_results,
+            "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],
+            "timings": dict(self.timings),
+        }
+        if self.o.transport == "import":
+            rep["import_messages"] = _messages(self.import_sender.results)
+        if error is not None:
+            rep["error"] = str(error)
+            rep["rejected_document"] = getattr(error, "document_id", None)
+        return rep
+
+
+def _position(pos: Any) -> dict[str, Any] | None:
+    if pos is None:
+        return None
+    return {"source": str(pos.source), "section": pos.section, "index": pos.index, "offset": pos.offset,
+            "key": pos.key}
+
+
+def _summary(result: dict[str, Any] | None) -> dict[str, Any]:
+    if not result:
+        return {}
+    idx = result.get("Indexes") or {}
+    return {"read": idx.get("ReadCount"), "errored": idx.get("ErroredCount"),
+            "messages": [m for m in result.get("Messages", []) if "ERROR" in m or "WARN" in m][:200]}
+
+
+def _messages(results: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    for r in results:
+        out.extend(m for m in (r or {}).get("Messages", []) if "ERROR" in m or "WARN" in m)
+    return out[:1000]
+
+
+def write_report(path: str | Path, report: dict[str, Any]) -> None:
+    Path(path).write_text(json.dumps(report, indent=2, default=str))

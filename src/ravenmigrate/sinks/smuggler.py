@@ -1,0 +1,200 @@
+"""Transport ``import``: the server's own ``POST /smuggler/import`` (target-4x.md §2) fed with a
+stream generated on the fly, one import per operation, over parallel streams.
+
+Each operation is one multipart request whose gzip file parts hold a legacy (3.x-layout) dump:
+converted documents in ``Docs`` with ``@id`` and ``@last-modified`` put back into their metadata
+(the legacy path keeps ``@last-modified``, sets ``@hilo``, and stores no extra revision for a
+document marked ``Raven-Document-Revision-Status: Current``, §3-§4), legacy ``Attachments`` (so
+the server builds the ``files/{Key}`` documents itself, §6), ``DocsDeletions`` (§5). Legacy
+revisions go in a 4.x-layout part (``BuildVersion`` first, ``RevisionDocuments``), where the
+converter's ``RV:`` change vector is kept verbatim (§11, §11.1) whatever stream carries them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+import uuid
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..client import DEFAULT_IMPORT_OPTIONS, RavenClient
+from ..errors import ServerError
+from ..records import Attachment, AttachmentPut4, Delete4, Document4
+from .http import (
+    TRANSIENT_MESSAGES,
+    TRANSIENT_STATUSES,
+    TransientError,
+    db_path,
+    fault_message,
+    operation_state,
+    stream_request,
+)
+from .jsonout import dumps, member, prepend_metadata
+from .streams import Item, Operation, permanent
+
+V4_BUILD = 41001
+SECTION = {"doc": "Docs", "att": "Attachments", "del": "DocsDeletions", "rev": "RevisionDocuments",
+           "idx": "Indexes", "ident": "Identities"}
+CHUNK = 256 << 10
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+
+
+def legacy_document(doc: Document4) -> bytes:
+    """The converted document as a legacy ``Docs`` element: ``@id``, ``@last-modified`` (now when the
+    converter says "server now", so the server's carry-over of §3.4 never applies) and, for a 3.x
+    document that had revisions, ``Raven-Document-Revision-Status: Current`` (§4)."""
+    members = [member("@id", doc.id), member("@last-modified", doc.last_modified or _now())]
+    if "HasRevisions" in doc.flags:
+        members.append(member("Raven-Document-Revision-Status", "Current"))
+    return prepend_metadata(doc.data, b",".join(members))
+
+
+def revision_document(doc: Document4) -> bytes:
+    """A legacy revision as a 4.x ``RevisionDocuments`` element (§11.1)."""
+    members = [member("@id", doc.revision_of or doc.id), member("@change-vector", doc.change_vector or ""),
+               member("@last-modified", (doc.last_modified or _now()).rstrip("Z"))]
+    return prepend_metadata(doc.data, b",".join(members))
+
+
+def legacy_attachment(att: Attachment) -> bytes:
+    """``{"Key","Metadata","Data"}`` as in a 3.x export (§6)."""
+    return (b'{"Key":' + json.dumps(att.key, ensure_ascii=False).encode() + b',"Metadata":' + dumps(att.metadata)
+            + b',"Data":"' + base64.b64encode(att.data) + b'"}')
+
+
+def items_for(record: Any, converted: Any) -> Iterator[Item]:
+    """The stream items of one converted record; *record* is the source record it came from."""
+    if isinstance(converted, Document4):
+        if converted.revision_of is not None:
+            data = revision_document(converted)
+            yield Item("rev", converted.revision_of, data, len(data))
+        elif not (isinstance(record, Attachment) and converted.collection == "@files"):
+            data = legacy_document(converted)
+            yield Item("doc", converted.id, data, len(data))
+    elif isinstance(converted, AttachmentPut4):
+        data = legacy_attachment(record)
+        yield Item("att", converted.document_id, data, len(data))
+    elif isinstance(converted, Delete4):
+        data = b'{"Key":' + json.dumps(converted.id, ensure_ascii=False).encode() + b"}"
+        yield Item("del", converted.id, data, len(data), 0)
+
+
+def multipart(boundary: str, options: dict[str, Any], parts: Iterator[Iterator[bytes]]) -> Iterator[bytes]:
+    """``importOptions`` then one gzip file part per iterator of *parts* (§2)."""
+    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"importOptions\"\r\n\r\n"
+           f"{json.dumps(options)}\r\n").encode()
+    for n, part in enumerate(parts):
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"part{n}.ravendump\"\r\n"
+               f"Content-Type: application/octet-stream\r\n\r\n").encode()
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        for chunk in part:
+            out = z.compress(chunk)
+            if out:
+                yield out
+        yield z.flush() + b"\r\n"
+    yield f"--{boundary}--\r\n".encode()
+
+
+def dump_parts(items: list[Item]) -> Iterator[Iterator[bytes]]:
+    """The operation's items as dump files: a new file whenever the layout (legacy/4.x) changes,
+    a new section whenever the item kind changes (sections may repeat, §2)."""
+    start = 0
+    while start < len(items):
+        v4 = items[start].kind == "rev"
+        end = start
+        while end < len(items) and (items[end].kind == "rev") == v4:
+            end += 1
+        yield _dump(items[start:end], v4)
+        start = end
+
+
+def _dump(items: list[Item], v4: bool) -> Iterator[bytes]:
+    parts: list[bytes] = [b'{"BuildVersion":%d' % V4_BUILD if v4 else b"{"]
+    size = 0
+    section = None
+    for item in items:
+        if item.kind != section:
+            head = b'"' + SECTION[item.kind].encode() + b'":['
+            if section is not None:
+                parts.append(b"]," + head)
+            else:
+                parts.append(b"," + head if v4 else head)
+            section = item.kind
+        else:
+            parts.append(b",")
+        parts.append(item.payload)
+        size += item.size
+        if size >= CHUNK:
+            yield b"".join(parts)
+            parts, size = [], 0
+    parts.append(b"]}")
+    yield b"".join(parts)
+
+
+class ImportSender:
+    """Sends one operation of a stream as one ``/smuggler/import`` request."""
+
+    def __init__(self, database: str, options: dict[str, Any] | None = None) -> None:
+        self.database = database
+        self.options = options or DEFAULT_IMPORT_OPTIONS
+        self.results: list[dict[str, Any]] = []
+
+    def fits(self, op: Operation, item: Item) -> bool:
+        return True
+
+    def send(self, client: RavenClient, op: Operation) -> None:
+        self.results.append(self.run(client, op, op.items))
+
+    def run(self, client: RavenClient, op: Operation | None, items: list[Item]) -> dict[str, Any]:
+        op_id = client.next_operation_id(self.database)
+        path = db_path(self.database, f"smuggler/import?operationId={op_id}")
+        boundary = "ravenmigrate-" + uuid.uuid4().hex
+        body = multipart(boundary, self.options, dump_parts(items))
+        try:
+            status, data = stream_request(client, "POST", path, body,
+                                          {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        except TransientError:
+            self._raise_if_faulted(client, op, op_id)
+            raise
+        text = data.decode("utf-8", "replace")
+        if status == 200:
+            return json.loads(data) if data else {}
+        if status in TRANSIENT_STATUSES or any(m in text for m in TRANSIENT_MESSAGES):
+            raise TransientError(f"import answered {status}: {text[:500]}", status=status)
+        message = _message(text)
+        if op is None:
+            raise ServerError(f"import into {self.database} failed ({status}): {message}", status=status)
+        raise permanent(op.stream, op, f"import answered {status}: {message}", _named_id(message, op))
+
+    def _raise_if_faulted(self, client: RavenClient, op: Operation | None, op_id: int) -> None:
+        try:
+            message = fault_message(operation_state(client, self.database, op_id))
+        except ServerError:
+            return
+        if message is None or op is None or any(m in message for m in TRANSIENT_MESSAGES):
+            return
+        low = message.lower()
+        if any(s in low for s in ("unexpected end", "connection", "aborted", "reset", "canceled", "shutdown")):
+            return
+        raise permanent(op.stream, op, message, _named_id(message, op))
+
+
+def _message(text: str) -> str:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:1000]
+    return str(body.get("Message") or body.get("Error") or text)[:1000]
+
+
+def _named_id(message: str, op: Operation) -> str | None:
+    for item in op.items:
+        if item.kind in ("doc", "rev") and item.key in message:
+            return item.key
+    return None

@@ -1,0 +1,222 @@
+"""Find the Voron files of a RavenDB 3.x data directory, backup directory or backup zip.
+
+Layouts from raw-storage.md §1 and §6: a data directory holds ``headers.one``/``headers.two``,
+``Raven.voron`` and ``NNNNNNNNNNNNNNNNNNN.journal`` files, with ``IndexDefinitions/`` beside them;
+a full backup directory holds ``Database.Document``, ``IndexDefinitions/`` and the zip
+``RavenDB.Voron.Backup`` (headers, data file, journals); a backup ``.zip`` is that directory zipped.
+Zipped storage is extracted to a private temporary directory: the input itself is only ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import SourceError, UnsupportedSource
+
+BACKUP_MEMBER = "RavenDB.Voron.Backup"
+DATA_FILE = "Raven.voron"
+HEADER_FILES = ("headers.one", "headers.two")
+INDEX_DEFINITIONS = "IndexDefinitions"
+
+
+def journal_name(number: int) -> str:
+    """Journal file name: the number as 19 decimal digits (raw-storage.md §4 "Files")."""
+    return f"{number:019d}.journal"
+
+
+@dataclass
+class VoronFiles:
+    """Where the storage files are, plus the small side files of a backup.
+
+    ``storage_dir`` holds headers, data file and (unless ``journals_dir`` differs) journals. It is
+    the input directory itself, or a private temporary directory for zipped input (removed by
+    :meth:`close`). ``index_definitions`` maps file name -> bytes of ``IndexDefinitions/*``.
+    """
+
+    path: str
+    storage_dir: Path
+    journals_dir: Path
+    index_definitions: dict[str, bytes] = field(default_factory=dict)
+    database_document: dict | None = None
+    temp_dir: Path | None = None
+
+    def close(self) -> None:
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            self.temp_dir = None
+
+
+def is_voron_dir(path: Path) -> bool:
+    """A data directory (``Raven.voron`` or ``headers.one``) or a backup directory (``RavenDB.Voron.Backup``)."""
+    return path.is_dir() and any((path / n).is_file() for n in (DATA_FILE, HEADER_FILES[0], BACKUP_MEMBER))
+
+
+def zip_is_voron(path: Path) -> bool:
+    """A zip holding a Voron backup (``RavenDB.Voron.Backup``) or Voron storage files directly."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return _backup_member(zf) is not None or _storage_prefix(zf) is not None
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def locate(path: str | os.PathLike[str], journals_path: str | os.PathLike[str] | None = None) -> VoronFiles:
+    """Resolve *path* (data dir, backup dir, backup zip or storage zip) to its Voron files."""
+    p = Path(path)
+    shown = str(path)
+    if p.is_dir():
+        if (p / BACKUP_MEMBER).is_file() and not (p / HEADER_FILES[0]).exists():
+            files = _from_backup_zip(shown, p / BACKUP_MEMBER)
+            files.index_definitions = _dir_index_definitions(p)
+            files.database_document = _json_file(p / "Database.Document", shown)
+        else:
+            if not any((p / n).is_file() for n in HEADER_FILES):
+                raise SourceError(f"not a Voron data directory: no {' or '.join(HEADER_FILES)} and no {BACKUP_MEMBER}",
+                                  path=shown)
+            files = VoronFiles(shown, p, p)
+            files.index_definitions = _dir_index_definitions(p) or _dir_index_definitions(p.parent)
+            files.database_document = _json_file(p / "Database.Document", shown)
+    elif p.is_file():
+        files = _from_zip(shown, p)
+    else:
+        raise SourceError("no such file or directory", path=shown)
+    if journals_path is not None:
+        files.journals_dir = Path(journals_path)
+        if not files.journals_dir.is_dir():
+            files.close()
+            raise SourceError("journals path is not a directory", path=str(journals_path))
+    return files
+
+
+def _from_zip(shown: str, path: Path) -> VoronFiles:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(f"not a readable zip ({exc}); expected a RavenDB 3.x Voron backup", path=shown) from exc
+    with zf:
+        inner = _backup_member(zf)
+        if inner is not None:
+            temp = _temp_dir()
+            try:
+                nested = temp / BACKUP_MEMBER
+                _extract(zf, inner, nested, shown)
+                files = _from_backup_zip(shown, nested, temp)
+                nested.unlink()
+                prefix = inner[: -len(BACKUP_MEMBER)]
+                files.index_definitions = _zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
+                files.database_document = _zip_json(zf, prefix + "Database.Document", shown)
+                return files
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise
+        prefix = _storage_prefix(zf)
+        if prefix is None:
+            if any(n.endswith("Filesystem.Document") for n in zf.namelist()):
+                raise UnsupportedSource("a RavenFS backup without Voron storage", path=shown)
+            raise SourceError(f"zip holds neither {BACKUP_MEMBER} nor Voron storage files ({DATA_FILE}, headers.one)",
+                              path=shown)
+        temp = _temp_dir()
+        try:
+            _extract_storage(zf, prefix, temp, shown)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        files = VoronFiles(shown, temp, temp, temp_dir=temp)
+        files.index_definitions = _zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
+        return files
+
+
+def _from_backup_zip(shown: str, backup: Path, temp: Path | None = None) -> VoronFiles:
+    """Extract the storage members of a ``RavenDB.Voron.Backup`` zip into a temporary directory."""
+    temp = temp or _temp_dir()
+    try:
+        with zipfile.ZipFile(backup) as zf:
+            prefix = _storage_prefix(zf)
+            if prefix is None:
+                raise SourceError(f"{BACKUP_MEMBER} holds no Voron headers", path=shown)
+            _extract_storage(zf, prefix, temp, shown)
+    except zipfile.BadZipFile as exc:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise SourceError(f"{BACKUP_MEMBER} is not a readable zip ({exc})", path=shown) from exc
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return VoronFiles(shown, temp, temp, temp_dir=temp)
+
+
+def _temp_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="ravenmigrate-voron-"))
+
+
+def _backup_member(zf: zipfile.ZipFile) -> str | None:
+    names = [n for n in zf.namelist() if n == BACKUP_MEMBER or n.endswith("/" + BACKUP_MEMBER)]
+    return min(names, key=len) if names else None
+
+
+def _storage_prefix(zf: zipfile.ZipFile) -> str | None:
+    for name in zf.namelist():
+        base = name.rsplit("/", 1)[-1]
+        if base in HEADER_FILES:
+            return name[: len(name) - len(base)]
+    return None
+
+
+def _extract_storage(zf: zipfile.ZipFile, prefix: str, dest: Path, shown: str) -> None:
+    for info in zf.infolist():
+        name = info.filename
+        if not name.startswith(prefix) or info.is_dir():
+            continue
+        base = name[len(prefix):]
+        if base in HEADER_FILES or base == DATA_FILE or base.endswith(".journal"):
+            _extract(zf, name, dest / base, shown)
+
+
+def _extract(zf: zipfile.ZipFile, member: str, dest: Path, shown: str) -> None:
+    try:
+        with zf.open(member) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SourceError(f"cannot extract zip member {member!r}: {exc}", path=shown) from exc
+
+
+def _dir_index_definitions(base: Path) -> dict[str, bytes]:
+    folder = base / INDEX_DEFINITIONS
+    if not folder.is_dir():
+        return {}
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
+
+
+def _zip_index_definitions(zf: zipfile.ZipFile, folder: str) -> dict[str, bytes]:
+    out = {}
+    for name in zf.namelist():
+        if name.startswith(folder) and not name.endswith("/") and "/" not in name[len(folder):]:
+            out[name[len(folder):]] = zf.read(name)
+    return dict(sorted(out.items()))
+
+
+def _json_file(path: Path, shown: str) -> dict | None:
+    return _parse_json(path.read_bytes(), shown, path.name) if path.is_file() else None
+
+
+def _zip_json(zf: zipfile.ZipFile, member: str, shown: str) -> dict | None:
+    try:
+        raw = zf.read(member)
+    except KeyError:
+        return None
+    return _parse_json(raw, shown, member)
+
+
+def _parse_json(raw: bytes, shown: str, name: str) -> dict:
+    try:
+        value = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"{name} is not JSON ({exc})", path=shown) from exc
+    if not isinstance(value, dict):
+        raise SourceError(f"{name} is not a JSON object", path=shown)
+    return value

@@ -1,0 +1,48 @@
+"""Index and transformer definitions from the ``IndexDefinitions/`` folder (raw-storage.md §6, formats-3x.md §11.4).
+
+3.x names the files ``<id>.index`` / ``<id>.transform``; 2.x names them after the URL-escaped index
+name. Each is an indented JSON serialization of the definition, with the same keys an export's
+``definition`` has; ``indexes.txt`` / ``transformers.txt`` only list id -> name and are not needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+from ...errors import SourceError
+from ...records import Index, Position, Transformer
+
+
+def _order(name: str) -> tuple[int, int | str]:
+    stem = name.rsplit(".", 1)[0]
+    return (0, int(stem)) if stem.isdigit() else (1, stem)
+
+
+def _load(name: str, raw: bytes, shown: str, section: str) -> dict:
+    try:
+        value = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"IndexDefinitions/{name} is not JSON ({exc})", path=shown, section=section) from exc
+    if not isinstance(value, dict):
+        raise SourceError(f"IndexDefinitions/{name} is not a JSON object", path=shown, section=section)
+    return value
+
+
+def definitions(files: dict[str, bytes], shown: str) -> Iterator[Index | Transformer]:
+    """Every index (in id order), then every transformer, as export records."""
+    for suffix, section in ((".index", "Indexes"), (".transform", "Transformers")):
+        names = sorted((n for n in files if n.endswith(suffix)), key=_order)
+        for i, name in enumerate(names):
+            definition = _load(name, files[name], shown, section)
+            title = definition.get("Name")
+            if not isinstance(title, str) or not title:
+                title = unquote(name[: -len(suffix)])
+            pos = Position(source=shown, section=section, index=i, offset=-1, key=f"IndexDefinitions/{name}")
+            if section == "Indexes":
+                yield Index(name=title, definition=definition, position=pos)
+            else:
+                lock = definition.get("LockMode")
+                yield Transformer(name=title, definition=definition, position=pos,
+                                  lock_mode=lock if isinstance(lock, str) else None)

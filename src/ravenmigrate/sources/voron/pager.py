@@ -1,0 +1,81 @@
+"""Read pages: journal images first, then the data file ``Raven.voron`` (mapped read-only).
+
+Page size 4096 (raw-storage.md §4 "Files"). An overflow value starts after the 17-byte header of
+its first page and is ``OverflowSize`` bytes long, spanning ``ceil((size + 17) / 4096)`` pages
+(raw-storage.md §4 "Overflow").
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from pathlib import Path
+
+from ...errors import SourceError
+from .pages import OVERFLOW, PAGE_HEADER_SIZE, PAGE_SIZE
+
+_PAGE_HEAD = struct.Struct("<qBHHi")
+
+
+class Pager:
+    """Page access over the data file with the replayed journal pages laid on top."""
+
+    def __init__(self, data_path: Path, overlay: dict[int, memoryview], shown: str) -> None:
+        self.shown = shown
+        self.overlay = overlay
+        self._file = None
+        self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        size = data_path.stat().st_size if data_path.is_file() else 0
+        if size:
+            self._file = open(data_path, "rb")
+            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+            self._view = memoryview(self._map)
+        self.data_pages = size // PAGE_SIZE
+
+    def page(self, number: int) -> memoryview:
+        """The page image (for an overflow page from the journal: the whole run)."""
+        view = self.overlay.get(number)
+        if view is not None:
+            return view
+        if 0 <= number < self.data_pages and self._view is not None:
+            return self._view[number * PAGE_SIZE:(number + 1) * PAGE_SIZE]
+        raise SourceError(f"page {number} is in no journal transaction and beyond the data file "
+                          f"({self.data_pages} pages)", path=self.shown)
+
+    def checked_page(self, number: int) -> memoryview:
+        """:meth:`page`, verifying the page header names the same page number."""
+        view = self.page(number)
+        stored = _PAGE_HEAD.unpack_from(view, 0)[0]
+        if stored != number:
+            raise SourceError(f"page {number} carries page number {stored} in its header; the storage is corrupt",
+                              path=self.shown)
+        return view
+
+    def overflow_value(self, number: int) -> bytes:
+        """The value stored in the overflow run starting at page *number*."""
+        view = self.checked_page(number)
+        _, flags, _, _, size = _PAGE_HEAD.unpack_from(view, 0)
+        if not flags & OVERFLOW:
+            raise SourceError(f"page {number} should be an overflow page (flags {flags})", path=self.shown)
+        end = PAGE_HEADER_SIZE + size
+        if len(view) < end:
+            if number not in self.overlay and self._view is not None and (number * PAGE_SIZE + end
+                                                                          <= self.data_pages * PAGE_SIZE):
+                start = number * PAGE_SIZE
+                return bytes(self._view[start + PAGE_HEADER_SIZE:start + end])
+            raise SourceError(f"overflow value at page {number} ({size} bytes) runs past the stored pages",
+                              path=self.shown)
+        return bytes(view[PAGE_HEADER_SIZE:end])
+
+    def close(self) -> None:
+        self.overlay = {}
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,113 @@
+"""``VoronSource``: a RavenDB 3.x Voron data directory or backup read as export records.
+
+Records come in the order of a 3.5 export (formats-3x.md §2): ``Docs``, ``Attachments``,
+``Indexes``, ``Transformers``, ``Identities``. Bodies go through the bundle codec chain
+(formats-3x.md §11.1, bundles-3x.md §2.6). Before the first record, the encryption key is checked
+against ``Raven/Encryption/Verification`` (bundles-3x.md §2.3 "Known plaintext").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from ...codecs.document import EncryptionSettings, decode_document
+from ...codecs.verification import verify_key
+from ...errors import UnsupportedSource, WrongKeyError
+from ...records import Finding, Record
+from .environment import VoronEnvironment
+from .indexdefs import definitions
+from .tables import attachments, details, document_body, documents, identities
+
+VERIFICATION_KEY = "raven/encryption/verification"
+
+
+class VoronSource:
+    """Read a Voron data directory, backup directory or backup ``.zip`` without writing to it.
+
+    *compression*: ``None`` auto-detects the ``Cmpr`` prefix, ``True``/``False`` as the 4.0
+    migration dialog's option. *encryption*: the database's encryption settings or ``None``.
+    """
+
+    era = "3.x Voron"
+
+    def __init__(self, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
+                 compression: bool | None = None, encryption: EncryptionSettings | None = None) -> None:
+        self.path = str(path)
+        self.journals_path = journals_path
+        self.compression = compression
+        self.encryption = encryption
+        self.findings: list[Finding] = []
+        self.info: dict[str, Any] = {}
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f.message for f in self.findings if f.code.startswith("warn")]
+
+    def open(self) -> VoronEnvironment:
+        """The opened storage (journals replayed in memory); close it when done."""
+        return VoronEnvironment.open(self.path, journals_path=self.journals_path)
+
+    def records(self) -> Iterator[Record]:
+        """Every document, attachment, index, transformer and identity of the storage."""
+        with self.open() as env:
+            self._describe(env)
+            self._check_bundles(env)
+
+            def decode(stored: bytes, key: str) -> bytes:
+                return decode_document(stored, key, compression=self.compression, encryption=self.encryption,
+                                       path=self.path)
+
+            yield from documents(env, decode)
+            yield from attachments(env)
+            yield from definitions(env.files.index_definitions, self.path)
+            yield from identities(env)
+
+    def _describe(self, env: VoronEnvironment) -> None:
+        trees = env.trees
+        if "documents" not in trees and "files" in trees:
+            raise UnsupportedSource("Voron storage of a RavenFS file system, not a database", path=self.path)
+        replay = env.replay
+        self.info = {
+            "header": env.header.name,
+            "journals": list(replay.journals),
+            "transactions_replayed": replay.transactions,
+            "transaction_range": [replay.first_tx, replay.last_tx],
+            "pages_from_journals": len(replay.pages),
+            "trees": len(trees),
+            "details": details(env),
+            "database_document": env.files.database_document,
+        }
+        self.findings.append(Finding("voron-replay", (
+            f"replayed {replay.transactions} journal transactions "
+            f"({replay.first_tx}..{replay.last_tx}) from {', '.join(replay.journals) or 'no journal'}; "
+            f"{len(replay.pages)} pages read from journals"), extra=dict(self.info)))
+        if not env.files.index_definitions:
+            self.findings.append(Finding("warn-no-index-definitions",
+                                         "no IndexDefinitions folder beside the storage: no index or "
+                                         "transformer definitions will be read"))
+
+    def active_bundles(self, env: VoronEnvironment) -> list[str]:
+        doc = env.files.database_document or {}
+        settings = doc.get("Settings") if isinstance(doc.get("Settings"), dict) else {}
+        raw = settings.get("Raven/ActiveBundles", "") if isinstance(settings, dict) else ""
+        return [b.strip() for b in str(raw).split(";") if b.strip()]
+
+    def _check_bundles(self, env: VoronEnvironment) -> None:
+        """Refuse before any record when the database is encrypted and the key is missing or wrong."""
+        bundles = self.active_bundles(env)
+        stored = document_body(env, VERIFICATION_KEY)
+        if self.encryption is None:
+            if stored is not None or "Encryption" in bundles:
+                raise WrongKeyError(
+                    "the database uses the Encryption bundle (Raven/Encryption/Verification is present or "
+                    "Raven/ActiveBundles lists Encryption); pass --encryption-key BASE64 with "
+                    "--encryption-algorithm and --encryption-bits", path=self.path)
+            return
+        if stored is None:
+            self.findings.append(Finding("warn-no-verification",
+                                         "no Raven/Encryption/Verification document: the encryption key "
+                                         "cannot be checked before reading"))
+            return
+        verify_key(self.encryption, stored, path=self.path)

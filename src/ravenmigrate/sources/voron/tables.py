@@ -1,0 +1,137 @@
+"""RavenDB 3.x tables in Voron trees: documents, legacy attachments, identities, details.
+
+Tree names and key/value layouts: raw-storage.md §4 "RavenDB 3.x Voron trees and key/value
+layout" and formats-3x.md §11.3. Keys are lower-cased ids (UTF-8); ``documents`` and
+``documents_metadata`` share their keys, so both are walked side by side in key order.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+from ...errors import SourceError
+from ...records import Attachment, Document, Identity, Position
+from .environment import VoronEnvironment
+from .metadata import dump_json, etag_text, export_metadata, parse_metadata_row
+
+_I64 = struct.Struct("<q")
+DOCUMENTS = "documents"
+DOCUMENTS_METADATA = "documents_metadata"
+
+BodyDecoder = Callable[[bytes, str], bytes]
+
+
+def assemble(body: bytes, metadata: dict) -> tuple[bytes, tuple[int, int]]:
+    """The export form of a document: body object with ``"@metadata"`` appended as its last property.
+
+    Returns the bytes and the ``(start, end)`` span of the ``@metadata`` value.
+    """
+    body = body.strip()
+    if body[:1] != b"{" or body[-1:] != b"}":
+        raise ValueError(f"body is not a JSON object (starts {body[:20]!r})")
+    meta = dump_json(metadata).encode("utf-8")
+    head = b'{"@metadata":' if not body[1:-1].strip() else body[:-1] + b',"@metadata":'
+    return head + meta + b"}", (len(head), len(head) + len(meta))
+
+
+def documents(env: VoronEnvironment, decode: BodyDecoder, *, after: bytes | None = None) -> Iterator[Document]:
+    """Every document with its metadata, in storage-key order (after the key *after*, when resuming)."""
+    shown = env.path
+    bodies_tree = env.tree(DOCUMENTS)
+    meta_tree = env.tree(DOCUMENTS_METADATA)
+    if bodies_tree is None or meta_tree is None:
+        raise SourceError(f"no {DOCUMENTS}/{DOCUMENTS_METADATA} tree: not a RavenDB database storage", path=shown)
+    start = None if after is None else after + b"\x00"
+    bodies = bodies_tree.items(start)
+    metas = meta_tree.items(start)
+    index = 0
+    last_id = None
+    for key, stored in bodies:
+        meta_item = next(metas, None)
+        skey = key.decode("utf-8")
+        if meta_item is None or meta_item[0] != key:
+            found = "none" if meta_item is None else repr(meta_item[0].decode("utf-8", "replace"))
+            raise SourceError(f"document {skey!r} has no documents_metadata row (next metadata key: {found})",
+                              path=shown, section="Docs", index=index, last_id=last_id)
+        row = parse_metadata_row(meta_item[1], skey, shown)
+        metadata = export_metadata(row)
+        try:
+            data, span = assemble(decode(stored, skey), metadata)
+        except ValueError as exc:
+            raise SourceError(f"document {skey!r}: {exc}", path=shown, section="Docs", index=index,
+                              last_id=last_id) from exc
+        pos = Position(source=shown, section="Docs", index=index, offset=-1, key=skey)
+        yield Document(id=row.id, data=data, metadata=metadata, metadata_span=span, position=pos, compact=True)
+        last_id = row.id
+        index += 1
+    extra = next(metas, None)
+    if extra is not None:
+        raise SourceError(f"documents_metadata row {extra[0].decode('utf-8', 'replace')!r} has no document body",
+                          path=shown, section="Docs", index=index, last_id=last_id)
+
+
+def document_body(env: VoronEnvironment, key: str) -> bytes | None:
+    """The stored (still encoded) body under storage key *key*, or ``None``."""
+    tree = env.tree(DOCUMENTS)
+    return None if tree is None else tree.get(key.encode("utf-8"))
+
+
+def attachments(env: VoronEnvironment) -> Iterator[Attachment]:
+    """Legacy attachments in etag order: original key from ``attachments_key_by_etag``, bytes from
+    ``attachments``, etag and headers JSON from ``attachments_metadata``."""
+    shown = env.path
+    by_etag = env.tree("attachments_key_by_etag")
+    if by_etag is None:
+        return
+    data_tree = env.tree("attachments")
+    meta_tree = env.tree("attachments_metadata")
+    for index, (_etag, original) in enumerate(by_etag.items()):
+        key = original.decode("utf-8")
+        lower = key.lower().encode("utf-8")
+        data = data_tree.get(lower) if data_tree is not None else None
+        meta = meta_tree.get(lower) if meta_tree is not None else None
+        if data is None or meta is None or len(meta) < 16:
+            raise SourceError(f"attachment {key!r} is listed by etag but its data or metadata row is missing",
+                              path=shown, section="Attachments", index=index)
+        try:
+            headers = json.loads(meta[16:].decode("utf-8-sig"), parse_float=Decimal) if meta[16:] else {}
+        except ValueError as exc:
+            raise SourceError(f"attachment {key!r}: metadata is not JSON ({exc})", path=shown,
+                              section="Attachments", index=index) from exc
+        pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=lower.decode("utf-8"))
+        yield Attachment(key=key, data=data, metadata=headers, etag=etag_text(meta[:16]), position=pos)
+
+
+def identities(env: VoronEnvironment) -> Iterator[Identity]:
+    """Every row of ``general``: an Int64 LE per lower-cased identity name (formats-3x.md §11.3).
+
+    Unfiltered (``raven/etag``, ``indexid``, ``transformerid`` included), like pre-3.0 exports; the
+    import-side filter of formats-3x.md §3.6 belongs to conversion.
+    """
+    tree = env.tree("general")
+    if tree is None:
+        return
+    for index, (key, value) in enumerate(tree.items()):
+        skey = key.decode("utf-8")
+        if len(value) != 8:
+            raise SourceError(f"identity {skey!r}: expected an 8-byte Int64, found {len(value)} bytes",
+                              path=env.path, section="Identities", index=index)
+        pos = Position(source=env.path, section="Identities", index=index, offset=-1, key=skey)
+        yield Identity(key=skey, value=_I64.unpack(value)[0], position=pos)
+
+
+def details(env: VoronEnvironment) -> dict[str, str]:
+    """``details``: database id (GUID) and storage schema version."""
+    tree = env.tree("details")
+    out: dict[str, str] = {}
+    if tree is None:
+        return out
+    for key, value in tree.items():
+        name = key.decode("utf-8")
+        out[name] = str(uuid.UUID(bytes_le=value)) if name == "id" and len(value) == 16 else value.decode(
+            "utf-8", "replace")
+    return out

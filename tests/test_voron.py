@@ -1,0 +1,229 @@
+"""Raw Voron storage (raw-storage.md §4-§6) read from the real RavenDB-written backups."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib
+import json
+import shutil
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import real
+
+from ravenmigrate.errors import SourceError, UnsupportedSource
+from ravenmigrate.records import Document, Identity, Index, Transformer
+from ravenmigrate.sources.voron import VoronEnvironment, VoronSource
+from ravenmigrate.sources.voron import pages as pure_pages
+
+NORTHWIND = "northwind.voron.3528.zip"
+RAVENFS = "ravenfs.voron.3628.zip"
+
+
+@pytest.fixture(params=["native", "pure"])
+def twin(request):
+    if request.param == "pure":
+        return pure_pages
+    try:
+        return importlib.import_module("ravenmigrate._native.voron_pages")
+    except ImportError:
+        pytest.skip("native twin ravenmigrate._native.voron_pages is not built")
+
+
+@pytest.fixture(scope="module")
+def northwind_records():
+    return list(VoronSource(real(NORTHWIND)).records())
+
+
+def _unzip(zip_path: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(dest)
+    return dest
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """The Northwind backup unpacked as a live data directory: storage files + IndexDefinitions/."""
+    backup = _unzip(real(NORTHWIND), tmp_path / "backup")
+    data = _unzip(backup / "RavenDB.Voron.Backup", tmp_path / "data")
+    shutil.copytree(backup / "IndexDefinitions", data / "IndexDefinitions")
+    return data
+
+
+def _fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _docs(records) -> list[tuple[str, bytes]]:
+    return [(r.id, r.data) for r in records if isinstance(r, Document)]
+
+
+def test_northwind_backup_zip_yields_every_document_index_and_identity(northwind_records):
+    docs = [r for r in northwind_records if isinstance(r, Document)]
+    assert len(docs) == 1060
+    collections = Counter(d.metadata.get("Raven-Entity-Name") for d in docs)
+    assert collections == {"Orders": 830, "Companies": 91, "Products": 77, "Suppliers": 29, "Employees": 9,
+                           "Categories": 8, "Regions": 4, "Shippers": 3, None: 9}
+    system = sorted(d.id for d in docs if d.metadata.get("Raven-Entity-Name") is None)
+    assert system == ["Raven/Backup/Status"] + sorted(f"Raven/Hilo/{c}" for c in (
+        "categories", "companies", "employees", "orders", "products", "regions", "shippers", "suppliers"))
+    assert [r.name for r in northwind_records if isinstance(r, Index)] == [
+        "Raven/DocumentsByEntityName", "Orders/ByCompany", "Orders/Totals", "Product/Sales"]
+    transformers = [r for r in northwind_records if isinstance(r, Transformer)]
+    assert [(t.name, t.definition["TransformResults"]) for t in transformers] == [
+        ("Orders/Company", "from result in results\r\nselect result.Company")]
+    assert {r.key: r.value for r in northwind_records if isinstance(r, Identity)} == {
+        "indexid": 6, "raven/etag": 1, "transformerid": 1}
+    sections = [type(r).__name__ for r in northwind_records]
+    assert sections == sorted(sections, key=["Document", "Attachment", "Index", "Transformer", "Identity"].index)
+
+
+def test_northwind_document_looks_like_an_export_document(northwind_records):
+    order = next(r for r in northwind_records if isinstance(r, Document) and r.id == "orders/1")
+    parsed = json.loads(order.data)
+    assert parsed["Company"] == "companies/85" and parsed["Freight"] == 32.38 and len(parsed["Lines"]) == 3
+    assert list(parsed)[-1] == "@metadata"
+    assert order.data[order.metadata_span[0]:order.metadata_span[1]] == json.dumps(
+        parsed["@metadata"], separators=(",", ":")).encode()
+    assert order.metadata == parsed["@metadata"] == {
+        "Raven-Entity-Name": "Orders", "Raven-Clr-Type": "Orders.Order, Northwind", "@id": "orders/1",
+        "Last-Modified": "2015-02-02T11:21:22.5082448Z", "Raven-Last-Modified": "2015-02-02T11:21:22.5082448",
+        "@etag": "01000000-0000-0001-0000-0000000000E0", "Non-Authoritative-Information": False}
+    pos = order.position
+    assert (pos.section, pos.offset, pos.key, pos.source) == ("Docs", -1, "orders/1", str(real(NORTHWIND)))
+    docs = [r for r in northwind_records if isinstance(r, Document)]
+    assert [d.position.index for d in docs] == list(range(len(docs)))
+    status = next(d for d in docs if d.id == "Raven/Backup/Status")
+    assert status.position.key == "raven/backup/status" and len(status.data) > 4096  # an overflow value
+
+
+def test_northwind_documents_equal_the_3_5_export(northwind_records, capsys):
+    """Voron 3.0 backup vs the 3.5 Studio export of Northwind: same ids apart from Raven/Backup/Status.
+
+    The only differing bodies are the 77 products: the 3.0 sample data spelled the price field
+    ``PricePerUser`` (3.5's sample data renamed it ``PricePerUnit``); the values are equal.
+    """
+    raw = gzip.open(real("Northwind_3.5.35168.ravendump")).read().decode("utf-8-sig")
+    export = {}
+    for item in json.loads(raw)["Docs"]:
+        meta = item.pop("@metadata")
+        export[meta["@id"]] = (item, meta)
+    voron = {}
+    for doc in northwind_records:
+        if isinstance(doc, Document):
+            body = json.loads(doc.data)
+            voron[doc.id] = (body, body.pop("@metadata"))
+    shared = sorted(set(export) & set(voron))
+    differ = [i for i in shared if export[i][0] != voron[i][0]]
+    with capsys.disabled():
+        print(f"\nvoron vs 3.5 export: {len(shared)} shared ids, {len(differ)} differ; only in voron: "
+              f"{sorted(set(voron) - set(export))}; only in export: {sorted(set(export) - set(voron))}")
+    assert len(shared) == 1059
+    assert sorted(set(voron) - set(export)) == ["Raven/Backup/Status"] and not set(export) - set(voron)
+    assert len(differ) == 77 and all(i.startswith("products/") for i in differ)
+    for i in differ:
+        renamed = {("PricePerUnit" if k == "PricePerUser" else k): v for k, v in voron[i][0].items()}
+        assert renamed == export[i][0]
+    kept = ("Raven-Entity-Name", "Raven-Clr-Type", "@id", "Non-Authoritative-Information")
+    for i in shared:
+        assert list(voron[i][1]) == list(export[i][1])
+        assert {k: voron[i][1].get(k) for k in kept} == {k: export[i][1].get(k) for k in kept}
+
+
+def test_every_tree_walk_matches_its_header_entry_count(twin):
+    with VoronEnvironment.open(real(NORTHWIND), native=twin) as env:
+        assert (env.header.name, env.replay.journals, env.replay.transactions) == (
+            "headers.two", [f"{n:019d}.journal" for n in (3, 4, 5)], 263)
+        assert (env.replay.first_tx, env.replay.last_tx) == (20, 282)
+        assert len(env.trees) == 46
+        assert {name: env.tree(name).count() for name in env.trees} == {
+            name: root.entries for name, root in env.trees.items()}
+    with VoronEnvironment.open(real(RAVENFS), native=twin) as env:
+        assert env.replay.transactions == 60 and len(env.trees) == 14
+        assert {name: env.tree(name).count() for name in env.trees} == {
+            name: root.entries for name, root in env.trees.items()}
+        assert [k for k, _ in env.tree("files").items()] == [f"/source.{i}.file".encode() for i in range(10)]
+
+
+def test_twins_give_identical_nodes_and_checksums(twin):
+    with VoronEnvironment.open(real(NORTHWIND), native=pure_pages) as env:
+        images = list(env.replay.pages.values())
+        leaf_and_branch = [v[:4096] for v in images if v[8] & 3]
+        assert len(leaf_and_branch) > 500
+        for view in leaf_and_branch:
+            assert twin.nodes(view) == pure_pages.nodes(view)
+            assert twin.crc32c(view) == pure_pages.crc32c(view)
+        assert twin.crc32c(b"123456789") == 0xE3069283
+        assert twin.crc32c(b"") == 0 and twin.crc32c(b"", 7) == 7
+
+
+def test_data_dir_backup_dir_and_zip_give_the_same_records(tmp_path, data_dir, northwind_records):
+    backup = _unzip(real(NORTHWIND), tmp_path / "backup-dir")
+    for form in (backup, data_dir):
+        records = list(VoronSource(form).records())
+        assert _docs(records) == _docs(northwind_records)
+        assert [r.name for r in records if isinstance(r, Index | Transformer)] == [
+            r.name for r in northwind_records if isinstance(r, Index | Transformer)]
+
+
+def test_the_source_is_never_written(data_dir):
+    before = _fingerprint(data_dir)
+    assert sum(1 for _ in VoronSource(data_dir).records()) == 1068
+    assert _fingerprint(data_dir) == before
+    zip_before = _fingerprint(real(NORTHWIND).parent)
+    assert sum(1 for _ in VoronSource(real(NORTHWIND)).records()) == 1068
+    assert _fingerprint(real(NORTHWIND).parent) == zip_before
+
+
+def test_missing_journal_is_refused_and_named(data_dir):
+    (data_dir / "0000000000000000004.journal").unlink()
+    with pytest.raises(SourceError, match=r"journal 0000000000000000004\.journal is missing") as err:
+        list(VoronSource(data_dir).records())
+    assert err.value.path == str(data_dir)
+
+
+def test_corrupt_journal_is_refused_and_named(data_dir):
+    journal = data_dir / "0000000000000000004.journal"
+    raw = bytearray(journal.read_bytes())
+    raw[8192 + 4096 + 100] ^= 0xFF  # inside the compressed pages of the second transaction (tx 69)
+    journal.write_bytes(bytes(raw))
+    with pytest.raises(SourceError, match=r"journal 0000000000000000004\.journal at offset 8192, "
+                                          r"transaction 69: CRC32C mismatch"):
+        list(VoronSource(data_dir).records())
+
+
+def test_journal_out_of_sequence_is_refused(data_dir):
+    journal = data_dir / "0000000000000000004.journal"
+    raw = bytearray(journal.read_bytes())
+    raw[8:16] = (500).to_bytes(8, "little")  # first transaction claims id 500; 68 was expected
+    journal.write_bytes(bytes(raw))
+    with pytest.raises(SourceError, match=r"0000000000000000004\.journal at offset 0, transaction 500: "
+                                          r"out of sequence, expected transaction 68"):
+        list(VoronSource(data_dir).records())
+
+
+def test_journals_path_points_at_journals_kept_elsewhere(tmp_path, data_dir, northwind_records):
+    journals = tmp_path / "journals"
+    journals.mkdir()
+    for j in data_dir.glob("*.journal"):
+        j.rename(journals / j.name)
+    with pytest.raises(SourceError, match="0000000000000000003.journal is missing"):
+        list(VoronSource(data_dir).records())
+    records = list(VoronSource(data_dir, journals_path=journals).records())
+    assert _docs(records) == _docs(northwind_records)
+
+
+def test_ravenfs_storage_is_not_read_as_a_database():
+    with pytest.raises(UnsupportedSource, match="RavenFS"):
+        list(VoronSource(real(RAVENFS)).records())
+
+
+def test_not_voron_input_is_refused(tmp_path):
+    with pytest.raises(SourceError, match="not a readable zip"):
+        list(VoronSource(real("Northwind_3.5.35168.ravendump")).records())
+    with pytest.raises(SourceError, match="not a Voron data directory"):
+        list(VoronSource(tmp_path).records())
