@@ -9,9 +9,7 @@ of docs/deviations.md and are the converter's own tests' business).
 from __future__ import annotations
 
 import gzip
-import sys
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from conftest import real
@@ -27,7 +25,6 @@ pytestmark = pytest.mark.server
 
 REVISIONS_CONFIG = {"Default": {"Disabled": False}, "Collections": {}}
 QUIRKS = ConvertOptions(server_quirks=True)
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def _original_body(path) -> list[bytes]:
@@ -107,42 +104,3 @@ def test_split_parts_import_like_one_file(ravendb, new_database, tmp_path):
     assert all(layout4.read(p).build_version == 40 for p in parts)
     assert _import_and_compare(ravendb, new_database, source, parts, True) == []
 
-
-def _generate(path, **options):
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        from generate import generate
-    finally:
-        sys.path.remove(str(FIXTURES))
-    return generate(path, **options)
-
-
-GENERATED = [
-    ("every-rule", dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
-                        unicode_ids=True, last_modified_formats=True, integer_identities=True), True),
-    ("split-export", dict(docs=300, attachments=3, split_mb=0.05), False),
-]
-
-
-@pytest.mark.parametrize("name, options, revisions", GENERATED, ids=[g[0] for g in GENERATED])
-def test_generated_variants_import_like_the_original(ravendb, new_database, tmp_path, name, options, revisions):
-    source = tmp_path / f"{name}.ravendump"
-    files = _generate(source, **options)["files"]
-    out = tmp_path / f"{name}.ravendbdump"
-    report = convert_to_dump4(source, out, Dump4Options(convert=QUIRKS))
-    assert report["counts"]["documents"] > 0
-    client = RavenClient(ravendb.url)
-    try:
-        original, converted = new_database("orig"), new_database("conv")
-        if revisions:
-            for db in (original, converted):
-                client.json("POST", f"/databases/{urllib.parse.quote(db)}/admin/revisions/config", REVISIONS_CONFIG)
-        for part in files:
-            client.smuggler_import(original, _original_body(Path(part)))
-        client.import_file(converted, str(out))
-        a, b = read_state(client, original), read_state(client, converted)
-        assert len(a.documents) > 50
-        differences = diff(a, b, ignore_last_modified=_server_now_ids([out])).differences
-        assert [str(d) for d in differences] == []
-    finally:
-        client.close()
