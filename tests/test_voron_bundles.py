@@ -124,3 +124,24 @@ def test_without_verification_document_a_finding_says_the_key_was_not_checked(tm
     got = {r.id: json.loads(r.data) for r in source.records() if isinstance(r, Document)}
     assert set(got) == set(bodies)
     assert "warn-no-verification" in [f.code for f in source.findings]
+
+
+def test_legacy_attachments_come_in_etag_order_with_original_keys(tmp_path):
+    """Attachments are never bundle-encoded (bundles-3x.md §2.5): bytes as stored, headers JSON parsed."""
+    builder = voron_builder.StorageBuilder()
+    builder.add_tree("documents", [])
+    builder.add_tree("documents_metadata", [])
+    big = bytes(range(256)) * 40  # 10 KB: an overflow run
+    voron_builder.attachment_trees(builder, [
+        ("images/Logo.PNG", big, {"Content-Type": "image/png", "Raven-Entity-Name": "x"}),
+        ("docs/a.txt", b"hello", {}),
+    ])
+    builder.write(tmp_path / "db", journal_pages=2)
+    source = VoronSource(tmp_path / "db")
+    got = list(source.records())
+    assert [(a.key, a.data, a.metadata, a.etag, a.position.key) for a in got] == [
+        ("images/Logo.PNG", big, {"Content-Type": "image/png", "Raven-Entity-Name": "x"},
+         "02000000-0000-0000-0000-000000000001", "images/logo.png"),
+        ("docs/a.txt", b"hello", {}, "02000000-0000-0000-0000-000000000002", "docs/a.txt"),
+    ]
+    assert source.counts["Attachments"] == 2 and source.counts["Docs"] == 0
