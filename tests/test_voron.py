@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import real
 
+from ravenmigrate import cli
 from ravenmigrate.errors import SourceError, UnsupportedSource
 from ravenmigrate.records import Document, Identity, Index, Transformer
 from ravenmigrate.sources.voron import VoronEnvironment, VoronSource, open_voron
@@ -222,6 +223,8 @@ def test_journals_path_points_at_journals_kept_elsewhere(tmp_path, data_dir, nor
 def test_ravenfs_storage_is_not_read_as_a_database():
     with pytest.raises(UnsupportedSource, match="RavenFS"):
         list(VoronSource(real(RAVENFS)).records())
+    with pytest.raises(UnsupportedSource, match="RavenFS backup .ZIP with Filesystem.Document"):
+        open_voron(real(RAVENFS))
 
 
 def test_not_voron_input_is_refused(tmp_path):
@@ -283,3 +286,13 @@ def test_cli_options_build_the_source_options(data_dir):
     source = open_voron(data_dir, **opts)
     assert (source.journals_path, source.compression, source.encryption) == (
         str(data_dir), True, opts["encryption"])
+
+
+def test_inspect_json_on_the_backup_zip_counts_1060_documents(capsys):
+    assert cli.main(["inspect", "--json", str(real(NORTHWIND))]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["kind"], report["era"]) == ("voron", "3.x Voron")
+    assert report["counts"]["Docs"] == 1060
+    assert report["counts"]["Indexes"] == 4 and report["counts"]["Transformers"] == 1
+    assert report["collections"] == {"Orders": 830, "Companies": 91, "Products": 77, "Suppliers": 29, "@empty": 9,
+                                     "Employees": 9, "Categories": 8, "Regions": 4, "Shippers": 3}

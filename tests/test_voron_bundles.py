@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ravenmigrate import cli
 from ravenmigrate.codecs.document import EncryptionSettings, encode_document
 from ravenmigrate.errors import WrongKeyError
 from ravenmigrate.records import Document
@@ -145,3 +146,13 @@ def test_legacy_attachments_keep_original_keys_etags_and_bytes(tmp_path):
          "02000000-0000-0000-0000-000000000001", "images/logo.png"),
     ]
     assert source.counts["Attachments"] == 2 and source.counts["Docs"] == 0
+
+
+def test_inspect_command_takes_the_migration_dialog_options(tmp_path, capsys):
+    _storage(tmp_path / "db", compression=True, encryption=SETTINGS[0])
+    base = ["inspect", "--json", str(tmp_path / "db"), "--compression", "--encryption-algorithm", "Rijndael",
+            "--encryption-bits", "256", "--encryption-key"]
+    assert cli.main(base + [base64.b64encode(b"a wrong key of 32 bytes........").decode()]) == 1
+    assert "Raven/Encryption/Verification does not decrypt" in capsys.readouterr().err
+    assert cli.main(base + [base64.b64encode(KEY).decode()]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["Docs"] == 6
