@@ -51,6 +51,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.codecs.body",
     "ravenmigrate.convert.documents",
     "ravenmigrate.sources.reader",
+    "ravenmigrate.sources.voron.environment",
 ]
 
 
