@@ -52,6 +52,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.convert.documents",
     "ravenmigrate.sinks.dump4_records",
     "ravenmigrate.sources.reader",
+    "ravenmigrate.sources.voron.environment",
 ]
 
 

@@ -66,6 +66,17 @@ def zip_is_voron(path: Path) -> bool:
         return False
 
 
+def ravenfs_backup(path: Path) -> bool:
+    """A RavenFS backup (``Filesystem.Document`` beside the storage) rather than a database backup."""
+    if path.is_dir():
+        return (path / "Filesystem.Document").is_file()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.rsplit("/", 1)[-1] == "Filesystem.Document" for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def locate(path: str | os.PathLike[str], journals_path: str | os.PathLike[str] | None = None) -> VoronFiles:
     """Resolve *path* (data dir, backup dir, backup zip or storage zip) to its Voron files."""
     p = Path(path)
