@@ -82,8 +82,9 @@ class RavenClient:
         self.json("PUT", f"/admin/databases?{q}", {"DatabaseName": name, "Settings": {}, "Disabled": False})
 
     def delete_database(self, name: str) -> None:
-        q = urllib.parse.urlencode({"name": name, "hardDelete": "true"})
-        self.request("DELETE", f"/admin/databases?{q}", ok=(200, 204, 404))
+        """``DELETE /admin/databases`` with the JSON body 4.1 requires (a query string alone answers 500)."""
+        body = json.dumps({"DatabaseNames": [name], "HardDelete": True}).encode()
+        self.request("DELETE", "/admin/databases", body, {"Content-Type": "application/json"}, ok=(200, 204, 404))
 
     # -- documents ---------------------------------------------------------------------------
     def put_document(self, database: str, doc_id: str, document: dict[str, Any]) -> Any:
