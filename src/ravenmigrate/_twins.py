@@ -49,6 +49,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.codecs.compression",
     "ravenmigrate.codecs.ciphers",
     "ravenmigrate.codecs.body",
+    "ravenmigrate.convert.documents",
 ]
 
 

@@ -1,0 +1,111 @@
+"""3.x records -> what RavenDB 4.x's own legacy import stores (target-4x.md §3-§8).
+
+``Converter(options).convert(record)`` turns each source record (:mod:`ravenmigrate.records`)
+into zero or more converted records (``Document4``, ``AttachmentPut4``, ``Delete4``, ``Index4``,
+``Identity4``, ``Skipped``). One converter per source: it keeps the server's per-section state
+(legacy revision counter, last-modified carry-over) and resets it when a new section starts.
+Deliberate improvements over the server are reported through ``on_deviation`` and explained in
+``docs/deviations.md``; ``ConvertOptions(server_quirks=True)`` reproduces the server exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..records import (
+    Attachment,
+    AttachmentDeletion,
+    Converted,
+    Delete4,
+    Document,
+    DocumentDeletion,
+    Identity,
+    Identity4,
+    Index,
+    Record,
+    Skipped,
+    Transformer,
+)
+from .attachments import FILES_PREFIX, convert_attachment
+from .deviations import Deviation
+from .documents import DocumentConverter
+from .indexes import convert_index
+
+__all__ = ["ConvertOptions", "Converter", "Deviation"]
+
+
+@dataclass(slots=True)
+class ConvertOptions:
+    """``include_expired`` and ``remove_analyzers`` mirror the server's import options (§2, §7.2);
+    ``server_quirks`` turns the documented deviations off; ``now`` is the clock for expiration."""
+
+    include_expired: bool = True
+    remove_analyzers: bool = False
+    server_quirks: bool = False
+    now: Callable[[], _dt.datetime] = field(default=lambda: _dt.datetime.now(_dt.timezone.utc))
+
+
+class Converter:
+    """Converts one source's records in order (see the module docstring)."""
+
+    def __init__(self, options: ConvertOptions | None = None,
+                 on_deviation: Callable[[Deviation], None] | None = None) -> None:
+        self.options = options or ConvertOptions()
+        self.on_deviation = on_deviation
+        self.deviation_counts: Counter[str] = Counter()
+        self.documents = DocumentConverter(self.options.include_expired, self.options.server_quirks,
+                                           self.options.now, self._deviate)
+        self._section: tuple[str, str] | None = None
+        self._index = -1
+
+    def _deviate(self, deviation: Deviation) -> None:
+        self.deviation_counts[deviation.code] += 1
+        if self.on_deviation is not None:
+            self.on_deviation(deviation)
+
+    def _track_section(self, record: Record) -> None:
+        """A new section starts when the section name or the source changes, or the index restarts (§2)."""
+        pos = record.position
+        key = (pos.source, pos.section)
+        if key != self._section or pos.index <= self._index:
+            self._section = key
+            self.documents.new_section()
+        self._index = pos.index
+
+    def convert(self, record: Record) -> Iterable[Converted]:
+        self._track_section(record)
+        if isinstance(record, Document):
+            return (self.documents.convert(record),)
+        if isinstance(record, Attachment):
+            out = convert_attachment(record)
+            return (out,) if isinstance(out, Skipped) else out
+        if isinstance(record, DocumentDeletion):
+            return (Delete4(record.key, record.position),)
+        if isinstance(record, AttachmentDeletion):
+            return (Delete4(FILES_PREFIX + record.key, record.position),)
+        if isinstance(record, Index):
+            return (convert_index(record, self.options.remove_analyzers),)
+        if isinstance(record, Transformer):
+            return (Skipped("transformer", record.name, "transformers do not exist in 4.x (target-4x.md §7.3)",
+                            record.position),)
+        if isinstance(record, Identity):
+            return (self._identity(record),)
+        raise TypeError(f"not a source record: {type(record).__name__}")
+
+    def _identity(self, identity: Identity) -> Identity4 | Skipped:
+        """§8: stored lower-cased; the server drops integer-valued identities (we keep them)."""
+        name = identity.key.lower()
+        if not identity.value_was_string:
+            if self.options.server_quirks:
+                return Skipped("identity", identity.key, "integer value: the 4.x import drops it (target-4x.md §8)",
+                               identity.position)
+            self._deviate(Deviation("identity-integer", name, None, identity.value))
+        return Identity4(name, identity.value, identity.position)
+
+    def convert_all(self, records: Iterable[Record]) -> Iterable[Converted]:
+        """Every converted record of *records*, in order."""
+        for record in records:
+            yield from self.convert(record)

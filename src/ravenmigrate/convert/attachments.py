@@ -1,0 +1,43 @@
+"""3.x legacy attachments -> ``files/{Key}`` documents in ``@files`` with one attachment (target-4x.md §6)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from ..records import Attachment, AttachmentPut4, Document4, Skipped
+from .jsonbytes import dumps
+
+FILES_PREFIX = "files/"
+FILES_COLLECTION = "@files"
+SKIPPED_SUFFIXES = (".deleting", ".downloading")
+
+
+def attachment_hash(data: bytes) -> str:
+    """4.x attachment hash: base64 (padded) of unkeyed BLAKE2b-256 (§6 step 3)."""
+    return base64.b64encode(hashlib.blake2b(data, digest_size=32).digest()).decode()
+
+
+def convert_attachment(att: Attachment) -> list[Document4 | AttachmentPut4] | Skipped:
+    """The ``files/{Key}`` document then its attachment stream, or why 4.x skips it (§6 step 2).
+
+    The document body is only metadata: ``@collection: @files``, ``@attachments`` with the one
+    entry (``ContentType`` always empty: the 3.x ``Content-Type`` is not used), the 3.x metadata
+    verbatim under ``@legacy-attachment-metadata`` and the ``HasAttachments`` flag. Its
+    last-modified is the server's "now".
+    """
+    if att.metadata.get("Raven-Delete-Marker") is True:
+        return Skipped("attachment", att.key, "Raven-Delete-Marker is true (target-4x.md §6)", att.position)
+    if att.key.endswith(SKIPPED_SUFFIXES):
+        return Skipped("attachment", att.key, "key ends with .deleting or .downloading (target-4x.md §6)",
+                       att.position)
+    digest = attachment_hash(att.data)
+    doc_id = FILES_PREFIX + att.key
+    entry = {"Name": att.key, "Hash": digest, "ContentType": "", "Size": len(att.data)}
+    meta = (b'{"@collection":"@files","@attachments":[' + json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+            + b'],"@legacy-attachment-metadata":' + dumps(att.metadata) + b',"@flags":"HasAttachments"}')
+    doc = Document4(doc_id, b'{"@metadata":' + meta + b"}", FILES_COLLECTION, None, att.position,
+                    ("HasAttachments",))
+    put = AttachmentPut4(doc_id, att.key, "", att.data, digest, att.position)
+    return [doc, put]

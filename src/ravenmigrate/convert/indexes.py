@@ -1,0 +1,179 @@
+"""3.x index definitions -> 4.x ``IndexDefinition`` JSON, and the pre-flight index report (target-4x.md §7).
+
+:func:`convert_index` does what the 4.x legacy import does when reading a definition (§7.1) and
+before creating it (§7.2): skip ``Raven/DocumentsByEntityName`` and ``Raven/ConflictDocuments``,
+rename ``Auto/...`` to ``Legacy/Auto/...``, rewrite ``DynamicList`` and ``x.__document_id``, and
+refuse what the server cannot read. :func:`report` also predicts the creation errors the
+server is known to raise (:mod:`.index_checks`), so ``inspect`` can show the outcome before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import Index, Index4, Skipped
+from .index_checks import creation_problem
+
+SKIPPED_NAMES = ("raven/documentsbyentityname", "raven/conflictdocuments")
+AUTO_PREFIX = "auto/"
+LEGACY_PREFIX = "Legacy/"
+LOCK_MODES = ("Unlock", "LockedIgnore", "LockedError")
+INDEXING = {"No": "No", "Analyzed": "Search", "NotAnalyzed": "Exact", "Default": "Default"}
+STORAGE = ("Yes", "No")
+TERM_VECTORS = ("No", "Yes", "WithPositions", "WithOffsets", "WithPositionsAndOffsets")
+SPATIAL_KEYS = ("Type", "Strategy", "MaxTreeLevel", "MinX", "MaxX", "MinY", "MaxY", "Units")
+_DYNAMIC_LIST = "new Raven.Abstractions.Linq.DynamicList"
+_DOCUMENT_ID = re.compile(r"([\w_.]+)\.__document_id")
+
+
+class IndexReadError(ValueError):
+    """The 4.x import cannot read this definition ("Could not read index definition", §7.1)."""
+
+
+def rewrite_function(text: str) -> str:
+    """The 4.1.0 rewrite (§7.1): ``DynamicList`` -> ``DynamicArray``, ``x.__document_id`` -> ``Id(x)``."""
+    return _DOCUMENT_ID.sub(r"Id(\1)", text.replace(_DYNAMIC_LIST, "new DynamicArray"))
+
+
+def _function(text: Any, what: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise IndexReadError(f"{what} is empty")
+    out = rewrite_function(text)
+    if "__document_id" in out:
+        raise IndexReadError(f"{what} still uses __document_id after the 4.1 rewrite")
+    return out
+
+
+def _enum(value: Any, allowed: Iterable[str], what: str) -> str:
+    if value not in allowed:
+        raise IndexReadError(f"{what}: unknown value {value!r}")
+    return value
+
+
+def read_definition(name: str, definition: dict[str, Any] | None, remove_analyzers: bool = False) -> dict[str, Any]:
+    """The 4.x ``IndexDefinition`` for a 3.x definition (§7.1), named *name*; IndexReadError if unreadable."""
+    if not isinstance(definition, dict):
+        raise IndexReadError("definition is missing")
+    lock_mode = definition.get("LockMode")
+    lock_mode = "Unlock" if lock_mode is None else _enum(lock_mode, LOCK_MODES, "LockMode")
+    maps = definition.get("Maps")
+    if not isinstance(maps, list) or not maps:
+        raise IndexReadError("no Maps")
+    converted_maps = list(dict.fromkeys(_function(m, "map") for m in maps))
+    reduce = definition.get("Reduce")
+    if reduce is not None:
+        reduce = _function(reduce, "reduce")
+    fields: dict[str, dict[str, Any]] = {}
+
+    def option(f: str) -> dict[str, Any]:
+        return fields.setdefault(f, {})
+
+    for f, analyzer in (definition.get("Analyzers") or {}).items():
+        if not remove_analyzers:
+            option(f)["Analyzer"] = analyzer
+    for f, indexing in (definition.get("Indexes") or {}).items():
+        option(f)["Indexing"] = INDEXING[_enum(indexing, INDEXING, f"Indexes[{f}]")]
+    for f, spatial in (definition.get("SpatialIndexes") or {}).items():
+        option(f)["Spatial"] = {k: spatial[k] for k in SPATIAL_KEYS if k in (spatial or {})}
+    for f, storage in (definition.get("Stores") or {}).items():
+        option(f)["Storage"] = _enum(storage, STORAGE, f"Stores[{f}]")
+    for f, vector in (definition.get("TermVectors") or {}).items():
+        option(f)["TermVector"] = _enum(vector, TERM_VECTORS, f"TermVectors[{f}]")
+    for f in definition.get("SuggestionsOptions") or []:
+        option(f)["Suggestions"] = True
+    for f in definition.get("Suggestions") or {}:
+        option(f)["Suggestions"] = True
+    return {
+        "Name": name,
+        "Type": "MapReduce" if reduce is not None else "Map",
+        "LockMode": lock_mode,
+        "Priority": "Normal",
+        "Maps": converted_maps,
+        "Reduce": reduce,
+        "Fields": fields,
+        "Configuration": {},
+        "AdditionalSources": {},
+        "OutputReduceToCollection": None,
+    }
+
+
+def target_name(name: str) -> str | None:
+    """The 4.x index name, or None when the import skips the index (§7.2)."""
+    if name.lower() in SKIPPED_NAMES:
+        return None
+    if name.lower().startswith(AUTO_PREFIX):
+        return LEGACY_PREFIX + name
+    return name
+
+
+def convert_index(index: Index, remove_analyzers: bool = False) -> Index4 | Skipped:
+    """What the 4.x legacy import does with one ``Indexes`` element (§7.1, §7.2)."""
+    try:
+        definition = read_definition(index.name, index.definition, remove_analyzers)
+    except IndexReadError as exc:
+        return Skipped("index", index.name, f"4.x cannot read the definition: {exc}", index.position)
+    name = target_name(index.name)
+    if name is None:
+        return Skipped("index", index.name, "system index 4.x does not import (target-4x.md §7.2)", index.position)
+    definition["Name"] = name
+    return Index4(name, definition, index.position)
+
+
+@dataclass(slots=True)
+class IndexOutcome:
+    """One line of the index report: ``outcome`` is ``create``, ``skip`` or ``reject``."""
+
+    name: str
+    target: str | None
+    outcome: str
+    reason: str = ""
+
+    @property
+    def renamed(self) -> bool:
+        return self.target is not None and self.target != self.name
+
+
+@dataclass(slots=True)
+class IndexReport:
+    outcomes: list[IndexOutcome] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+    @property
+    def renamed(self) -> int:
+        return sum(1 for o in self.outcomes if o.renamed and o.outcome == "create")
+
+    def summary(self) -> dict[str, int]:
+        return {"read": len(self.outcomes), "create": self.count("create"), "rename": self.renamed,
+                "skip": self.count("skip"), "reject": self.count("reject")}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary(),
+                "indexes": [{"name": o.name, "target": o.target, "outcome": o.outcome, "reason": o.reason}
+                            for o in self.outcomes]}
+
+
+def predict(index: Index, remove_analyzers: bool = False) -> IndexOutcome:
+    """What 4.x will do with this index: create (maybe renamed), skip, or reject (read or creation error)."""
+    converted = convert_index(index, remove_analyzers)
+    if isinstance(converted, Skipped):
+        outcome = "reject" if converted.reason.startswith("4.x cannot read") else "skip"
+        return IndexOutcome(index.name, None, outcome, converted.reason)
+    problem = creation_problem(converted.definition)
+    if problem:
+        return IndexOutcome(index.name, converted.name, "reject", problem)
+    return IndexOutcome(index.name, converted.name, "create")
+
+
+def report(records: Iterable[Any], remove_analyzers: bool = False) -> IndexReport:
+    """The index report over a source's records (other record kinds are ignored)."""
+    out = IndexReport()
+    for record in records:
+        if isinstance(record, Index):
+            out.outcomes.append(predict(record, remove_analyzers))
+    return out
