@@ -296,3 +296,51 @@ def test_inspect_json_on_the_backup_zip_counts_1060_documents(capsys):
     assert report["counts"]["Indexes"] == 4 and report["counts"]["Transformers"] == 1
     assert report["collections"] == {"Orders": 830, "Companies": 91, "Products": 77, "Suppliers": 29, "@empty": 9,
                                      "Employees": 9, "Categories": 8, "Regions": 4, "Shippers": 3}
+
+
+@pytest.mark.parametrize("damage", ["offsets", "key", "value"])
+def test_a_damaged_page_is_refused_naming_tree_and_page(tmp_path, twin, damage):
+    """A data-file page (not overridden by a journal) with a broken node array: both twins refuse it."""
+    backup = _unzip(real(NORTHWIND), tmp_path / "backup")
+    data = _unzip(backup / "RavenDB.Voron.Backup", tmp_path / "data")
+    with VoronEnvironment.open(data, native=twin) as env:
+        number = next(n for n in range(env.pager.data_pages) if n not in env.replay.pages
+                      and env.pager.page(n)[8] == 2 and int.from_bytes(env.pager.page(n)[:8], "little") == n)
+    raw = bytearray((data / "Raven.voron").read_bytes())
+    base = number * 4096
+    first = int.from_bytes(raw[base + 17:base + 19], "little")
+    if damage == "offsets":
+        raw[base + 9:base + 11] = (5000).to_bytes(2, "little")  # Lower past the page end
+    elif damage == "key":
+        raw[base + first + 9:base + first + 11] = (4000).to_bytes(2, "little")
+    else:
+        raw[base + first:base + first + 4] = (4000).to_bytes(4, "little")
+    (data / "Raven.voron").write_bytes(bytes(raw))
+    with VoronEnvironment.open(data, native=twin) as env:
+        name = next(n for n, root in env.trees.items()
+                    if any(p == number for p in _leaf_pages(env, n)))
+        with pytest.raises(SourceError, match=rf"tree '{name}', page {number}: node \w+ runs? past the page"):
+            env.tree(name).count()
+
+
+def _leaf_pages(env, name):
+    tree = env.tree(name)
+    stack = [tree.root.root_page]
+    while stack:
+        n = stack.pop()
+        view = env.pager.page(n)
+        yield n
+        if view[8] & 1:
+            stack.extend(ref for _, _, ref in pure_pages.nodes(view[:4096]))
+
+
+def test_an_incremental_backup_is_refused_clearly(tmp_path, data_dir):
+    """An incremental Voron backup zips journals only; without its full backup it cannot be read."""
+    inc = tmp_path / "Inc 2015-02-02"
+    inc.mkdir()
+    with zipfile.ZipFile(inc / "RavenDB.Voron.Backup", "w") as zf:
+        zf.write(data_dir / "0000000000000000005.journal", "0000000000000000005.journal")
+    with pytest.raises(UnsupportedSource, match="incremental Voron backup"):
+        list(VoronSource(inc).records())
+    with pytest.raises(UnsupportedSource, match="incremental Voron backup"):
+        list(open_voron(inc / "RavenDB.Voron.Backup").records())
