@@ -80,31 +80,37 @@ class BulkInsertSender:
         return not (item.kind == "put" and "delete" in op.kinds)
 
     def send(self, client: RavenClient, op: Operation) -> None:
-        puts = [i for i in op.items if i.kind == "put"]
-        if puts:
-            self._bulk_insert(client, op, puts)
+        deferred: list[Item] = []
+        if op.items[0].kind == "put":
+            self._bulk_insert(client, op, self._body(op.iter_items(), deferred))
+        else:
+            deferred.extend(op.iter_items())
         deletes: list[str] = []
-        for item in op.items:
+        for item in deferred:
             if item.kind == "attachment":
                 if deletes:
                     self._delete(client, deletes)
                     deletes = []
                 self._attachment(client, item.payload)
-            elif item.kind == "delete":
+            else:
                 deletes.append(item.payload)
         if deletes:
             self._delete(client, deletes)
 
-    def _body(self, puts: list[Item]) -> Iterator[bytes]:
+    @staticmethod
+    def _body(items: Iterator[Item], deferred: list[Item]) -> Iterator[bytes]:
+        """The JSON array of the PUT commands; the other items are kept for after the response."""
         parts: list[bytes] = [b"["]
         size = 1
-        first = True
-        for item in puts:
-            if not first:
-                parts.append(b",")
-            first = False
+        sep = b""
+        for item in items:
+            if item.kind != "put":
+                deferred.append(item)
+                continue
+            parts.append(sep)
             parts.append(item.payload)
-            size += len(item.payload) + 1
+            sep = b","
+            size += item.size + 1
             if size >= CHUNK:
                 yield b"".join(parts)
                 parts, size = [], 0
@@ -119,11 +125,10 @@ class BulkInsertSender:
                 yield out
         yield z.flush()
 
-    def _bulk_insert(self, client: RavenClient, op: Operation, puts: list[Item]) -> None:
+    def _bulk_insert(self, client: RavenClient, op: Operation, body: Iterator[bytes]) -> None:
         op_id = client.next_operation_id(self.database)
         path = db_path(self.database, f"bulk_insert?id={op_id}")
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        body = self._body(puts)
         if self.compress:
             headers["Content-Encoding"] = "gzip"
             body = self._gzip(body)

@@ -17,7 +17,7 @@ import datetime as _dt
 import json
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..client import DEFAULT_IMPORT_OPTIONS, RavenClient
@@ -85,56 +85,45 @@ def items_for(record: Any, converted: Any) -> Iterator[Item]:
         yield Item("del", converted.id, data, len(data), 0)
 
 
-def multipart(boundary: str, options: dict[str, Any], parts: Iterator[Iterator[bytes]]) -> Iterator[bytes]:
-    """``importOptions`` then one gzip file part per iterator of *parts* (§2)."""
+def multipart(boundary: str, options: dict[str, Any], items: Iterable[Item]) -> Iterator[bytes]:
+    """``importOptions`` then the items as gzip dump files (§2): a new file part whenever the layout
+    changes (legacy, or 4.x for revisions), a new section whenever the item kind changes (sections
+    may repeat)."""
     yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"importOptions\"\r\n\r\n"
            f"{json.dumps(options)}\r\n").encode()
-    for n, part in enumerate(parts):
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"part{n}.ravendump\"\r\n"
-               f"Content-Type: application/octet-stream\r\n\r\n").encode()
-        z = zlib.compressobj(1, zlib.DEFLATED, 31)
-        for chunk in part:
-            out = z.compress(chunk)
-            if out:
-                yield out
-        yield z.flush() + b"\r\n"
-    yield f"--{boundary}--\r\n".encode()
-
-
-def dump_parts(items: list[Item]) -> Iterator[Iterator[bytes]]:
-    """The operation's items as dump files: a new file whenever the layout (legacy/4.x) changes,
-    a new section whenever the item kind changes (sections may repeat, §2)."""
-    start = 0
-    while start < len(items):
-        v4 = items[start].kind == "rev"
-        end = start
-        while end < len(items) and (items[end].kind == "rev") == v4:
-            end += 1
-        yield _dump(items[start:end], v4)
-        start = end
-
-
-def _dump(items: list[Item], v4: bool) -> Iterator[bytes]:
-    parts: list[bytes] = [b'{"BuildVersion":%d' % V4_BUILD if v4 else b"{"]
-    size = 0
+    z = None
+    v4 = False
     section = None
+    parts: list[bytes] = []
+    size = 0
+    n = 0
     for item in items:
+        if z is None or (item.kind == "rev") != v4:
+            if z is not None:
+                yield z.compress(b"".join(parts) + b"]}") + z.flush() + b"\r\n"
+                parts, size = [], 0
+            v4 = item.kind == "rev"
+            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"part{n}.ravendump\""
+                   f"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+            n += 1
+            z = zlib.compressobj(1, zlib.DEFLATED, 31)
+            parts.append(b'{"BuildVersion":%d,' % V4_BUILD if v4 else b"{")
+            section = None
         if item.kind != section:
-            head = b'"' + SECTION[item.kind].encode() + b'":['
-            if section is not None:
-                parts.append(b"]," + head)
-            else:
-                parts.append(b"," + head if v4 else head)
+            parts.append((b"]," if section is not None else b"") + b'"' + SECTION[item.kind].encode() + b'":[')
             section = item.kind
         else:
             parts.append(b",")
         parts.append(item.payload)
         size += item.size
         if size >= CHUNK:
-            yield b"".join(parts)
+            out = z.compress(b"".join(parts))
             parts, size = [], 0
-    parts.append(b"]}")
-    yield b"".join(parts)
+            if out:
+                yield out
+    if z is not None:
+        yield z.compress(b"".join(parts) + b"]}") + z.flush() + b"\r\n"
+    yield f"--{boundary}--\r\n".encode()
 
 
 class ImportSender:
@@ -149,13 +138,13 @@ class ImportSender:
         return True
 
     def send(self, client: RavenClient, op: Operation) -> None:
-        self.results.append(self.run(client, op, op.items))
+        self.results.append(self.run(client, op, op.iter_items()))
 
-    def run(self, client: RavenClient, op: Operation | None, items: list[Item]) -> dict[str, Any]:
+    def run(self, client: RavenClient, op: Operation | None, items: Iterable[Item]) -> dict[str, Any]:
         op_id = client.next_operation_id(self.database)
         path = db_path(self.database, f"smuggler/import?operationId={op_id}")
         boundary = "ravenmigrate-" + uuid.uuid4().hex
-        body = multipart(boundary, self.options, dump_parts(items))
+        body = multipart(boundary, self.options, items)
         try:
             status, data = stream_request(client, "POST", path, body,
                                           {"Content-Type": f"multipart/form-data; boundary={boundary}"})

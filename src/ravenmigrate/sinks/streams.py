@@ -13,8 +13,8 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..client import RavenClient
@@ -42,18 +42,38 @@ class Item:
     documents: int = 1
 
 
-@dataclass
 class Operation:
-    stream: int
-    number: int
-    items: list[Item] = field(default_factory=list)
-    size: int = 0
-    kinds: set[str] = field(default_factory=set)
+    """One acknowledged unit of a stream. Its items are pulled lazily while the request body is
+    being sent (:meth:`iter_items`), so the server works while the source is still being read; once
+    an attempt ends (sent, or failed) the operation is closed and a retry re-sends exactly the
+    items it holds."""
+
+    def __init__(self, stream: int, number: int, pull: Callable[[Operation], Item | None] | None = None) -> None:
+        self.stream = stream
+        self.number = number
+        self.items: list[Item] = []
+        self.size = 0
+        self.kinds: set[str] = set()
+        self._pull = pull
+        self.closed = pull is None
 
     def add(self, item: Item) -> None:
         self.items.append(item)
         self.size += item.size
         self.kinds.add(item.kind)
+
+    def iter_items(self) -> Iterator[Item]:
+        """The items held, then (first attempt only) more from the stream until the operation is full."""
+        yield from list(self.items)
+        try:
+            while not self.closed:
+                item = self._pull(self)
+                if item is None:
+                    break
+                self.add(item)
+                yield item
+        finally:
+            self.closed = True
 
 
 @dataclass(frozen=True)
@@ -116,9 +136,11 @@ class Stream(threading.Thread):
         number = 0
         try:
             while True:
-                op = self._collect(number)
-                if not op.items:
+                first = self._next(None)
+                if first is None:
                     break
+                op = Operation(self.index, number, self._next)
+                op.add(first)
                 self.operation = op
                 started = time.monotonic()
 
@@ -127,6 +149,7 @@ class Stream(threading.Thread):
                     self.log(f"stream {self.index}, operation {op.number}: {err}; retrying in {delay:.1f} s")
 
                 Retry(self.retry_for, on_retry).run(lambda op=op: self.sender.send(self.client, op))
+                op.closed = True
                 self.checkpoint.acknowledge(self.index, len(op.items), op.size)
                 self.stats.acknowledged(sum(i.documents for i in op.items), op.size, time.monotonic() - started)
                 self.operation = None
@@ -137,24 +160,23 @@ class Stream(threading.Thread):
         finally:
             self.client.close()
 
-    def _collect(self, number: int) -> Operation:
-        op = Operation(self.index, number)
-        while True:
-            if self._pos >= len(self._pending):
-                if self._ended:
-                    return op
-                batch = self.queue.get()
-                if batch is END:
-                    self._ended = True
-                    return op
-                self._pending, self._pos = batch, 0
-            while self._pos < len(self._pending):
-                item = self._pending[self._pos]
-                if op.items and (len(op.items) >= self.limits.items or op.size + item.size > self.limits.size
-                                 or not self.sender.fits(op, item)):
-                    return op
-                op.add(item)
-                self._pos += 1
+    def _next(self, op: Operation | None) -> Item | None:
+        """The next item of this stream for *op* (``None`` when *op* is full or the stream ended)."""
+        if self._pos >= len(self._pending):
+            if self._ended:
+                return None
+            batch = self.queue.get()
+            if batch is END:
+                self._ended = True
+                return None
+            self._pending, self._pos = batch, 0
+        item = self._pending[self._pos]
+        if op is not None and op.items and (len(op.items) >= self.limits.items
+                                            or op.size + item.size > self.limits.size
+                                            or not self.sender.fits(op, item)):
+            return None
+        self._pos += 1
+        return item
 
 
 def permanent(stream: int, op: Operation, message: str, document_id: str | None = None) -> PermanentError:
