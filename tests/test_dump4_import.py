@@ -9,7 +9,9 @@ of docs/deviations.md and are the converter's own tests' business).
 from __future__ import annotations
 
 import gzip
+import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from conftest import real
@@ -20,6 +22,9 @@ from ravenmigrate.client import RavenClient
 from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
 from ravenmigrate.sinks.dump4_convert import Dump4Options, convert_to_dump4
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+import generate  # noqa: E402
 
 pytestmark = pytest.mark.server
 
@@ -46,14 +51,16 @@ def _server_now_ids(paths) -> set[str]:
     return ids
 
 
-def _import_and_compare(ravendb, new_database, source, out_files, revisions: bool) -> list[str]:
+def _import_and_compare(ravendb, new_database, originals, out_files, revisions: bool) -> list[str]:
+    """Import the 3.x file(s) *originals* into A and our dump file(s) into B; the differences."""
     client = RavenClient(ravendb.url)
     try:
         original, converted = new_database("orig"), new_database("conv")
         if revisions:
             for db in (original, converted):
                 client.json("POST", f"/databases/{urllib.parse.quote(db)}/admin/revisions/config", REVISIONS_CONFIG)
-        client.smuggler_import(original, _original_body(source))
+        for part in originals:
+            client.smuggler_import(original, _original_body(Path(part)))
         for path in out_files:
             client.import_file(converted, str(path))
         a, b = read_state(client, original), read_state(client, converted)
@@ -83,7 +90,7 @@ def test_converted_dump_imports_like_the_original(ravendb, new_database, tmp_pat
     report = convert_to_dump4(source, out, Dump4Options(convert=QUIRKS))
     assert report["status"] == "completed"
     assert layout4.read(out).build_version == 40
-    assert _import_and_compare(ravendb, new_database, source, [out], revisions) == []
+    assert _import_and_compare(ravendb, new_database, [source], [out], revisions) == []
 
 
 def test_every_conversion_rule_imports_like_the_original(ravendb, new_database, tmp_path):
@@ -92,7 +99,7 @@ def test_every_conversion_rule_imports_like_the_original(ravendb, new_database, 
     out = tmp_path / "edge.ravendbdump"
     report = convert_to_dump4(source, out, Dump4Options(convert=QUIRKS))
     assert report["counts"]["attachments"] >= 2 and report["counts"]["deletions"] >= 2
-    assert _import_and_compare(ravendb, new_database, source, [out], True) == []
+    assert _import_and_compare(ravendb, new_database, [source], [out], True) == []
 
 
 def test_split_parts_import_like_one_file(ravendb, new_database, tmp_path):
@@ -102,5 +109,21 @@ def test_split_parts_import_like_one_file(ravendb, new_database, tmp_path):
     parts = [o["path"] for o in report["outputs"]]
     assert len(parts) >= 3 and parts[0].endswith("p.001.ravendbdump") and not out.exists()
     assert all(layout4.read(p).build_version == 40 for p in parts)
-    assert _import_and_compare(ravendb, new_database, source, parts, True) == []
+    assert _import_and_compare(ravendb, new_database, [source], parts, True) == []
 
+
+GENERATED = [
+    ("every-rule", dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
+                        unicode_ids=True, last_modified_formats=True, integer_identities=True), True),
+    ("split-export", dict(docs=300, attachments=3, split_mb=0.01), False),
+]
+
+
+@pytest.mark.parametrize("name, options, revisions", GENERATED, ids=[g[0] for g in GENERATED])
+def test_generated_variants_import_like_the_original(ravendb, new_database, tmp_path, name, options, revisions):
+    source = tmp_path / f"{name}.ravendump"
+    files = generate.generate(source, **options)["files"]
+    out = tmp_path / f"{name}.ravendbdump"
+    report = convert_to_dump4(source, out, Dump4Options(convert=QUIRKS))
+    assert report["counts"]["documents"] > 50 and (len(files) > 1) == ("split_mb" in options)
+    assert _import_and_compare(ravendb, new_database, files, [out], revisions) == []
