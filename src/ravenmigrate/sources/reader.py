@@ -20,7 +20,7 @@ from ..errors import SourceError, UnsupportedSource
 from ..records import SECTIONS, Document, Finding, Position, Record
 from . import items
 from .era import Evidence
-from .stream import UTF8_BOM, ByteStream, StreamError
+from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 
@@ -160,7 +160,7 @@ class DumpFile:
 
     def records(self) -> Iterator[Record]:
         """Every record of the file in file order (the file is opened here, closed at the end)."""
-        with ByteStream(self.path) as self._stream:
+        with Prefetch(ByteStream(self.path)) as self._stream:
             self.evidence.file(self.path, self._stream)
             try:
                 yield from self._top()
@@ -270,6 +270,9 @@ class DumpFile:
             if p < 0:
                 self._truncated(f"section {section} ends before its closing ']'")
                 return
+            if self.buf[p] == 0x5D:  # after a trailing comma
+                self.pos = p + 1
+                return
             if indent is None:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
@@ -309,10 +312,6 @@ class DumpFile:
                     raise _Bad(f"unexpected {_show(c)}, expected ',' or ']' after a record", p, p, False)
                 self.pos = p + 1
                 if c == 0x5D:
-                    return
-                p = self._skip_ws()
-                if p >= 0 and self.buf[p] == 0x5D:  # trailing comma
-                    self.pos = p + 1
                     return
             except _Bad as bad:
                 if not self.salvage:
