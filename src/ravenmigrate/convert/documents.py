@@ -19,7 +19,7 @@ from .. import _twins
 from ..errors import SourceError
 from ..records import Document, Document4, Position, Skipped
 from .deviations import Deviation
-from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object
+from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object, scalar
 from .lastmodified import is_fff, to_4x
 
 _twins.register("metadata4", "ravenmigrate.convert.metadata")
@@ -236,7 +236,7 @@ class DocumentConverter:
         value = None
         for name, member in members:
             if name == "@collection":
-                value = json.loads(member[member.index(b":") + 1:])
+                value = scalar(member[member.index(b":") + 1:])
         if value is None:
             return "@empty"
         if not isinstance(value, str):
@@ -246,7 +246,7 @@ class DocumentConverter:
     def _expired(self, doc: Document, members: list[tuple[str, bytes]]) -> bool:
         for name, member in members:
             if name == "@expires":
-                value = json.loads(member[member.index(b":") + 1:])
+                value = scalar(member[member.index(b":") + 1:])
                 if not isinstance(value, str):
                     return False
                 try:

@@ -121,6 +121,13 @@ def decode_key(raw: bytes) -> str:
     return raw[1:-1].decode("utf-8")
 
 
+def scalar(raw: bytes):
+    """The Python value of one raw JSON value (strings without escapes decoded directly)."""
+    if raw[:1] == b'"' and b"\\" not in raw:
+        return raw[1:-1].decode("utf-8")
+    return json.loads(raw)
+
+
 def compact(data: bytes) -> bytes:
     """*data* with insignificant whitespace removed (string contents untouched)."""
     return _COMPACT.sub(lambda m: m.group(1) or b"", data)
