@@ -113,7 +113,7 @@ class DocumentConverter:
                 pieces, members, events = self._rewrite_all(data)
                 top_prefix = b""
         except JsonBytesError as exc:
-            raise self._error(doc, f"invalid metadata: {exc}", exc.offset) from exc
+            raise self._error(doc, f"invalid metadata: {exc}") from exc
         doc_id, last_modified_raw, flags, change_vector, status = self._apply_events(doc, events)
         skipped = is_skipped_system_document(doc_id)
         last_modified = self._last_modified(doc, doc_id, last_modified_raw, report=not skipped)
@@ -258,7 +258,9 @@ class DocumentConverter:
 
     @staticmethod
     def _error(doc: Document, message: str, offset: int | None = None) -> SourceError:
+        """A SourceError at the document's record; *offset* is within the document's JSON bytes."""
         pos: Position = doc.position
-        where = pos.offset + offset if (offset is not None and pos.offset >= 0) else pos.offset
-        return SourceError(f"document {doc.id!r}: {message}", path=pos.source, section=pos.section,
-                           index=pos.index, offset=where if where is not None and where >= 0 else None)
+        inside = f" (byte {offset} of the document)" if offset is not None else ""
+        return SourceError(f"document {doc.id!r}: {message}{inside}", path=pos.source, section=pos.section,
+                           index=pos.index, offset=pos.offset if pos.offset >= 0 else None,
+)
