@@ -257,10 +257,8 @@ class DocumentConverter:
         return False
 
     @staticmethod
-    def _error(doc: Document, message: str, offset: int | None = None) -> SourceError:
-        """A SourceError at the document's record; *offset* is within the document's JSON bytes."""
+    def _error(doc: Document, message: str) -> SourceError:
+        """A SourceError naming the document's file, section, record index and offset."""
         pos: Position = doc.position
-        inside = f" (byte {offset} of the document)" if offset is not None else ""
-        return SourceError(f"document {doc.id!r}: {message}{inside}", path=pos.source, section=pos.section,
-                           index=pos.index, offset=pos.offset if pos.offset >= 0 else None,
-)
+        return SourceError(f"document {doc.id!r}: {message}", path=pos.source, section=pos.section,
+                           index=pos.index, offset=pos.offset if pos.offset >= 0 else None)
