@@ -88,8 +88,9 @@ class DocumentConverter:
     """Converts the documents of one source, keeping the server's per-section state."""
 
     def __init__(self, include_expired: bool, server_quirks: bool, now: Callable[[], _dt.datetime],
-                 deviate: Callable[[Deviation], None]) -> None:
+                 deviate: Callable[[Deviation], None], revisions_enabled: bool = True) -> None:
         self.include_expired = include_expired
+        self.revisions_enabled = revisions_enabled
         self.server_quirks = server_quirks
         self.now = now
         self.deviate = deviate
@@ -134,7 +135,7 @@ class DocumentConverter:
             flags = ("Revision",)
         else:
             change_vector = None
-            if status == "Current":
+            if status == "Current" and self.revisions_enabled:
                 flags = tuple(dict.fromkeys(("HasRevisions", *flags)))
         meta = [m for _, m in members]
         if flags:
