@@ -12,6 +12,7 @@ from ravenmigrate.codecs import body, ciphers, compression
 USERS = (
     (compression, "_inflate", "inflate", "ravenmigrate.codecs.inflate"),
     (ciphers, "_rc2", "rc2", "ravenmigrate.codecs.rc2"),
+    (ciphers, "_cbc", "cbc", "ravenmigrate.codecs.cbc"),
     (body, "_bson", "bson", "ravenmigrate.codecs.bson"),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import random
@@ -11,65 +12,15 @@ import pytest
 from codec_twins import native, pure, twin  # noqa: F401 - fixture used via usefixtures
 
 from ravenmigrate.codecs.body import decode_body, is_json
+from ravenmigrate.codecs.bson_encode import BsonDate as Date
+from ravenmigrate.codecs.bson_encode import DotNetDecimal as Dec
+from ravenmigrate.codecs.bson_encode import Float32 as F32
+from ravenmigrate.codecs.bson_encode import to_bson as document
 from ravenmigrate.codecs.document import decode_document, encode_document
 from ravenmigrate.codecs.encryption import EncryptionSettings
 from ravenmigrate.codecs.errors import BundleDecodeError
 
 
-class F32(float):
-    """Marks a value to be written as RavenDB's custom float32 element (type 0x1E)."""
-
-
-class Dec:
-    """A .NET decimal to be written as type 0x13: mantissa, scale, sign."""
-
-    def __init__(self, mantissa: int, scale: int, negative: bool = False) -> None:
-        self.raw = struct.pack("<IIIi", mantissa & 0xFFFFFFFF, (mantissa >> 32) & 0xFFFFFFFF, mantissa >> 64,
-                               (scale << 16) | (-0x80000000 if negative else 0))
-
-
-class Date(int):
-    """Milliseconds since 1970 written as a BSON date (type 0x09)."""
-
-
-def cstr(s: str) -> bytes:
-    return s.encode() + b"\x00"
-
-
-def element(name: str, v) -> bytes:
-    """A tiny BSON writer for tests (RavenDB's fork: 0x13 decimal, 0x1E float32)."""
-    if v is None:
-        return b"\x0a" + cstr(name)
-    if isinstance(v, bool):
-        return b"\x08" + cstr(name) + bytes((v,))
-    if isinstance(v, Date):
-        return b"\x09" + cstr(name) + struct.pack("<q", v)
-    if isinstance(v, int):
-        if -(2**31) <= v < 2**31:
-            return b"\x10" + cstr(name) + struct.pack("<i", v)
-        return b"\x12" + cstr(name) + struct.pack("<q", v)
-    if isinstance(v, F32):
-        return b"\x1e" + cstr(name) + struct.pack("<f", v)
-    if isinstance(v, float):
-        return b"\x01" + cstr(name) + struct.pack("<d", v)
-    if isinstance(v, Dec):
-        return b"\x13" + cstr(name) + v.raw
-    if isinstance(v, str):
-        b = v.encode()
-        return b"\x02" + cstr(name) + struct.pack("<i", len(b) + 1) + b + b"\x00"
-    if isinstance(v, bytes):
-        return b"\x05" + cstr(name) + struct.pack("<i", len(v)) + b"\x00" + v
-    if isinstance(v, list):
-        return b"\x04" + cstr(name) + document({str(i): x for i, x in enumerate(v)})
-    return b"\x03" + cstr(name) + document(v)
-
-
-def document(d: dict) -> bytes:
-    body = b"".join(element(k, v) for k, v in d.items())
-    return struct.pack("<i", len(body) + 5) + body + b"\x00"
-
-
-@pytest.mark.usefixtures("twin")
 def test_renders_like_3x_json():
     doc = document({
         "Company": "companies/85", "Freight": Dec(3238, 2), "Exact": Dec(32380, 3), "Whole": Dec(5, 0),
@@ -160,3 +111,9 @@ def test_bson_body_through_the_whole_chain():
     doc = document({"Name": "Alfreds", "Price": Dec(1800, 2), "Ratio": F32(0.25)})
     stored = encode_document(doc, "products/1", compression=True, encryption=s, bom=False)
     assert decode_document(stored, "products/1", encryption=s) == b'{"Name":"Alfreds","Price":18.00,"Ratio":0.25}'
+
+
+@pytest.mark.usefixtures("twin")
+def test_decimal_writer_keeps_the_scale():
+    doc = document({"a": decimal.Decimal("18.00"), "b": decimal.Decimal("-1E+3"), "c": decimal.Decimal("0.0001")})
+    assert decode_body(doc) == b'{"a":18.00,"b":-1000.0,"c":0.0001}'

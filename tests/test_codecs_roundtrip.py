@@ -156,3 +156,22 @@ def test_truncated_deflate_is_refused():
         decode_document(stored[:-10], "users/1")
     assert err.value.code == "deflate" and "users/1" in str(err.value)
     assert decode_document(stored + b"trailing junk", "users/1") == BODY  # ignored, as RavenDB does
+
+
+def test_settings_pickle_without_their_cipher_contexts():
+    import pickle
+
+    s = EncryptionSettings(KEY, "Rijndael", 256, legacy_sha1=True)
+    blob = encode_document(BODY, "users/1", encryption=s)  # derives key and builds the cipher
+    clone = pickle.loads(pickle.dumps(s))
+    assert clone == s and decode_document(blob, "users/1", encryption=clone) == BODY
+
+
+@pytest.mark.usefixtures("twin")
+def test_buffers_from_storage_pages_decode_like_bytes():
+    s = EncryptionSettings(KEY, "RC2", 64)
+    stored = encode_document(BODY, "users/1", compression=True, encryption=s)
+    page = bytearray(b"\x00" * 7 + stored + b"\x00" * 5)
+    view = memoryview(page)[7 : 7 + len(stored)]
+    assert decode_document(view, "users/1", encryption=s) == BODY
+    assert decode_document(memoryview(b'\xef\xbb\xbf{"a":1}'), "raven/x") == b'{"a":1}'

@@ -71,3 +71,21 @@ def test_bson_twins_agree_on_damaged_documents(seed):
         assert result == _outcome(p.to_json, bytes(doc)), bytes(doc).hex()
         agree += result[0] == "ok"
     assert agree > 10  # some damaged documents still parse (e.g. a changed string byte)
+
+
+def test_cbc_chaining_twins_agree_with_the_library():
+    """ECB + the chaining XOR equals the library's own CBC decryption (AES and 3DES)."""
+    import os
+
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import algorithms
+
+    n, p = native("cbc"), pure("cbc")
+    for alg, bs in ((algorithms.AES(os.urandom(32)), 16), (TripleDES(os.urandom(24)), 8)):
+        for blocks in (1, 2, 7, 300):
+            iv, data = os.urandom(bs), os.urandom(bs * blocks)
+            d = Cipher(alg, modes.CBC(iv)).decryptor()
+            expected = d.update(data) + d.finalize()
+            ecb = Cipher(alg, modes.ECB()).decryptor().update(data)
+            assert n.unchain(ecb, iv, data) == p.unchain(ecb, iv, data) == expected
+    assert _outcome(n.unchain, b"12", b"1" * 8, b"123") == _outcome(p.unchain, b"12", b"1" * 8, b"123")

@@ -7,6 +7,7 @@ import hashlib
 import importlib
 import json
 import shutil
+import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -227,3 +228,32 @@ def test_not_voron_input_is_refused(tmp_path):
         list(VoronSource(real("Northwind_3.5.35168.ravendump")).records())
     with pytest.raises(SourceError, match="not a Voron data directory"):
         list(VoronSource(tmp_path).records())
+
+
+def test_counts_and_resuming_after_any_position(northwind_records):
+    source = VoronSource(real(NORTHWIND))
+    assert sum(1 for _ in source.records()) == len(northwind_records)
+    assert source.counts == {"Docs": 1060, "Attachments": 0, "Indexes": 4, "Transformers": 1, "Identities": 3,
+                             "DocsDeletions": 0, "AttachmentsDeletions": 0}
+    assert (source.kind, source.era, source.files) == ("voron", "3.x Voron", [str(real(NORTHWIND))])
+    for cut in (0, 500, 1059, 1060, 1062, 1064, 1066):
+        resumed = list(source.records(after=northwind_records[cut].position))
+        assert [r.position for r in resumed] == [r.position for r in northwind_records[cut + 1:]]
+    assert _docs(resumed) == [] and [r.key for r in resumed] == ["transformerid"]
+
+
+def test_progress_fraction_and_close_remove_the_extracted_copy(tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    source = VoronSource(real(NORTHWIND))
+    assert source.fraction() is None
+    records = source.records()
+    for _ in range(534):
+        next(records)
+    assert source.fraction() == pytest.approx(534 / 1068)
+    assert [p.name[:19] for p in scratch.iterdir()] == ["ravenmigrate-voron-"]
+    source.close()
+    with pytest.raises(StopIteration):
+        next(records)
+    assert list(scratch.iterdir()) == []

@@ -50,6 +50,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.codecs.ciphers",
     "ravenmigrate.codecs.body",
     "ravenmigrate.convert.documents",
+    "ravenmigrate.sources.reader",
 ]
 
 

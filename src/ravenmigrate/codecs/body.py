@@ -22,13 +22,15 @@ def is_json(value: bytes) -> bool:
     return len(value) < 5 or value[4] > _LAST_BSON_TYPE
 
 
-def decode_body(value: bytes, *, what: str = "value", path: str | None = None) -> bytes:
+def decode_body(value: bytes | bytearray | memoryview, *, what: str = "value", path: str | None = None) -> bytes:
     """JSON bytes without BOM for a decoded body (or metadata) value.
 
     JSON text passes through unchanged apart from the BOM (3.x already wrote compact JSON); BSON is
     rendered as compact JSON (see :mod:`ravenmigrate.codecs.bson`). A value that is neither raises
     ``BundleDecodeError`` code ``body-parse``.
     """
+    if not isinstance(value, bytes):
+        value = bytes(value)
     if is_json(value):
         start = 3 if value[:3] == BOM else 0
         first = value[start : start + 1]

@@ -2,22 +2,26 @@
 
 bundles-3x.md §2.1: the .NET ``SymmetricAlgorithm`` types RavenDB accepts, their block sizes and
 legal key sizes; mode and padding are the .NET defaults, CBC and PKCS7. §5: ``cryptography`` >= 43
-does AES, DES/3DES (``hazmat.decrepit``) and 128-bit RC2; other RC2 key sizes use the RFC 2268 twin.
+does AES and DES/3DES (``hazmat.decrepit``); RC2 (40..128-bit keys, effective bits = key bits) uses the
+RFC 2268 twin for every size, checked against the library's 128-bit RC2 in the tests.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import RC2, TripleDES
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ravenmigrate import _twins
 from ravenmigrate.codecs.errors import BundleConfigError
 
 _twins.register("rc2", "ravenmigrate.codecs.rc2")
+_twins.register("cbc", "ravenmigrate.codecs.cbc")
 _rc2 = _twins.load("rc2")
+_cbc = _twins.load("cbc")
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def algorithm_named(name: str) -> Algorithm:
 
 
 def _library_cipher(alg: Algorithm, key: bytes):
-    """The ``cryptography`` algorithm object, or None when only the RFC 2268 twin can do it."""
+    """The ``cryptography`` algorithm object, or None for RC2 (the RFC 2268 twin)."""
     if alg is AES:
         return algorithms.AES(key)
     if alg is DES:
@@ -77,13 +81,16 @@ def _library_cipher(alg: Algorithm, key: bytes):
         key = key + key[:8]  # 2-key 3DES expanded to K1,K2,K1
     if alg is DES or alg is TRIPLE_DES:
         return TripleDES(key)
-    if len(key) == 16:
-        return RC2(key)  # effective bits = key bits = 128, as .NET sets them (bundles-3x.md §2.1)
-    return None
+    return None  # RC2: every key size through the RFC 2268 twin (the library has no RC2-ECB, and 128 bits only)
 
 
 class CbcCipher:
-    """CBC with one key for many values; each call starts from the IV it is given."""
+    """CBC with one key for many values; each call starts from the IV it is given.
+
+    Decryption reuses one ECB context per thread and chains the blocks with the ``cbc`` twin,
+    instead of building a cipher context for every document (the per-value cost dominates for
+    document-sized values).
+    """
 
     def __init__(self, alg: Algorithm, key: bytes) -> None:
         self.algorithm = alg
@@ -92,13 +99,21 @@ class CbcCipher:
             warnings.simplefilter("ignore")
             self._lib = _library_cipher(alg, key)
         self._schedule = None if self._lib is not None else _rc2.key_schedule(key, len(key) * 8)
+        self._local = threading.local()
+
+    def _ecb(self):
+        ctx = getattr(self._local, "ecb", None)
+        if ctx is None:
+            ctx = self._local.ecb = Cipher(self._lib, modes.ECB()).decryptor()
+        return ctx
 
     def decrypt(self, iv: bytes, data: bytes) -> bytes:
         """Raw CBC decryption (padding kept); *data* must be a multiple of the block size."""
         if self._lib is None:
             return _rc2.cbc_decrypt(self._schedule, iv, data)
-        d = Cipher(self._lib, modes.CBC(iv)).decryptor()
-        return d.update(data) + d.finalize()
+        if len(data) % self.block:
+            raise ValueError(f"CBC data length {len(data)} is not a multiple of the {self.block}-byte block")
+        return _cbc.unchain(self._ecb().update(data), iv, data)
 
     def encrypt(self, iv: bytes, data: bytes) -> bytes:
         """Raw CBC encryption of already padded *data*."""

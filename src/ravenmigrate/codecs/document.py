@@ -14,7 +14,7 @@ __all__ = ["EncryptionSettings", "decode_document", "encode_document"]
 
 
 def decode_document(
-    stored: bytes,
+    stored: bytes | bytearray | memoryview,
     key: str,
     *,
     compression: bool | None = None,
@@ -31,7 +31,7 @@ def decode_document(
     encrypted. Errors are ``BundleDecodeError``/``BundleKeyError`` with a bundles-3x.md §7 code.
     """
     what = f"document {key!r}"
-    inner = stored
+    inner = stored if isinstance(stored, bytes) else bytes(stored)
     if encryption is not None and not is_exempt(key):
         inner = decrypt_value(encryption, key, stored, what=what, path=path)
     if compression is not False:

@@ -56,6 +56,10 @@ class EncryptionSettings:
             raise BundleConfigError(f"encryption key {key_b64[:12]!r}... is not valid base64") from None
         return cls(key, algorithm, bits, legacy_sha1)
 
+    def __reduce__(self):
+        """Pickle the four settings only (worker processes derive their own key and cipher contexts)."""
+        return (EncryptionSettings, (self.key, self.algorithm, self.bits, self.legacy_sha1))
+
     @cached_property
     def cipher_family(self) -> Algorithm:
         return algorithm_named(self.algorithm)

@@ -14,6 +14,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from ...errors import SourceError
@@ -22,6 +23,7 @@ _LEN = struct.Struct("<i")
 _BINARY = struct.Struct("<q")
 _TICKS_MASK = (1 << 62) - 1
 _EPOCH = datetime(1, 1, 1)
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 _EXPORT_KEYS = ("@id", "Last-Modified", "Raven-Last-Modified", "@etag", "Non-Authoritative-Information")
 
 
@@ -50,7 +52,7 @@ def parse_metadata_row(value: bytes, key: str, shown: str) -> MetadataRow:
             raise ValueError(f"id length {length} does not fit the {len(value)}-byte row")
         doc_id = value[20:end].decode("utf-8")
         (binary,) = _BINARY.unpack_from(value, end)
-        metadata = json.loads(value[end + 8:], parse_float=Decimal)
+        metadata = _DECODER.decode(value[end + 8:].decode("utf-8"))
     except (struct.error, ValueError) as exc:
         raise SourceError(f"documents_metadata row {key!r} is malformed: {exc}", path=shown, section="Docs") from exc
     if not isinstance(metadata, dict):
@@ -62,10 +64,15 @@ def parse_metadata_row(value: bytes, key: str, shown: str) -> MetadataRow:
 def _times(ticks: int) -> tuple[str, str]:
     """``Last-Modified`` (fraction trimmed, ``Z``) and ``Raven-Last-Modified`` (7 digits) from .NET ticks."""
     seconds, fraction = divmod(ticks, 10_000_000)
-    base = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    base = _second(seconds)
     digits = f"{fraction:07d}"
     trimmed = digits.rstrip("0")
     return (f"{base}.{trimmed}Z" if trimmed else f"{base}Z"), f"{base}.{digits}"
+
+
+@lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def export_metadata(row: MetadataRow) -> dict[str, Any]:
@@ -82,10 +89,20 @@ def export_metadata(row: MetadataRow) -> dict[str, Any]:
 
 def dump_json(value: Any) -> str:
     """Compact JSON text; ``Decimal`` numbers are written exactly as parsed."""
+    try:
+        return _COMPACT.encode(value)
+    except TypeError:
+        return _dump_exact(value)
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _dump_exact(value: Any) -> str:
     if isinstance(value, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + dump_json(v) for k, v in value.items()) + "}"
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _dump_exact(v) for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(dump_json(v) for v in value) + "]"
+        return "[" + ",".join(_dump_exact(v) for v in value) + "]"
     if isinstance(value, Decimal):
         return str(value)
     return json.dumps(value, ensure_ascii=False)

@@ -15,12 +15,19 @@ from typing import Any
 from ...codecs.document import EncryptionSettings, decode_document
 from ...codecs.verification import verify_key
 from ...errors import UnsupportedSource, WrongKeyError
-from ...records import Finding, Record
+from ...records import SECTIONS, Finding, Position, Record
 from .environment import VoronEnvironment
 from .indexdefs import definitions
 from .tables import attachments, details, document_body, documents, identities
 
 VERIFICATION_KEY = "raven/encryption/verification"
+_ORDER = ("Docs", "Attachments", "Indexes", "Transformers", "Identities")
+
+
+def _key(after: Position | None, section: str) -> bytes | None:
+    if after is None or after.section != section or after.key is None:
+        return None
+    return after.key.encode("utf-8")
 
 
 class VoronSource:
@@ -31,6 +38,7 @@ class VoronSource:
     """
 
     era = "3.x Voron"
+    kind = "voron"
 
     def __init__(self, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
                  compression: bool | None = None, encryption: EncryptionSettings | None = None) -> None:
@@ -40,6 +48,10 @@ class VoronSource:
         self.encryption = encryption
         self.findings: list[Finding] = []
         self.info: dict[str, Any] = {}
+        self.files = [self.path]
+        self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
+        self._total = 0
+        self._open: list[Iterator[Record]] = []
 
     @property
     def warnings(self) -> list[str]:
@@ -49,8 +61,30 @@ class VoronSource:
         """The opened storage (journals replayed in memory); close it when done."""
         return VoronEnvironment.open(self.path, journals_path=self.journals_path)
 
-    def records(self) -> Iterator[Record]:
-        """Every document, attachment, index, transformer and identity of the storage."""
+    def records(self, after: Position | None = None) -> Iterator[Record]:
+        """Every document, attachment, index, transformer and identity of the storage.
+
+        With *after* (a position this source yielded), only the records after it: documents resume
+        by storage key, the other sections by record index.
+        """
+        gen = self._records(after)
+        self._open.append(gen)
+        return gen
+
+    def fraction(self) -> float | None:
+        """Share of the storage's records read so far (from the trees' entry counts), for progress."""
+        if not self._total:
+            return None
+        return min(1.0, sum(self.counts.values()) / self._total)
+
+    def close(self) -> None:
+        """Stop every unfinished :meth:`records` iteration and release the storage."""
+        while self._open:
+            self._open.pop().close()
+
+    def _records(self, after: Position | None) -> Iterator[Record]:
+        self.counts = dict.fromkeys(SECTIONS, 0)
+        self.findings = []
         with self.open() as env:
             self._describe(env)
             self._check_bundles(env)
@@ -59,16 +93,32 @@ class VoronSource:
                 return decode_document(stored, key, compression=self.compression, encryption=self.encryption,
                                        path=self.path)
 
-            yield from documents(env, decode)
-            yield from attachments(env)
-            yield from definitions(env.files.index_definitions, self.path)
-            yield from identities(env)
+            done = -1 if after is None else _ORDER.index(after.section)
+            # (last section a reader yields, reader); readers wholly before *after* are not run.
+            readers = (
+                (0, lambda: documents(env, decode, after=_key(after, "Docs"))),
+                (1, lambda: attachments(env)),
+                (3, lambda: definitions(env.files.index_definitions, self.path)),
+                (4, lambda: identities(env)),
+            )
+            for last, reader in readers:
+                if last < done:
+                    continue
+                for record in reader():
+                    section = record.position.section
+                    rank = _ORDER.index(section)
+                    if rank < done or (rank == done and section != "Docs" and record.position.index <= after.index):
+                        continue
+                    self.counts[section] += 1
+                    yield record
 
     def _describe(self, env: VoronEnvironment) -> None:
         trees = env.trees
         if "documents" not in trees and "files" in trees:
             raise UnsupportedSource("Voron storage of a RavenFS file system, not a database", path=self.path)
         replay = env.replay
+        self._total = sum(trees[t].entries for t in ("documents", "attachments", "general") if t in trees) + sum(
+            1 for n in env.files.index_definitions if n.endswith((".index", ".transform")))
         self.info = {
             "header": env.header.name,
             "journals": list(replay.journals),

@@ -39,19 +39,25 @@ def assemble(body: bytes, metadata: dict) -> tuple[bytes, tuple[int, int]]:
 
 
 def documents(env: VoronEnvironment, decode: BodyDecoder, *, after: bytes | None = None) -> Iterator[Document]:
-    """Every document with its metadata, in storage-key order (after the key *after*, when resuming)."""
+    """Every document with its metadata, in storage-key order.
+
+    With *after* (a storage key, when resuming) the rows up to and including it are only counted,
+    so positions keep their original ``index``.
+    """
     shown = env.path
     bodies_tree = env.tree(DOCUMENTS)
     meta_tree = env.tree(DOCUMENTS_METADATA)
     if bodies_tree is None or meta_tree is None:
         raise SourceError(f"no {DOCUMENTS}/{DOCUMENTS_METADATA} tree: not a RavenDB database storage", path=shown)
-    start = None if after is None else after + b"\x00"
-    bodies = bodies_tree.items(start)
-    metas = meta_tree.items(start)
+    bodies = bodies_tree.items()
+    metas = meta_tree.items()
     index = 0
     last_id = None
     for key, stored in bodies:
         meta_item = next(metas, None)
+        if after is not None and key <= after and meta_item is not None and meta_item[0] == key:
+            index += 1
+            continue
         skey = key.decode("utf-8")
         if meta_item is None or meta_item[0] != key:
             found = "none" if meta_item is None else repr(meta_item[0].decode("utf-8", "replace"))
@@ -110,7 +116,9 @@ def identities(env: VoronEnvironment) -> Iterator[Identity]:
     """Every row of ``general``: an Int64 LE per lower-cased identity name (formats-3x.md §11.3).
 
     Unfiltered (``raven/etag``, ``indexid``, ``transformerid`` included), like pre-3.0 exports; the
-    import-side filter of formats-3x.md §3.6 belongs to conversion.
+    import-side filter of formats-3x.md §3.6 belongs to conversion. Storage has no text form, so
+    ``value_was_string`` is set as a 3.5 export of this database would write it (the multi-part tail
+    path writes ``Value`` as a string, formats-3x.md §3.6), which is the form 4.x imports.
     """
     tree = env.tree("general")
     if tree is None:
@@ -121,7 +129,7 @@ def identities(env: VoronEnvironment) -> Iterator[Identity]:
             raise SourceError(f"identity {skey!r}: expected an 8-byte Int64, found {len(value)} bytes",
                               path=env.path, section="Identities", index=index)
         pos = Position(source=env.path, section="Identities", index=index, offset=-1, key=skey)
-        yield Identity(key=skey, value=_I64.unpack(value)[0], position=pos)
+        yield Identity(key=skey, value=_I64.unpack(value)[0], position=pos, value_was_string=True)
 
 
 def details(env: VoronEnvironment) -> dict[str, str]:

@@ -1,0 +1,252 @@
+"""Split a JSON byte stream into values without building Python objects (pure twin of ``ext/jsonsplit.pyx``).
+
+This is the specification of the splitter; ``ravenmigrate._native.jsonsplit`` must behave
+byte-identically (same ends, same ``@metadata`` spans, same compacted bytes, same errors).
+
+:class:`Scanner` finds where one JSON value ends in a growing buffer and validates it against the
+lenient grammar 3.x importers accept (formats-3x.md §5, §15.6): trailing commas, ``//`` and
+``/* */`` comments, single-quoted strings, bare ``NaN``/``Infinity``. It can be resumed when the
+buffer grows (a 300 MB base64 attachment is scanned once, not once per chunk), and it records the
+span of the ``@metadata`` value of a top-level object (formats-3x.md §3.1: usually, but not
+necessarily, the last key).
+
+:func:`compact` drops insignificant whitespace, comments and trailing commas from a value the
+scanner accepted (3.x writes ``Formatting.Indented`` with CRLF, formats-3x.md §1).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .jsonvalue import JSONValueError
+
+__all__ = ["Scanner", "ScanError", "compact", "error_message", "NEED_MORE"]
+
+ScanError = JSONValueError
+NEED_MORE = -1
+
+# Parser states (shared with the native twin).
+VALUE = 0  # after ':' or at the start: a value must follow
+VALUE_OR_CLOSE = 1  # after '[' or ',' in an array
+KEY_OR_CLOSE = 2  # after '{' or ',' in an object
+COLON = 3  # after a property name
+COMMA_OR_CLOSE = 4  # after a value inside a container
+DONE = 5
+
+_EXPECTED = {
+    VALUE: "a value",
+    VALUE_OR_CLOSE: "a value or ']'",
+    KEY_OR_CLOSE: "a property name or '}'",
+    COLON: "':'",
+}
+
+_WS = b" \t\r\n\f\v"
+_TOKEN = re.compile(rb"[ \t\r\n\f\v]*+(?:([{\[])|([}\]])|(,)|(:)|([\"'])|(/)|([A-Za-z0-9+\-._]++)|(.))", re.S)
+_DQ_BODY = re.compile(rb'(?:[^"\\]++|\\.)*+', re.S)
+_SQ_BODY = re.compile(rb"(?:[^'\\]++|\\.)*+", re.S)
+_NUMBER = re.compile(rb"-?[0-9]++(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?")
+_LITERALS = frozenset((b"true", b"false", b"null", b"NaN", b"Infinity", b"+Infinity", b"-Infinity"))
+_META_KEY = b"@metadata"
+
+
+def error_message(state: int, top: int, c: int) -> str:
+    """The message for an unexpected byte *c* in *state* (*top*: innermost container byte or 0)."""
+    if 0x20 <= c < 0x7F:
+        what = f"character {chr(c)!r}"
+    else:
+        what = f"byte 0x{c:02x}"
+    if state == COMMA_OR_CLOSE:
+        expected = "',' or '}'" if top == 0x7B else "',' or ']'"
+    else:
+        expected = _EXPECTED.get(state, "the end of the value")
+    return f"unexpected {what}, expected {expected}"
+
+
+def valid_word(word: bytes) -> bool:
+    """A bare token is a JSON number or one of the literals Json.NET reads (formats-3x.md §5)."""
+    return word in _LITERALS or _NUMBER.fullmatch(word) is not None
+
+
+class Scanner:
+    """Resumable end-of-value finder; see the module doc.
+
+    Use: ``reset(pos)`` at the first byte of a value, then ``scan(buf, final)`` until it returns
+    the end offset (exclusive). It returns ``NEED_MORE`` when *buf* ends inside the value (append
+    to the same buffer, never move its contents, and call again); with ``final=True`` the end of
+    *buf* is the end of the input. Invalid input raises :class:`ScanError` with the byte offset.
+    After a complete value, ``meta_start``/``meta_end`` delimit the value of the last
+    ``"@metadata"`` property of the outermost object (``-1`` when there is none).
+    """
+
+    __slots__ = ("pos", "state", "stack", "in_string", "token_start", "meta_pending", "meta_candidate",
+                 "meta_start", "meta_end")
+
+    def __init__(self) -> None:
+        self.reset(0)
+
+    def reset(self, pos: int) -> None:
+        self.pos = pos
+        self.state = VALUE
+        self.stack = bytearray()
+        self.in_string = 0
+        self.token_start = -1
+        self.meta_pending = False
+        self.meta_candidate = -1
+        self.meta_start = -1
+        self.meta_end = -1
+
+    def _value_begin(self, start: int) -> None:
+        if self.meta_pending and len(self.stack) == 1:
+            self.meta_candidate = start
+
+    def _value_end(self, end: int) -> bool:
+        """A value ended at *end*; True when it was the outermost one."""
+        depth = len(self.stack)
+        if depth == 0:
+            self.state = DONE
+            self.pos = end
+            return True
+        if depth == 1 and self.meta_pending:
+            self.meta_start = self.meta_candidate
+            self.meta_end = end
+            self.meta_pending = False
+        self.state = COMMA_OR_CLOSE
+        return False
+
+    def _string_done(self, buf, start: int, end: int) -> bool:
+        state = self.state
+        if state == KEY_OR_CLOSE:
+            if len(self.stack) == 1:
+                self.meta_pending = buf[start + 1:end - 1] == _META_KEY
+            self.state = COLON
+            return False
+        if state == VALUE or state == VALUE_OR_CLOSE:
+            self._value_begin(start)
+            return self._value_end(end)
+        raise ScanError(error_message(state, self.stack[-1] if self.stack else 0, buf[start]), start)
+
+    def scan(self, buf, final: bool = False) -> int:
+        n = len(buf)
+        pos = self.pos
+        stack = self.stack
+        if self.in_string:
+            if self._resume_string(buf, n):
+                return self.pos
+            if self.in_string:
+                return self._need_more(final, self.token_start)
+            pos = self.pos
+        token = _TOKEN.match
+        while True:
+            m = token(buf, pos)
+            if m is None:  # only whitespace left
+                self.pos = n
+                return self._need_more(final, n)
+            kind = m.lastindex
+            start = m.end() - 1 if kind != 7 else m.start(7)
+            state = self.state
+            if kind == 1:  # { [
+                if state != VALUE and state != VALUE_OR_CLOSE:
+                    raise ScanError(error_message(state, stack[-1] if stack else 0, buf[start]), start)
+                self._value_begin(start)
+                c = buf[start]
+                stack.append(c)
+                self.state = KEY_OR_CLOSE if c == 0x7B else VALUE_OR_CLOSE
+                pos = start + 1
+            elif kind == 2:  # } ]
+                c = buf[start]
+                top = stack[-1] if stack else 0
+                if not ((state == COMMA_OR_CLOSE and c == top + 2)
+                        or (state == KEY_OR_CLOSE and c == 0x7D) or (state == VALUE_OR_CLOSE and c == 0x5D)):
+                    raise ScanError(error_message(state, top, c), start)
+                stack.pop()
+                pos = start + 1
+                if self._value_end(pos):
+                    return pos
+            elif kind == 3:  # ,
+                if state != COMMA_OR_CLOSE:
+                    raise ScanError(error_message(state, stack[-1] if stack else 0, 0x2C), start)
+                self.state = KEY_OR_CLOSE if stack[-1] == 0x7B else VALUE_OR_CLOSE
+                pos = start + 1
+            elif kind == 4:  # :
+                if state != COLON:
+                    raise ScanError(error_message(state, stack[-1] if stack else 0, 0x3A), start)
+                self.state = VALUE
+                pos = start + 1
+            elif kind == 5:  # string
+                self.in_string = buf[start]
+                self.token_start = start
+                self.pos = start + 1
+                if self._resume_string(buf, n):
+                    return self.pos
+                if self.in_string:
+                    return self._need_more(final, start)
+                pos = self.pos
+            elif kind == 6:  # comment
+                end = self._comment_end(buf, start, n, final)
+                if end < 0:
+                    self.pos = start
+                    return NEED_MORE
+                pos = end
+            elif kind == 7:  # bare word: number or literal
+                end = m.end()
+                if end == n and not final:
+                    self.pos = start
+                    return NEED_MORE
+                if state != VALUE and state != VALUE_OR_CLOSE:
+                    raise ScanError(error_message(state, stack[-1] if stack else 0, buf[start]), start)
+                word = bytes(buf[start:end])
+                if not valid_word(word):
+                    raise ScanError(f"invalid literal {word[:40].decode('latin-1')!r}", start)
+                self._value_begin(start)
+                if self._value_end(end):
+                    return end
+                pos = end
+            else:
+                raise ScanError(error_message(state, stack[-1] if stack else 0, buf[start]), start)
+
+    def _resume_string(self, buf, n: int) -> bool:
+        """Continue inside a string; True when that string completed the outermost value."""
+        quote = self.in_string
+        end = (_DQ_BODY if quote == 0x22 else _SQ_BODY).match(buf, self.pos).end()
+        if end >= n or buf[end] != quote:
+            self.pos = end  # at the end of buf, or at a backslash whose escaped byte is not here yet
+            return False
+        self.in_string = 0
+        self.pos = end + 1
+        return self._string_done(buf, self.token_start, end + 1)
+
+    def _need_more(self, final: bool, at: int) -> int:
+        if final:
+            what = "a string" if self.in_string else "a value"
+            raise ScanError(f"unexpected end of input inside {what}", at)
+        return NEED_MORE
+
+    def _comment_end(self, buf, start: int, n: int, final: bool) -> int:
+        if start + 1 >= n:
+            if final:
+                raise ScanError("unexpected character '/', expected a comment", start)
+            return -1
+        nxt = buf[start + 1]
+        if nxt == 0x2F:  # //
+            end = buf.find(b"\n", start + 2)
+            if end < 0:
+                return n if final else -1
+            return end + 1
+        if nxt == 0x2A:  # /*
+            end = buf.find(b"*/", start + 2)
+            if end < 0:
+                if final:
+                    raise ScanError("unterminated comment", start)
+                return -1
+            return end + 2
+        raise ScanError("unexpected character '/', expected a comment", start)
+
+
+_C_SKIP = rb"(?:[ \t\r\n\f\v]++|//[^\n]*+|/\*(?:[^*]++|\*(?!/))*+\*/)"
+_COMPACT = re.compile(
+    rb"(\"(?:[^\"\\]++|\\.)*+\"|'(?:[^'\\]++|\\.)*+')|" + _C_SKIP + rb"|,(?=" + _C_SKIP + rb"*+[\]}])", re.S)
+
+
+def compact(buf, start: int, end: int) -> bytes:
+    """``buf[start:end]`` without whitespace, comments and trailing commas outside strings."""
+    return _COMPACT.sub(rb"\1", bytes(memoryview(buf)[start:end]))

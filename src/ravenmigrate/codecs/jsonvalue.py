@@ -1,0 +1,279 @@
+"""Lenient JSON values as RavenDB 1.x-3.5 wrote and read them (formats-3x.md §5, §15.6-§15.8).
+
+``loads`` accepts everything Json.NET-based 3.x importers accept: trailing commas, ``//`` and
+``/* */`` comments, single-quoted strings, bare ``NaN``/``Infinity``/``-Infinity`` (2.5 writes
+them bare), a leading BOM, raw control characters inside strings, and duplicate keys (last wins,
+like ``RavenJObject.Load``). Numbers never pass through a Python ``float``: integers become
+``int``, every other number (and the bare symbols) a ``decimal.Decimal`` that keeps its text, so
+``14.0`` stays ``14.0``.
+
+``dumps`` writes compact UTF-8 JSON and keeps ``Decimal`` text exactly; ``NaN``/``Infinity`` are
+written quoted, as 3.x writers do (``FloatFormatHandling.String``, formats-3x.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from json.encoder import encode_basestring, encode_basestring_ascii
+from typing import Any
+
+__all__ = ["JSONValueError", "loads", "dumps"]
+
+
+class JSONValueError(ValueError):
+    """Invalid JSON; ``pos`` is the byte offset inside the input where parsing failed."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        self.pos = pos
+        self.reason = message
+        super().__init__(f"{message} at byte {pos}")
+
+
+_STRICT = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
+_BOMS = (b"\xef\xbb\xbf",)
+
+# Whitespace and comments between tokens.
+_SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
+_BARE = re.compile(rb"[A-Za-z0-9+\-._]++")
+_NUMBER = re.compile(rb"-?[0-9]++(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?")
+_INTEGER = re.compile(rb"-?[0-9]++")
+_LITERALS: dict[bytes, Any] = {
+    b"true": True,
+    b"false": False,
+    b"null": None,
+    b"NaN": Decimal("NaN"),
+    b"Infinity": Decimal("Infinity"),
+    b"+Infinity": Decimal("Infinity"),
+    b"-Infinity": Decimal("-Infinity"),
+}
+_DQ_BODY = re.compile(rb'(?:[^"\\]++|\\.)*+', re.S)
+_SQ_BODY = re.compile(rb"(?:[^'\\]++|\\.)*+", re.S)
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.S)
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\", "/": "/"}
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parse one JSON value (lenient, see module doc); raises :class:`JSONValueError`."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    elif not isinstance(data, bytes):
+        data = bytes(data)
+    if data.startswith(_BOMS[0]):
+        data = data[3:]
+        shift = 3
+    else:
+        shift = 0
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JSONValueError(f"invalid UTF-8 ({exc.reason})", exc.start + shift) from None
+    try:
+        value, end = _STRICT.raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
+        if not text[end:].strip(" \t\r\n"):
+            return value
+    except ValueError:
+        pass
+    try:
+        return _Lenient(data).parse()
+    except JSONValueError as exc:
+        exc.pos += shift
+        raise
+
+
+class _Lenient:
+    """Recursive-descent parser over bytes for the Json.NET dialect (the slow, rare path)."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def parse(self) -> Any:
+        self.skip()
+        value = self.value(0)
+        self.skip()
+        if self.pos != len(self.data):
+            raise JSONValueError("unexpected data after the JSON value", self.pos)
+        return value
+
+    def skip(self) -> None:
+        self.pos = _SKIP.match(self.data, self.pos).end()
+
+    def value(self, depth: int) -> Any:
+        data, pos = self.data, self.pos
+        if pos >= len(data):
+            raise JSONValueError("unexpected end of input, expected a value", pos)
+        c = data[pos]
+        if c == 0x7B:  # {
+            return self.object(depth + 1)
+        if c == 0x5B:  # [
+            return self.array(depth + 1)
+        if c in (0x22, 0x27):  # " '
+            return self.string()
+        m = _BARE.match(data, pos)
+        if not m:
+            raise JSONValueError(f"unexpected character {chr(c)!r}, expected a value", pos)
+        word = m.group()
+        self.pos = m.end()
+        if word in _LITERALS:
+            return _LITERALS[word]
+        if _NUMBER.fullmatch(word):
+            return int(word) if _INTEGER.fullmatch(word) else Decimal(word.decode("ascii"))
+        raise JSONValueError(f"invalid literal {word[:40].decode('ascii', 'replace')!r}", pos)
+
+    def string(self) -> str:
+        data, start = self.data, self.pos
+        quote = data[start]
+        m = (_DQ_BODY if quote == 0x22 else _SQ_BODY).match(data, start + 1)
+        end = m.end()
+        if end >= len(data) or data[end] != quote:
+            raise JSONValueError("unterminated string", start)
+        self.pos = end + 1
+        raw = data[start + 1:end]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JSONValueError(f"invalid UTF-8 in string ({exc.reason})", start + 1 + exc.start) from None
+        if "\\" not in text:
+            return text
+        return _unescape(text, start)
+
+    def object(self, depth: int) -> dict[str, Any]:
+        self.pos += 1
+        result: dict[str, Any] = {}
+        data = self.data
+        while True:
+            self.skip()
+            if self.pos >= len(data):
+                raise JSONValueError("unexpected end of input inside an object", self.pos)
+            c = data[self.pos]
+            if c == 0x7D:  # }
+                self.pos += 1
+                return result
+            if c not in (0x22, 0x27):
+                raise JSONValueError(f"unexpected character {chr(c)!r}, expected a property name", self.pos)
+            key = self.string()
+            self.skip()
+            if self.pos >= len(data) or data[self.pos] != 0x3A:  # :
+                raise JSONValueError("expected ':' after a property name", self.pos)
+            self.pos += 1
+            self.skip()
+            result[key] = self.value(depth)
+            self.skip()
+            if self.pos >= len(data):
+                raise JSONValueError("unexpected end of input inside an object", self.pos)
+            c = data[self.pos]
+            if c == 0x2C:  # ,
+                self.pos += 1
+            elif c != 0x7D:
+                raise JSONValueError(f"unexpected character {chr(c)!r}, expected ',' or '}}'", self.pos)
+
+    def array(self, depth: int) -> list[Any]:
+        self.pos += 1
+        result: list[Any] = []
+        data = self.data
+        while True:
+            self.skip()
+            if self.pos >= len(data):
+                raise JSONValueError("unexpected end of input inside an array", self.pos)
+            if data[self.pos] == 0x5D:  # ]
+                self.pos += 1
+                return result
+            result.append(self.value(depth))
+            self.skip()
+            if self.pos >= len(data):
+                raise JSONValueError("unexpected end of input inside an array", self.pos)
+            c = data[self.pos]
+            if c == 0x2C:
+                self.pos += 1
+            elif c != 0x5D:
+                raise JSONValueError(f"unexpected character {chr(c)!r}, expected ',' or ']'", self.pos)
+
+
+def _unescape(text: str, pos: int) -> str:
+    def repl(m: re.Match) -> str:
+        esc = m.group(1)
+        if len(esc) == 5:
+            return chr(int(esc[1:], 16))
+        try:
+            return _SIMPLE_ESCAPES[esc]
+        except KeyError:
+            raise JSONValueError(f"invalid escape '\\{esc}' in string", pos) from None
+
+    if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
+        raise JSONValueError("unterminated escape in string", pos)
+    return _join_surrogates(_ESCAPE.sub(repl, text))
+
+
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _join_surrogates(text: str) -> str:
+    return _SURROGATE_PAIR.sub(lambda m: m.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le"), text)
+
+
+# ---------------------------------------------------------------------------------------------
+# dumps
+# ---------------------------------------------------------------------------------------------
+
+_SPECIAL_DECIMALS = {"NaN": b'"NaN"', "Infinity": b'"Infinity"', "-Infinity": b'"-Infinity"', "sNaN": b'"NaN"'}
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON for *obj*; ``Decimal`` text is kept as is (``14.0`` stays ``14.0``)."""
+    out: list[bytes] = []
+    _dump(obj, out.append)
+    return b"".join(out)
+
+
+def _string(s: str) -> bytes:
+    try:
+        return encode_basestring(s).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: keep it as an escape
+        return encode_basestring_ascii(s).encode("ascii")
+
+
+def _dump(obj: Any, w) -> None:
+    if isinstance(obj, str):
+        w(_string(obj))
+    elif obj is None:
+        w(b"null")
+    elif obj is True:
+        w(b"true")
+    elif obj is False:
+        w(b"false")
+    elif isinstance(obj, int):
+        w(int.__repr__(obj).encode("ascii"))
+    elif isinstance(obj, Decimal):
+        text = str(obj)
+        w(_SPECIAL_DECIMALS.get(text) or text.encode("ascii"))
+    elif isinstance(obj, float):
+        if obj != obj or obj in (float("inf"), float("-inf")):
+            w(b'"NaN"' if obj != obj else (b'"Infinity"' if obj > 0 else b'"-Infinity"'))
+        else:
+            w(float.__repr__(obj).encode("ascii"))
+    elif isinstance(obj, dict):
+        w(b"{")
+        first = True
+        for k, v in obj.items():
+            if not first:
+                w(b",")
+            first = False
+            if not isinstance(k, str):
+                raise TypeError(f"JSON object keys must be strings, not {type(k).__name__}")
+            w(_string(k))
+            w(b":")
+            _dump(v, w)
+        w(b"}")
+    elif isinstance(obj, (list, tuple)):
+        w(b"[")
+        for i, v in enumerate(obj):
+            if i:
+                w(b",")
+            _dump(v, w)
+        w(b"]")
+    else:
+        raise TypeError(f"cannot write {type(obj).__name__} as JSON")

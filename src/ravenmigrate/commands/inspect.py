@@ -1,0 +1,129 @@
+"""``ravenmigrate inspect SRC``: what a source holds, before any conversion.
+
+Counts per 3.x section (items as they appear in the source) and per collection, sizes, the writer
+era, and warnings about what RavenDB 4.x's import will treat specially (target-4x.md §3, §7, §8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from ..records import SECTIONS, Attachment, Document, Identity, Index, Transformer
+from ..sources import open_source
+from ..sources.items import get
+
+# Index names 4.x's import skips (target-4x.md §7.2).
+SKIPPED_INDEXES = ("raven/documentsbyentityname", "raven/conflictdocuments")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("inspect", help="count what a 3.x export (or other source) holds, detect its era")
+    p.add_argument("source", help="a .ravendump/.dump/JSON export, a split export's first file, or a folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--salvage", action="store_true", help="skip bad records instead of stopping at the first")
+    p.set_defaults(func=run)
+
+
+def inspect(path: str, *, salvage: bool = False) -> dict[str, Any]:
+    """Read the whole source once and summarise it (the ``--json`` report)."""
+    src = open_source(path, salvage=salvage)
+    collections: dict[str, int] = {}
+    sizes = {"documents_bytes": 0, "attachments_bytes": 0, "largest_document": None, "largest_attachment": None}
+    warn: dict[str, dict[str, Any]] = {}
+
+    def warning(code: str, message: str, example: str) -> None:
+        w = warn.setdefault(code, {"code": code, "message": message, "count": 0, "examples": []})
+        w["count"] += 1
+        if len(w["examples"]) < 5:
+            w["examples"].append(example)
+
+    for rec in src.records():
+        if isinstance(rec, Document):
+            name = get(rec.metadata, "Raven-Entity-Name")
+            if not isinstance(name, str):
+                name = get(rec.metadata, "@collection")
+            if not isinstance(name, str):
+                name = "@empty"
+                if not rec.id.lower().startswith("raven/"):
+                    warning("document-without-collection", "documents without Raven-Entity-Name go to the "
+                            "4.x @empty collection (target-4x.md §3.2)", rec.id)
+            collections[name] = collections.get(name, 0) + 1
+            _largest(sizes, "documents_bytes", "largest_document", rec.id, len(rec.data))
+        elif isinstance(rec, Attachment):
+            _largest(sizes, "attachments_bytes", "largest_attachment", rec.key, len(rec.data))
+        elif isinstance(rec, Identity) and not rec.value_was_string:
+            warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
+                    "(\"Could not read identity\", target-4x.md §8)", rec.key)
+        elif isinstance(rec, Index):
+            if rec.name.lower() in SKIPPED_INDEXES:
+                warning("index-skipped-by-4x", "indexes the 4.x import skips (target-4x.md §7.2)", rec.name)
+            elif rec.definition is None:
+                warning("index-without-definition", "indexes without a definition (vanished during the export)",
+                        rec.name)
+            elif get(rec.definition, "IsCompiled") is True or rec.name.startswith("Temp/"):
+                warning("index-skipped-by-3x", "compiled or Temp/ indexes, which import skips "
+                        "(formats-3x.md §3.2)", rec.name)
+        elif isinstance(rec, Transformer):
+            warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
+                    "(target-4x.md §7.3)", rec.name)
+    counts = {s: src.counts.get(s, 0) for s in SECTIONS} if hasattr(src, "counts") else {}
+    return {
+        "source": str(path),
+        "kind": getattr(src, "kind", None),
+        "files": getattr(src, "files", [str(path)]),
+        "era": src.era,
+        "counts": counts,
+        "collections": dict(sorted(collections.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "sizes": sizes,
+        "warnings": list(warn.values()) + [_finding(f) for f in src.findings],
+    }
+
+
+def _largest(sizes: dict, total: str, largest: str, key: str, n: int) -> None:
+    sizes[total] += n
+    if sizes[largest] is None or n > sizes[largest]["bytes"]:
+        sizes[largest] = {"id": key, "bytes": n}
+
+
+def _finding(f) -> dict[str, Any]:
+    out = {"code": f.code, "message": f.message}
+    if f.position is not None:
+        out["position"] = asdict(f.position)
+    if f.extra:
+        out.update({k: v for k, v in f.extra.items() if k not in out})
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    report = inspect(args.source, salvage=args.salvage)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    out = sys.stdout.write
+    out(f"{report['source']}: {report['kind']} export, era {report['era']}\n")
+    if len(report["files"]) > 1:
+        out(f"files: {len(report['files'])}\n")
+    for section, n in report["counts"].items():
+        out(f"  {section:<22}{n:>12,}\n")
+    if report["collections"]:
+        out("collections:\n")
+        for name, n in report["collections"].items():
+            out(f"  {name:<22}{n:>12,}\n")
+    s = report["sizes"]
+    out(f"documents: {s['documents_bytes']:,} bytes")
+    if s["largest_document"]:
+        out(f", largest {s['largest_document']['id']!r} ({s['largest_document']['bytes']:,} bytes)")
+    out("\n")
+    if s["largest_attachment"]:
+        out(f"attachments: {s['attachments_bytes']:,} bytes, largest {s['largest_attachment']['id']!r} "
+            f"({s['largest_attachment']['bytes']:,} bytes)\n")
+    for w in report["warnings"]:
+        count = f" ({w['count']})" if "count" in w else ""
+        examples = f": {', '.join(map(str, w.get('examples', [])))}" if w.get("examples") else ""
+        out(f"warning{count}: {w['message']}{examples}\n")
+    return 0

@@ -1,0 +1,63 @@
+"""Sources: every form 3.x data comes in, read as a stream of typed records (``ravenmigrate.records``).
+
+``open_source(path)`` decides by content, not by extension (formats-3x.md §15.1): gzip or plain
+JSON exports (with their split parts), incremental/periodic export folders, and (through
+registered openers) raw storage. A ZIP is recognised and refused with a clear message until a
+RavenFS reader exists.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import SourceError, UnsupportedSource
+from .base import Source
+from .ravendump import DumpSource
+from .stream import sniff
+
+__all__ = ["open_source", "register_opener", "Source", "DumpSource"]
+
+Opener = Callable[..., "Source | None"]
+_OPENERS: list[Opener] = []
+
+
+def register_opener(opener: Opener) -> None:
+    """Add a probe ``opener(path, compact=, salvage=) -> Source | None`` tried before the built-ins.
+
+    Other source kinds (raw Voron/Esent storage, RavenFS) register here; return ``None`` when
+    the path is not yours.
+    """
+    if opener not in _OPENERS:
+        _OPENERS.append(opener)
+
+
+def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False) -> Source:
+    """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError("no such file or folder", path=str(path))
+    for opener in _OPENERS:
+        source = opener(p, compact=compact, salvage=salvage)
+        if source is not None:
+            return source
+    if p.is_dir():
+        return DumpSource(p, compact=compact, salvage=salvage)
+    if sniff(p) == "zip":
+        raise UnsupportedSource(_zip_message(p), path=str(path))
+    return DumpSource(p, compact=compact, salvage=salvage)
+
+
+def _zip_message(path: Path) -> str:
+    """RavenFS exports are ZIPs with a ``.metadata`` entry (formats-3x.md §9); backups are ZIPs too."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except zipfile.BadZipFile as exc:
+        return f"a ZIP file that cannot be read ({exc})"
+    if ".metadata" in names:
+        return "a RavenFS export (ZIP with a .metadata entry): RavenFS exports are not supported yet"
+    return (f"a ZIP archive ({len(names)} entries) that is not a database export: RavenFS exports and "
+            "raw storage backups are not supported by this reader")

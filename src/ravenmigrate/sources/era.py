@@ -1,0 +1,102 @@
+"""Which RavenDB version wrote an export, from its key order and record shapes.
+
+Evidence (formats-3x.md §2, §3.2-§3.6, §10, §12): 1.x writes ``Indexes, Docs`` (later
+``Attachments``) with lower-case Guid etags and ``Last-Modified`` without ``Z``; 2.0 adds
+``Attachments``; 2.5 adds ``Transformers``; 3.0 before 2016 adds ``Identities`` after them;
+3.0 from 2016 and 3.5 write ``Docs`` first; 3.5 index definitions carry ``IndexVersion``/
+``SuggestionsOptions`` and transformers ``TransformerVersion``/``Temporary``. StorageExporter
+writes ``Indexes, Docs[, Attachments], Transformers, Identities`` with ``Identities`` always
+empty and documents in storage (not etag) order; its ``--RavenFS`` mode writes only
+``Attachments`` with ``Etag: null``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..records import Attachment, Document, Identity, Index, Transformer
+
+ERAS = ("1.x", "2.x", "2.5", "3.0", "3.5", "StorageExporter", "unknown")
+_GUID_ETAG = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class Evidence:
+    """Collects what a reader sees; :meth:`era` names the writer."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.keys: list[str] = []
+        self.bom = False
+        self.lower_guid_etags = 0
+        self.zoneless_last_modified = 0
+        self.documents = 0
+        self.etag_descents = 0
+        self._last_etag: str | None = None
+        self.index_definitions = 0
+        self.index_versioned = 0
+        self.index_with_id = 0
+        self.transformers_35 = 0
+        self.identities = 0
+        self.attachments = 0
+        self.attachments_null_etag = 0
+
+    def file(self, path: Path, stream) -> None:
+        self.files += 1
+
+    def section(self, name: str) -> None:
+        if self.files <= 1:
+            self.keys.append(name)
+
+    def record(self, record) -> None:
+        if isinstance(record, Document):
+            self._document(record.metadata)
+        elif isinstance(record, Index) and record.definition is not None:
+            self.index_definitions += 1
+            d = record.definition
+            self.index_versioned += "IndexVersion" in d or "SuggestionsOptions" in d
+            self.index_with_id += "IndexId" in d
+        elif isinstance(record, Transformer) and record.definition is not None:
+            d = record.definition
+            self.transformers_35 += "TransformerVersion" in d or "Temporary" in d
+        elif isinstance(record, Identity):
+            self.identities += 1
+        elif isinstance(record, Attachment):
+            self.attachments += 1
+            self.attachments_null_etag += record.etag is None
+
+    def _document(self, metadata: dict) -> None:
+        self.documents += 1
+        etag = metadata.get("@etag")
+        if isinstance(etag, str):
+            if _GUID_ETAG.match(etag) and etag != etag.upper():
+                self.lower_guid_etags += 1
+            elif self._last_etag is not None and etag.upper() < self._last_etag:
+                self.etag_descents += 1
+            self._last_etag = etag.upper()
+        modified = metadata.get("Last-Modified")
+        if isinstance(modified, str) and modified[:4].isdigit() and not modified.endswith("Z") \
+                and "+" not in modified[10:]:
+            self.zoneless_last_modified += 1
+
+    def era(self) -> str:
+        keys = list(dict.fromkeys(self.keys))
+        if not keys:
+            return "unknown"
+        if keys == ["Attachments"] and self.attachments and self.attachments_null_etag == self.attachments:
+            return "StorageExporter"
+        if keys[0] != "Indexes":
+            if self.index_versioned or self.transformers_35:
+                return "3.5"
+            return "3.0" if self.index_definitions else "3.5"
+        if self.lower_guid_etags or (self.zoneless_last_modified and "Transformers" not in keys):
+            return "1.x"
+        if "Identities" in keys:
+            if self.identities == 0 and ("Attachments" not in keys or self.etag_descents):
+                return "StorageExporter"
+            return "3.0"
+        if "Transformers" in keys:
+            return "3.0" if self.index_with_id else "2.5"
+        if "Attachments" in keys:
+            return "2.x"
+        return "1.x"

@@ -1,0 +1,138 @@
+"""Typed records from section items (formats-3x.md §3, §15.9-§15.16)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from ..codecs import jsonvalue
+from ..records import (
+    Attachment,
+    AttachmentDeletion,
+    DocumentDeletion,
+    Identity,
+    Index,
+    Position,
+    Transformer,
+)
+
+
+class ItemError(ValueError):
+    """A section item that does not have the shape 3.x writes; the message says what is wrong."""
+
+
+def get(obj: dict[str, Any], name: str) -> Any:
+    """``obj[name]``, falling back to a case-insensitive match (metadata and items, §5, §15.8)."""
+    if name in obj:
+        return obj[name]
+    lower = name.lower()
+    found = None
+    for key, value in obj.items():
+        if key.lower() == lower:
+            found = value  # last wins, like a case-insensitive RavenJObject
+    return found
+
+
+def _object(data: bytes) -> dict[str, Any]:
+    value = jsonvalue.loads(data)
+    if not isinstance(value, dict):
+        raise ItemError(f"expected a JSON object, found {type(value).__name__}")
+    return value
+
+
+def _key(obj: dict[str, Any], name: str = "Key") -> str:
+    key = get(obj, name)
+    if not isinstance(key, str):
+        raise ItemError(f"missing or non-string {name!r}")
+    return key
+
+
+def attachment(data: bytes, pos: Position) -> Attachment:
+    """``{Data (base64), Metadata, Key[, Etag]}`` in any key order; ``Etag`` absent (2.x) or null (§3.4)."""
+    obj = _object(data)
+    raw = get(obj, "Data")
+    if raw is None:
+        raw = ""
+    if not isinstance(raw, str):
+        raise ItemError("attachment 'Data' must be a base64 string")
+    try:
+        payload = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ItemError(f"attachment 'Data' is not valid base64 ({exc})") from None
+    metadata = get(obj, "Metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise ItemError("attachment 'Metadata' must be an object")
+    etag = get(obj, "Etag")
+    if etag is not None and not isinstance(etag, str):
+        raise ItemError("attachment 'Etag' must be a string or null")
+    return Attachment(key=_key(obj), data=payload, metadata=metadata, etag=etag, position=pos)
+
+
+def _definition(obj: dict[str, Any]) -> dict[str, Any] | None:
+    definition = get(obj, "definition")
+    if definition is not None and not isinstance(definition, dict):
+        raise ItemError("'definition' must be an object or null")
+    return definition
+
+
+def _name(obj: dict[str, Any], definition: dict[str, Any] | None) -> str:
+    name = get(obj, "name")
+    if name is None and definition is not None:
+        name = get(definition, "Name")
+    if not isinstance(name, str):
+        raise ItemError("missing 'name'")
+    return name
+
+
+def index(data: bytes, pos: Position) -> Index:
+    """``{name, definition}``; ``definition`` may be null (§3.2)."""
+    obj = _object(data)
+    definition = _definition(obj)
+    return Index(name=_name(obj, definition), definition=definition, position=pos)
+
+
+def transformer(data: bytes, pos: Position) -> Transformer:
+    """``{name, definition[, lockMode]}``; the name falls back to ``Name`` (§3.3)."""
+    obj = _object(data)
+    definition = _definition(obj)
+    lock_mode = get(obj, "lockMode")
+    return Transformer(name=_name(obj, definition), definition=definition, position=pos,
+                       lock_mode=lock_mode if isinstance(lock_mode, str) else None)
+
+
+def identity(data: bytes, pos: Position) -> Identity:
+    """``{Key, Value}`` with an integer or numeric-string value (§3.6)."""
+    obj = _object(data)
+    value = get(obj, "Value")
+    was_string = isinstance(value, str)
+    if was_string:
+        text = value.strip()
+        if not text.lstrip("+-").isdigit():
+            raise ItemError(f"identity 'Value' {value!r} is not an integer")
+        value = int(text)
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ItemError(f"identity 'Value' must be an integer or a numeric string, found {value!r}")
+    return Identity(key=_key(obj), value=value, position=pos, value_was_string=was_string)
+
+
+def document_deletion(data: bytes, pos: Position) -> DocumentDeletion:
+    """``{Key}`` (§3.5)."""
+    return DocumentDeletion(key=_key(_object(data)), position=pos)
+
+
+def attachment_deletion(data: bytes, pos: Position) -> AttachmentDeletion:
+    """``{Key}`` (§3.5)."""
+    return AttachmentDeletion(key=_key(_object(data)), position=pos)
+
+
+BUILDERS = {
+    "Attachments": attachment,
+    "Indexes": index,
+    "Transformers": transformer,
+    "Identities": identity,
+    "DocsDeletions": document_deletion,
+    "AttachmentsDeletions": attachment_deletion,
+}

@@ -1,0 +1,423 @@
+"""Stream one 3.x export file (one ``.ravendump`` or one split part) into typed records.
+
+The top-level object is read token by token (sections may come in any order and repeat,
+formats-3x.md §2, §4, §15.3-§15.5); each section item is delimited by the ``jsonsplit`` twin
+without building Python objects for document bodies, and only ``@metadata`` is parsed
+(formats-3x.md §3.1, §5). Memory holds one record plus a bounded buffer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import _twins
+from ..codecs.jsonvalue import JSONValueError, loads
+from ..errors import SourceError, UnsupportedSource
+from ..records import SECTIONS, Document, Finding, Position, Record
+from . import items
+from .era import Evidence
+from .stream import UTF8_BOM, ByteStream, StreamError
+
+_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+
+_SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
+_TRIM_AT = 1 << 20
+_ITEM_START = re.compile(rb",[ \t\r\n\f\v]*+\{")
+_SECTION_SWITCH = re.compile(
+    rb"\][ \t\r\n\f\v]*+(?:,[ \t\r\n\f\v]*+\"(?:" + b"|".join(s.encode() for s in SECTIONS)
+    + rb")\"[ \t\r\n\f\v]*+:|\}[ \t\r\n\f\v]*+$)")
+_ID_IN_SKIPPED = re.compile(rb'"@id"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"')
+_MAX_SKIPPED_IDS = 1000
+
+
+class _Bad(Exception):
+    """A bad record at buffer index ``at`` (``where`` = error position); carries the reason."""
+
+    def __init__(self, reason: str, at: int, where: int, record: bool = True) -> None:
+        self.reason = reason
+        self.at = at
+        self.where = where
+        self.record = record
+        super().__init__(reason)
+
+
+class DumpFile:
+    """One export file read front to back; see :meth:`records`.
+
+    ``skip_sections``: sections whose items are scanned but not yielded (incremental replay,
+    formats-3x.md §7.1). ``after``: uncompressed offset; records starting at or before it are
+    scanned but not built (resuming). Findings are appended to ``findings``.
+    """
+
+    def __init__(self, path: Path, *, compact: bool = False, salvage: bool = False,
+                 findings: list[Finding] | None = None, evidence: Evidence | None = None,
+                 skip_sections: frozenset[str] = frozenset(), after: int = -1) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self.compact = compact
+        self.salvage = salvage
+        self.findings = findings if findings is not None else []
+        self.evidence = evidence if evidence is not None else Evidence()
+        self.skip_sections = skip_sections
+        self.after = after
+        self.split = _twins.load("jsonsplit")
+        self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
+        self.skipped: dict[str, int] = {}
+        self.last_id: str | None = None
+        self.section: str | None = None
+        self.index: int | None = None
+        self.buf = bytearray()
+        self.base = 0
+        self.pos = 0
+        self.eof = False
+        self._stream: ByteStream | None = None
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def error(self, message: str, at: int | None, *, cls: type[SourceError] = SourceError) -> SourceError:
+        return cls(message, path=self.name, section=self.section, index=self.index,
+                   offset=None if at is None else self.base + at, last_id=self.last_id)
+
+    def note(self, code: str, message: str, at: int | None = None, **extra) -> None:
+        pos = None
+        if at is not None:
+            pos = Position(self.name, self.section or "", self.index if self.index is not None else -1,
+                           self.base + at)
+        self.findings.append(Finding(code, message, pos, extra))
+
+    # -- buffer --------------------------------------------------------------------------------
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            data = self._stream.chunk()
+        except StreamError as exc:
+            where = f" (compressed offset {exc.compressed_offset})" if exc.compressed_offset is not None else ""
+            if not self.salvage:
+                raise self.error(f"{exc}{where}", len(self.buf)) from None
+            self.note("stream-error", f"{exc}{where}; reading stops here, everything before was read",
+                      len(self.buf))
+            self.eof = True
+            return False
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def _trim(self) -> None:
+        if self.pos >= _TRIM_AT:
+            del self.buf[: self.pos]
+            self.base += self.pos
+            self.pos = 0
+
+    def _skip_ws(self) -> int:
+        """Index of the next significant byte at or after ``pos`` (-1 at the end of input)."""
+        while True:
+            p = _SKIP.match(self.buf, self.pos).end()
+            if p < len(self.buf) and (self.buf[p] != 0x2F or self.eof):
+                self.pos = p
+                return p
+            self.pos = p
+            if not self._fill():
+                return p if p < len(self.buf) else -1
+
+    def _expect(self, chars: bytes, what: str) -> int:
+        p = self._skip_ws()
+        if p < 0:
+            raise self.error(f"unexpected end of input, expected {what}", len(self.buf))
+        if self.buf[p] not in chars:
+            raise self.error(f"unexpected {_show(self.buf[p])}, expected {what}", p)
+        self.pos = p + 1
+        return self.buf[p]
+
+    def _scan(self, start: int):
+        """End of the JSON value at ``start`` (the scanner, filling the buffer as needed)."""
+        scanner = self.split.Scanner()
+        scanner.reset(start)
+        while True:
+            end = scanner.scan(self.buf, self.eof)
+            if end >= 0:
+                return end, scanner.meta_start, scanner.meta_end
+            self._fill()
+
+    # -- records -------------------------------------------------------------------------------
+
+    def records(self) -> Iterator[Record]:
+        """Every record of the file in file order (the file is opened here, closed at the end)."""
+        with ByteStream(self.path) as self._stream:
+            self.evidence.file(self.path, self._stream)
+            try:
+                yield from self._top()
+            except SourceError as exc:
+                if not (self.salvage and self.eof) or isinstance(exc, UnsupportedSource):
+                    raise
+                self.note("truncated", f"truncated export: {exc.reason}; everything before was read", len(self.buf))
+
+    def _top(self) -> Iterator[Record]:
+        self._fill()
+        if self.buf.startswith(UTF8_BOM):
+            self.pos = 3
+            self.evidence.bom = True
+        p = self._skip_ws()
+        if p < 0:
+            self.note("empty-file", f"{self.name} is empty: nothing to import (formats-3x.md §1)")
+            return
+        if self.buf[p] != 0x7B:
+            raise self.error(f"unexpected {_show(self.buf[p])}, expected '{{' (an export is one JSON object)", p)
+        self.pos = p + 1
+        first = True
+        while True:
+            self.section = self.index = None
+            p = self._skip_ws()
+            if p < 0:
+                self._truncated("the export ends before its closing '}'")
+                return
+            c = self.buf[p]
+            if c == 0x7D:
+                self.pos = p + 1
+                self._after_end()
+                return
+            if c == 0x2C and not first:
+                self.pos = p + 1
+                p = self._skip_ws()
+                if p >= 0 and self.buf[p] == 0x7D:
+                    continue  # trailing comma
+                if p < 0:
+                    self._truncated("the export ends after ','")
+                    return
+                c = self.buf[p]
+            elif not first:
+                raise self.error(f"unexpected {_show(c)}, expected ',' or '}}' between sections", p)
+            if c not in (0x22, 0x27):
+                raise self.error(f"unexpected {_show(c)}, expected a section name", p)
+            key = self._key(p)
+            if first and key == "BuildVersion":
+                raise self.error("this is a RavenDB 4.x export (first key 'BuildVersion'); "
+                                 "ravenmigrate reads 3.x and older exports", p, cls=UnsupportedSource)
+            first = False
+            self._expect(b":", "':' after a section name")
+            if key not in self.counts:
+                self._unknown_section(key, p)
+                continue
+            self.section = key
+            self.evidence.section(key)
+            self._expect(b"[", f"'[' (section {key} is an array)")
+            yield from self._items(key)
+
+    def _key(self, p: int) -> str:
+        try:
+            end, _, _ = self._scan(p)
+            key = loads(bytes(self.buf[p:end]))
+        except JSONValueError as exc:
+            raise self.error(f"bad section name ({exc.reason})", exc.pos if exc.pos >= p else p) from None
+        self.pos = end
+        return key
+
+    def _unknown_section(self, key: str, p: int) -> None:
+        """3.x rejects unknown top-level keys (formats-3x.md §4); salvage skips their value."""
+        if not self.salvage:
+            raise self.error(f"unknown top-level key {key!r}; a 3.x export has only {', '.join(SECTIONS)}", p)
+        start = self._skip_ws()
+        end, _, _ = self._scan(start)
+        self.pos = end
+        self.note("unknown-section", f"skipped unknown top-level key {key!r}", p, key=key)
+
+    def _after_end(self) -> None:
+        p = self._skip_ws()
+        if p >= 0:
+            if self.buf[p] == 0:
+                return
+            if not self.salvage:
+                raise self.error("unexpected data after the end of the export object", p)
+            self.note("trailing-data", "ignored data after the end of the export object", p)
+
+    def _truncated(self, message: str) -> None:
+        if not self.salvage:
+            raise self.error(f"truncated export: {message}", len(self.buf))
+        self.note("truncated", f"truncated export: {message}; everything before was read", len(self.buf))
+
+    def _items(self, section: str) -> Iterator[Record]:
+        build = items.BUILDERS.get(section)
+        skip = section in self.skip_sections
+        indent: bytes | None = None
+        p = self._skip_ws()
+        if p < 0:
+            self._truncated(f"section {section} ends before its closing ']'")
+            return
+        if self.buf[p] == 0x5D:
+            self.pos = p + 1
+            return
+        while True:
+            self.index = self.counts[section]
+            self._trim()
+            p = self._skip_ws()
+            if p < 0:
+                self._truncated(f"section {section} ends before its closing ']'")
+                return
+            if indent is None:
+                nl = self.buf.rfind(b"\n", 0, p)
+                indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
+            try:
+                record = self._item(section, build, p, skip)
+                self.counts[section] += 1
+                self.index = self.counts[section]
+                if record is not None:
+                    yield record
+                p = self._skip_ws()
+                if p < 0:
+                    self._truncated(f"section {section} ends after record {self.index - 1}")
+                    return
+                c = self.buf[p]
+                if c != 0x2C and c != 0x5D:
+                    raise _Bad(f"unexpected {_show(c)}, expected ',' or ']' after a record", p, p, False)
+                self.pos = p + 1
+                if c == 0x5D:
+                    return
+                p = self._skip_ws()
+                if p >= 0 and self.buf[p] == 0x5D:  # trailing comma
+                    self.pos = p + 1
+                    return
+            except _Bad as bad:
+                if not self.salvage:
+                    raise self.error(bad.reason, bad.where) from None
+                self.counts[section] += bad.record
+                if self._resync(section, build, bad, indent) != "item":
+                    return
+
+    def _item(self, section: str, build, start: int, skip: bool) -> Record | None:
+        """Scan and build the record at ``start``; ``None`` when it is skipped on purpose."""
+        try:
+            end, ms, me = self._scan(start)
+        except JSONValueError as exc:
+            raise _Bad(f"invalid JSON: {exc.reason}", start, exc.pos) from None
+        except SourceError as exc:  # the container failed while the record was read
+            raise _Bad(exc.reason, start, len(self.buf)) from None
+        self.pos = end
+        offset = self.base + start
+        if skip or offset <= self.after:
+            self.skipped[section] = self.skipped.get(section, 0) + (0 if offset <= self.after else 1)
+            return None
+        pos = Position(self.name, section, self.index, offset)
+        if build is None:
+            return self._document(start, end, ms, me, pos)
+        try:
+            record = build(bytes(self.buf[start:end]), pos)
+        except (items.ItemError, JSONValueError) as exc:
+            raise _Bad(f"bad {section} record: {exc}", start, start) from None
+        self.evidence.record(record)
+        return record
+
+    def _document(self, start: int, end: int, ms: int, me: int, pos: Position) -> Document | None:
+        """A document keeps its bytes; only ``@metadata`` is parsed (formats-3x.md §3.1, §15.9)."""
+        buf = self.buf
+        if buf[start] != 0x7B:
+            raise _Bad(f"a document must be a JSON object, found {_show(buf[start])}", start, start)
+        metadata = None
+        if ms >= 0 and buf[ms] == 0x7B:
+            try:
+                metadata = loads(bytes(buf[ms:me]))
+            except JSONValueError as exc:
+                raise _Bad(f"bad @metadata: {exc.reason}", start, ms + exc.pos) from None
+        doc_id = items.get(metadata, "@id") if metadata is not None else None
+        if not isinstance(doc_id, str):
+            what = "no @metadata object" if metadata is None else "no '@id' in its @metadata"
+            if self.salvage:  # maybe a damaged record that swallowed the next ones: find them again
+                raise _Bad(f"a document with {what}", start, start)
+            self.note("document-without-id", f"skipped a document with {what} (3.x requires @metadata.@id)",
+                      start)
+            return None
+        if self.compact:
+            split = self.split
+            head = split.compact(buf, start, ms)
+            meta = split.compact(buf, ms, me)
+            data = head + meta + split.compact(buf, me, end)
+            span = (len(head), len(head) + len(meta))
+        else:
+            data = bytes(buf[start:end])
+            span = (ms - start, me - start)
+        self.last_id = doc_id
+        doc = Document(doc_id, data, metadata, span, pos, self.compact)
+        self.evidence.record(doc)
+        return doc
+
+    # -- salvage -------------------------------------------------------------------------------
+
+    def _resync(self, section: str, build, bad: _Bad, indent: bytes) -> str:
+        """Find the next record (or the end of the section) after a bad one; report the skip.
+
+        Returns ``"item"`` when ``pos`` is at the next record of the section, ``"section"`` when
+        ``pos`` is just after the section's ``]``, ``"end"`` when no boundary is left.
+        """
+        start_offset = self.base + bad.at
+        ids: list[str] = []
+        ids_from = bad.at
+        search = bad.at + 1
+        item_start = re.compile(rb"\n" + re.escape(indent) + rb"\{") if indent else _ITEM_START
+        while True:
+            m_item = item_start.search(self.buf, search)
+            m_sect = _SECTION_SWITCH.search(self.buf, search)
+            if m_sect is not None and m_sect.group().rstrip().endswith(b"}") and not self.eof:
+                m_sect = None  # '] }' counts only at the very end of the input
+            if m_item is None and m_sect is None:
+                keep = max(search, len(self.buf) - 256)
+                ids.extend(_ids(self.buf, ids_from, keep))
+                del self.buf[:keep]
+                self.base += keep
+                ids_from = search = 0
+                if not self._fill():
+                    self.pos = len(self.buf)
+                    result = "end"
+                    break
+                continue
+            if m_sect is not None and (m_item is None or m_sect.start() < m_item.start()):
+                self.pos = m_sect.start() + 1
+                result = "section"
+                break
+            brace = m_item.end() - 1
+            search = brace + 1
+            if self._candidate(section, build, brace):
+                self.pos = brace
+                result = "item"
+                break
+        ids.extend(_ids(self.buf, ids_from, self.pos))
+        self.note("skipped-record", f"skipped a bad {section} record: {bad.reason}", None,
+                  reason=bad.reason, start_offset=start_offset, resume_offset=self.base + self.pos,
+                  ids=sorted(set(ids))[:_MAX_SKIPPED_IDS])
+        self.findings[-1].position = Position(self.name, section, self.index, start_offset)
+        if result == "end":
+            self.note("truncated", "no record boundary found after the bad record: the rest of the file is lost",
+                      len(self.buf))
+        return result
+
+    def _candidate(self, section: str, build, brace: int) -> bool:
+        saved = self.pos
+        try:
+            end, ms, me = self._scan(brace)
+            data = bytes(self.buf[brace:end])
+            if build is None:
+                meta = loads(bytes(self.buf[ms:me])) if ms >= 0 and self.buf[ms] == 0x7B else None
+                return isinstance(meta, dict) and isinstance(items.get(meta, "@id"), str)
+            build(data, Position(self.name, section, -1, -1))
+            return True
+        except (JSONValueError, items.ItemError, SourceError):
+            return False
+        finally:
+            self.pos = saved
+
+
+def _ids(buf: bytearray, start: int, end: int) -> list[str]:
+    found = []
+    for m in _ID_IN_SKIPPED.finditer(buf, start, end):
+        try:
+            found.append(loads(b'"' + m.group(1) + b'"'))
+        except JSONValueError:
+            continue
+    return found
+
+
+def _show(c: int) -> str:
+    return f"character {chr(c)!r}" if 0x20 <= c < 0x7F else f"byte 0x{c:02x}"

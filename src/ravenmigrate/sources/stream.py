@@ -1,0 +1,188 @@
+"""Raw bytes of an export file, decompressed: gzip (every member) or plain, sniffed by content.
+
+formats-3x.md §1 and §15.1-§15.2: 3.x writes one gzip member per file, UTF-8 without BOM; the
+importer falls back to plain JSON when the data is not gzip, and its ``StreamReader`` accepts a
+UTF-8 BOM (also UTF-16/32 BOMs, which this stream transcodes to UTF-8). The fastest available
+inflater is used: ``isal``, then ``zlib-ng``, then the stdlib ``zlib``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import zlib
+from pathlib import Path
+from types import ModuleType
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+UTF8_BOM = b"\xef\xbb\xbf"
+READ_SIZE = 1 << 20  # compressed bytes per read
+INFLATE_SLICE = 1 << 14  # compressed bytes per inflate call: a corrupt block loses little output
+CHUNK_SIZE = 1 << 20  # at most this many decompressed bytes per chunk (bounded memory)
+
+_TRANSCODED_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+class StreamError(Exception):
+    """Undecodable container data; the reader turns it into a SourceError with full context."""
+
+    def __init__(self, message: str, compressed_offset: int | None = None) -> None:
+        self.compressed_offset = compressed_offset
+        super().__init__(message)
+
+
+def inflater() -> tuple[str, ModuleType]:
+    """The fastest zlib-compatible module installed: ``isal``, ``zlib-ng`` or ``zlib``."""
+    try:
+        from isal import isal_zlib
+
+        return "isal", isal_zlib
+    except ImportError:
+        pass
+    try:
+        from zlib_ng import zlib_ng
+
+        return "zlib-ng", zlib_ng
+    except ImportError:
+        return "zlib", zlib
+
+
+def sniff(path: Path) -> str:
+    """``gzip``, ``zip`` or ``plain`` from the first bytes (formats-3x.md §15.1)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head == ZIP_MAGIC:
+        return "zip"
+    return "plain"
+
+
+class ByteStream:
+    """Decompressed chunks of one file; ``chunk()`` returns ``b""`` at the end.
+
+    ``encoding`` is ``utf-8`` or the transcoded BOM encoding; ``members`` counts gzip members.
+    """
+
+    def __init__(self, path: Path, *, read_size: int = READ_SIZE, chunk_size: int = CHUNK_SIZE,
+                 zlib_module: ModuleType | None = None) -> None:
+        self.path = Path(path)
+        self.kind = sniff(self.path)
+        self._file = open(self.path, "rb")
+        self._read_size = read_size
+        self._chunk_size = chunk_size
+        self._zlib = zlib_module or inflater()[1]
+        self._decomp = None
+        self._pending = b""  # compressed bytes given back by the inflater (tail, or the next member)
+        self._input = b""  # the last block read from the file
+        self._ipos = 0
+        self._compressed_pos = 0  # compressed bytes consumed from the file
+        self._file_eof = False
+        self.members = 0
+        self.encoding = "utf-8"
+        self._decoder = None
+        self._first = True
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> ByteStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def chunk(self) -> bytes:
+        while True:
+            data = self._gzip_chunk() if self.kind == "gzip" else self._plain_chunk()
+            if self._first and data:
+                data = self._detect_encoding(data)
+            if self._decoder is not None:
+                data = self._decoder.decode(data, final=not data).encode("utf-8", "surrogatepass")
+                if not data and not self._at_end():
+                    continue
+            return data
+
+    def _at_end(self) -> bool:
+        return self._file_eof and not self._pending and self._ipos >= len(self._input) and (
+            self._decomp is None or self._decomp.eof)
+
+    def _detect_encoding(self, data: bytes) -> bytes:
+        while len(data) < 4 and not self._file_eof:
+            more = self._gzip_chunk() if self.kind == "gzip" else self._plain_chunk()
+            if not more:
+                break
+            data += more
+        self._first = False
+        if data.startswith(UTF8_BOM):
+            return data
+        for bom, encoding in _TRANSCODED_BOMS:
+            if data.startswith(bom):
+                self.encoding = encoding
+                self._decoder = codecs.getincrementaldecoder(encoding)("strict")
+                return data[len(bom):]
+        return data
+
+    def _plain_chunk(self) -> bytes:
+        data = self._file.read(self._chunk_size)
+        if not data:
+            self._file_eof = True
+        self._compressed_pos += len(data)
+        return data
+
+    def _read(self) -> bytes:
+        data = self._file.read(self._read_size)
+        if not data:
+            self._file_eof = True
+        return data
+
+    def _next_input(self) -> bytes:
+        """Up to INFLATE_SLICE compressed bytes: first what the inflater gave back, then the file."""
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
+        if self._ipos >= len(self._input):
+            self._input = self._read()
+            self._ipos = 0
+        data = self._input[self._ipos:self._ipos + INFLATE_SLICE]
+        self._ipos += len(data)
+        return data
+
+    def _gzip_chunk(self) -> bytes:
+        while True:
+            if self._decomp is None or self._decomp.eof:
+                self._decomp = None
+                head = self._next_input()
+                if not head:
+                    return b""
+                while len(head) < 2 and (more := self._next_input()):
+                    head += more
+                if not head.startswith(GZIP_MAGIC):
+                    rest = head + self._next_input()
+                    while not rest.strip(b"\x00") and (more := self._next_input()):
+                        rest = more
+                    if not rest.strip(b"\x00"):
+                        return b""  # zero padding after the last member
+                    raise StreamError("unexpected data after the end of a gzip member", self._compressed_pos)
+                self._pending = head
+                self._decomp = self._zlib.decompressobj(31)
+                self.members += 1
+            data = self._next_input()
+            if not data:
+                raise StreamError("truncated gzip data: the file ends inside a gzip member", self._compressed_pos)
+            try:
+                out = self._decomp.decompress(data, self._chunk_size)
+            except self._zlib.error as exc:
+                raise StreamError(f"corrupt gzip data ({exc})", self._compressed_pos) from None
+            if self._decomp.eof:
+                self._pending = self._decomp.unused_data
+            else:
+                self._pending = self._decomp.unconsumed_tail
+            self._compressed_pos += len(data) - len(self._pending)
+            if out:
+                return out

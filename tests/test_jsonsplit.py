@@ -1,0 +1,138 @@
+"""The jsonsplit twins: value ends, @metadata spans, compaction, errors; native == pure, byte for byte."""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+from conftest import real
+
+from ravenmigrate import _twins
+from ravenmigrate.codecs import jsonsplit as pure
+from ravenmigrate.codecs.jsonvalue import JSONValueError, loads
+
+try:
+    native = importlib.import_module("ravenmigrate._native.jsonsplit")
+except ImportError:
+    native = None
+
+IMPLS = [pytest.param(pure, id="pure"),
+         pytest.param(native, id="native", marks=pytest.mark.skipif(native is None, reason="native twin not built"))]
+
+SAMPLES = [
+    b'{"a": 1, "@metadata": {"@id": "x"}}',
+    b'{\r\n  "@metadata": {\r\n    "@id": "a/1"\r\n  },\r\n  "Name": "first \\"meta\\""\r\n}',
+    b'{"x": {"@metadata": {"no": 1}}, "@metadata": null}',
+    b"{'k': 'v}\\'', /* c } */ \"n\": [NaN, -Infinity, 1.5e10,], // x {\n \"@metadata\": {'@id': 'q'},}",
+    b'{"@metadata": {"@id": "a"}, "@metadata": {"@id": "b"}}',
+    b'[1, [2, [3, {"a": []}]], "]"]',
+    b'"just a string"',
+    b'{"s": "\\u00e9\xc3\xa0\\\\", "e": {}, "l": [], "t": true, "f": false, "n": null}',
+]
+BAD = [
+    (b'{"a": 1 "b": 2}', 8), (b'{"a" 1}', 5), (b'[1 2]', 3), (b'{"a": 1]', 7), (b'[1,,2]', 3),
+    (b'{,}', 1), (b'{"a": 01x}', 6), (b'{"a": tru}', 6), (b'{"a": / }', 6), (b'{"a": 1 /* }', 8),
+    (b'{1: 2}', 1), (b'}', 0), (b'{"a": "x}', 6), (b'{"a": @}', 6),
+]
+
+
+def run(impl, data: bytes, chunk: int | None = None):
+    s = impl.Scanner()
+    s.reset(0)
+    if chunk is None:
+        end = s.scan(data, True)
+    else:
+        buf = bytearray()
+        end = -1
+        for i in range(0, len(data), chunk):
+            buf += data[i:i + chunk]
+            end = s.scan(buf, False)
+            if end >= 0:
+                break
+        if end < 0:
+            end = s.scan(buf, True)
+    return end, s.meta_start, s.meta_end
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_scanner_on_samples(impl):
+    for data in SAMPLES:
+        end, ms, me = run(impl, data + b" , trailing")
+        assert end == len(data)
+        assert loads(data[:end]) is not None or data.startswith(b'"')
+        if ms >= 0:
+            assert loads(data[ms:me]) == loads(data)["@metadata"]
+        for chunk in (1, 2, 3, 7):
+            assert run(impl, data + b" ,", chunk) == (end, ms, me)
+    assert run(impl, SAMPLES[4])[1:] == (SAMPLES[4].rindex(b"{\"@id\": \"b\"}"), len(SAMPLES[4]) - 1)
+    assert run(impl, SAMPLES[2])[1:] == (SAMPLES[2].rindex(b"null"), SAMPLES[2].rindex(b"null") + 4)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_scanner_errors(impl):
+    for data, pos in BAD:
+        with pytest.raises(JSONValueError) as info:
+            run(impl, data)
+        assert info.value.pos == pos, data
+    with pytest.raises(JSONValueError, match="end of input inside a string"):
+        run(impl, b'{"a": "abc', 4)
+    with pytest.raises(JSONValueError, match="end of input inside a value") as info:
+        run(impl, b'{"a": 12', 3)
+    assert info.value.pos == 8
+    s = impl.Scanner()
+    s.reset(0)
+    assert s.scan(b'{"a": 12', False) == impl.NEED_MORE  # a number may continue in the next chunk
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_compact(impl):
+    data = SAMPLES[3]
+    out = impl.compact(data, 0, len(data))
+    assert out == b"{'k':'v}\\'',\"n\":[NaN,-Infinity,1.5e10],\"@metadata\":{'@id':'q'}}"
+    assert loads(out) == loads(data)
+    raw = b'{ "a" : [ 1 , 2 , ] , "b\\" " : " x  y " }'
+    assert impl.compact(raw, 0, len(raw)) == b'{"a":[1,2],"b\\" ":" x  y "}'
+    assert impl.compact(b"xx[ 1 ,\r\n 2 ]yy", 2, 13) == b"[1,2]"
+
+
+def test_twins_agree_on_random_cuts_and_real_dumps():
+    if native is None:
+        pytest.skip("native twin not built")
+    rng = random.Random(7)
+    raw = gzip.decompress(real("Northwind_3.5.35168.ravendump").read_bytes())
+    start = raw.index(b"{", 1)
+    for _ in range(300):
+        a = rng.randrange(start, len(raw) - 10)
+        a = raw.index(b"{", a)
+        b = min(len(raw), a + rng.randrange(1, 6000))
+        piece = raw[a:b]
+        if rng.random() < 0.3:  # damage it
+            i = rng.randrange(len(piece))
+            piece = piece[:i] + bytes([rng.randrange(256)]) + piece[i + 1:]
+        results = []
+        for impl in (pure, native):
+            try:
+                results.append(("ok", run(impl, piece, rng.choice([None, 64, 4096]))))
+            except JSONValueError as exc:
+                results.append(("err", exc.pos, exc.reason))
+        assert results[0] == results[1], piece[:80]
+        if results[0][0] == "ok" and results[0][1][0] > 0:
+            end = results[0][1][0]
+            assert pure.compact(piece, 0, end) == native.compact(piece, 0, end)
+
+
+def test_twin_selection_native_by_default_pure_when_forced():
+    code = ("import ravenmigrate.sources.reader; from ravenmigrate import _twins; "
+            "print(_twins.kind(_twins.load('jsonsplit')))")
+    env = {k: v for k, v in os.environ.items() if k != "RAVENMIGRATE_PUREPYTHON"}
+    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    forced = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**env, "RAVENMIGRATE_PUREPYTHON": "1"}, check=True)
+    assert default.stdout.strip() == ("native" if native is not None else "pure")
+    assert forced.stdout.strip() == "pure"
+    assert "jsonsplit" in _twins.status()

@@ -1,0 +1,69 @@
+"""The lenient JSON value parser and the Decimal-preserving writer (formats-3x.md §5)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ravenmigrate.codecs.jsonvalue import JSONValueError, dumps, loads
+
+
+def test_numbers_keep_their_text():
+    v = loads(b'{"a": 14.0, "b": 2.50, "c": 12345678901234567890123456789.5, "d": 9223372036854775807, '
+              b'"e": 1E+300, "f": -0.0, "g": 3}')
+    assert v["a"] == Decimal("14.0") and str(v["a"]) == "14.0"
+    assert str(v["b"]) == "2.50"
+    assert str(v["c"]) == "12345678901234567890123456789.5"
+    assert v["d"] == 2**63 - 1 and type(v["d"]) is int
+    assert str(v["e"]) == "1E+300" and type(v["g"]) is int
+    assert dumps(v) == (b'{"a":14.0,"b":2.50,"c":12345678901234567890123456789.5,"d":9223372036854775807,'
+                        b'"e":1E+300,"f":-0.0,"g":3}')
+    assert not any(isinstance(x, float) for x in v.values())
+
+
+def test_json_net_dialect():
+    text = b"""\xef\xbb\xbf{
+\t// a comment
+\t'single': 'it\\'s',
+\t"nan": NaN, "inf": Infinity, "ninf": -Infinity, /* block */
+\t"list": [1, 2, 3,],
+\t"dup": 1, "dup": 2,
+\t"ctl": "tab\there",
+}"""
+    v = loads(text)
+    assert v["single"] == "it's"
+    assert v["nan"].is_nan() and v["inf"] == Decimal("Infinity") and v["ninf"] == Decimal("-Infinity")
+    assert v["list"] == [1, 2, 3] and v["dup"] == 2 and v["ctl"] == "tab\there"
+    assert dumps({"x": v["nan"], "y": v["ninf"]}) == b'{"x":"NaN","y":"-Infinity"}'
+
+
+def test_unicode_escapes_and_surrogates():
+    v = loads(b'["\\u00e9\\u2028", "\\ud83d\\ude00", "\xc3\xa0", \'\\ud83d\\ude00\']')
+    assert v == ["\u00e9\u2028", "\U0001F600", "\u00e0", "\U0001F600"]
+    assert loads(dumps(v)) == v
+    assert dumps(["\ud800"]) == b'["\\ud800"]'  # a lone surrogate stays an escape
+
+
+@pytest.mark.parametrize("bad, pos", [
+    (b'{"a": 1 "b": 2}', 8),
+    (b'{"a": }', 6),
+    (b'[1, 2', 5),
+    (b'"abc', 0),
+    (b'{"a": tru}', 6),
+    (b'[1,,2]', 3),
+    (b'{"a": "\\q"}', 6),
+    (b'{"a": 1} x', 9),
+])
+def test_errors_name_the_offset(bad, pos):
+    with pytest.raises(JSONValueError) as info:
+        loads(bad)
+    assert info.value.pos == pos
+
+
+def test_dumps_types():
+    assert dumps({"a": [True, False, None, "x\"y", 1.5]}) == b'{"a":[true,false,null,"x\\"y",1.5]}'
+    with pytest.raises(TypeError):
+        dumps({1: 2})
+    with pytest.raises(TypeError):
+        dumps(object())
