@@ -134,6 +134,8 @@ cdef list _members(bytes data, Py_ssize_t start, list events, bint nested):
         pos = _skip_ws(p, ve, n)
         if pos < n and p[pos] == 44:
             pos = _skip_ws(p, pos + 1, n)
+            if pos < n and p[pos] == 125:
+                return out
             continue
         if pos < n and p[pos] == 125:
             return out
@@ -159,6 +161,8 @@ cdef bytes _value(bytes data, Py_ssize_t vs, Py_ssize_t ve, list events):
             pos = _skip_ws(p, e, n)
             if pos < n and p[pos] == 44:
                 pos = _skip_ws(p, pos + 1, n)
+                if pos < n and p[pos] == 93:
+                    break
                 continue
             if pos < n and p[pos] == 93:
                 break

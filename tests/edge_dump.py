@@ -132,8 +132,9 @@ def _revision(doc_id: str, n: int, etag: int, status: str = "Historical", lm: st
 
 
 def write_revisions(path: Path) -> Path:
-    """A dump with versioning data in two ``Docs`` sections (a repeated section restarts the server's
-    revision counter and last-modified carry-over, target-4x.md §2, §3.4, §4)."""
+    """A dump with versioning data in two ``Docs`` sections with another section between them (a
+    repeated section restarts the server's revision counter and last-modified carry-over,
+    target-4x.md §2, §3.4, §4)."""
     first = [
         {"Id": "DefaultConfiguration", "MaxRevisions": 5, "Exclude": False,
          "@metadata": {"@id": "Raven/Versioning/DefaultConfiguration", "Raven-Last-Modified": "2017-10-23T13:15:37.8618667"}},
@@ -148,7 +149,7 @@ def write_revisions(path: Path) -> Path:
         _revision("users/2/revisions/1", 1, 0x31),
         _revision("users/2", 1, 0x32, "Current"),
     ]
-    text = ('{"Docs":' + json.dumps(first) + ',"Docs":' + json.dumps(second) +
-            ',"Identities":[{"Key":"users/1/revisions/","Value":"2"}]}')
+    text = ('{"Docs":' + json.dumps(first) + ',"Identities":[{"Key":"users/1/revisions/","Value":"2"}]'
+            ',"Docs":' + json.dumps(second) + "}")
     path.write_bytes(gzip.compress(text.encode()))
     return path
