@@ -21,9 +21,9 @@ from edge_dump import write as write_edge_dump
 from edge_dump import write_revisions
 
 from ravenmigrate.client import RavenClient
+from ravenmigrate.commands.inspect import inspect
 from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
-from ravenmigrate.convert.indexes import report
 from ravenmigrate.sources import open_source
 
 pytestmark = pytest.mark.server
@@ -102,12 +102,12 @@ def test_index_report_agrees_with_server(ravendb, new_database):
     and the differential comparison of the resulting index definitions."""
     path = real("Indexes_And_Transformers_3.5.ravendump")
     records = list(open_source(str(path)).records())
-    predicted = report(records)
+    predicted = inspect(str(path))["indexes"]["indexes"]
     with RavenClient(ravendb.url, timeout=1800) as client:
         a, b = new_database("a"), new_database("b")
         started = time.monotonic()
         result = client.smuggler_import(a, [gzipped(path)])
-        print(f"server import of {len(predicted.outcomes)} indexes took {time.monotonic() - started:.0f} s")
+        print(f"server import of {len(predicted)} indexes took {time.monotonic() - started:.0f} s")
         messages = "\n".join(result.get("Messages") or [])
         definitions = client.json("GET", f"/databases/{a}/indexes?start=0&pageSize=4096")["Results"]
         created = {d["Name"] for d in definitions}
@@ -115,15 +115,17 @@ def test_index_report_agrees_with_server(ravendb, new_database):
         errored |= set(re.findall(r"Could not read index definition[^']*'([^']+)'", messages))
         skipped = set(re.findall(r"Skipped '([^']+)' index", messages))
         agree = 0
-        for o in predicted.outcomes:
-            actual = ("create" if (o.target or o.name) in created else "skip" if o.name in skipped
-                      else "reject" if o.name in errored or o.target in errored else "unknown")
-            agree += actual == o.outcome
-        ratio = agree / len(predicted.outcomes)
-        print(f"index report: {predicted.summary()}; server created {len(created)}, errored "
+        counts = {"create": 0, "skip": 0, "reject": 0}
+        for o in predicted:
+            actual = ("create" if (o["target"] or o["name"]) in created else "skip" if o["name"] in skipped
+                      else "reject" if o["name"] in errored or o["target"] in errored else "unknown")
+            agree += actual == o["outcome"]
+            counts[o["outcome"]] += 1
+        ratio = agree / len(predicted)
+        print(f"index report predicted {counts}; server created {len(created)}, errored "
               f"{result['Indexes']['ErroredCount']}, skipped {len(skipped)}; agreement {agree}/"
-              f"{len(predicted.outcomes)} = {ratio:.1%}")
-        assert len(predicted.outcomes) == result["Indexes"]["ReadCount"] == 658
+              f"{len(predicted)} = {ratio:.1%}")
+        assert len(predicted) == result["Indexes"]["ReadCount"] == 658
         assert ratio >= 0.95
         outcome = run(client, a, b, path, records, sink="v4", url=ravendb.url, imported_a=True)
     _check(outcome, "Indexes_And_Transformers_3.5.ravendump [v4]")
