@@ -64,6 +64,8 @@ def _run(benchmark, codec: str, mode: str, nbytes: int, fn, slow: bool = False) 
         benchmark.pedantic(fn, rounds=3, iterations=1)
     else:
         benchmark(fn)
+    if benchmark.stats is None:  # --benchmark-disable
+        return
     mbs = nbytes / benchmark.stats.stats.min / 1e6
     benchmark.extra_info["MB/s"] = round(mbs, 2)
     RESULTS.setdefault(codec, {})[mode] = mbs

@@ -55,10 +55,10 @@ def inflate_raw(const unsigned char[:] data, Py_ssize_t offset, what, path):
                     raise MemoryError()
                 buf = grown
             zs.next_out = buf + produced
-            zs.avail_out = <unsigned int>(cap - produced)
+            zs.avail_out = <unsigned int>(cap - produced if cap - produced < 0x40000000 else 0x40000000)
             with nogil:
                 rc = inflate(&zs, Z_NO_FLUSH)
-            produced = cap - zs.avail_out
+            produced = <size_t>(zs.next_out - buf)
             if rc == Z_STREAM_END:
                 return PyBytes_FromStringAndSize(<char*>buf, produced)
             if rc == Z_OK:

@@ -175,3 +175,10 @@ def test_buffers_from_storage_pages_decode_like_bytes():
     view = memoryview(page)[7 : 7 + len(stored)]
     assert decode_document(view, "users/1", encryption=s) == BODY
     assert decode_document(memoryview(b'\xef\xbb\xbf{"a":1}'), "raven/x") == b'{"a":1}'
+
+
+def test_encrypted_value_read_without_a_key_says_so():
+    stored = encode_document(BODY, "users/1", encryption=EncryptionSettings(KEY))
+    with pytest.raises(BundleDecodeError, match="pass --encryption-key") as err:
+        decode_document(stored, "users/1")
+    assert err.value.code == "body-parse"

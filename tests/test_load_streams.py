@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 import pytest
 
 from ravenmigrate.client import RavenClient
 from ravenmigrate.records import AttachmentPut4, Delete4, Document4, Position
-from ravenmigrate.server import free_port
+from ravenmigrate.server import EmbeddedServer, free_port
 from ravenmigrate.sinks.checkpoint import Checkpoint
 from ravenmigrate.sinks.loader import Loader, LoadError, LoadOptions
 from ravenmigrate.sinks.streams import Limits
@@ -110,3 +111,33 @@ def test_refused_connection_ends_with_clear_message_and_checkpoint(tmp_path):
     with pytest.raises(Exception) as err:
         Loader("hand-built", opts, pairs=pairs(10)).run()
     assert "Connection refused" in str(err.value) and "gave up" in str(err.value)
+
+
+def test_server_stopped_mid_load_then_resume_completes_without_resending(tmp_path):
+    """A clean stop (SIGTERM) in the middle: the load ends with a clear message and a checkpoint;
+    after a restart on the same data directory and ports, --resume sends only the rest."""
+    n = 20_000
+    with EmbeddedServer(tmp_path / "server") as srv:
+        RavenClient(srv.url).create_database("stopped")
+        opts = options(srv.url, "stopped", "import", tmp_path, streams=2, limits=Limits(items=1000), retry_for=3)
+        cp_path = tmp_path / "load.checkpoint"
+
+        def gen():
+            for i in range(n):
+                if i == n // 2:
+                    while sum(Checkpoint.load(cp_path).acked) < 4000:
+                        time.sleep(0.05)
+                    srv.stop()
+                yield None, [doc(i)]
+
+        with pytest.raises(LoadError) as err:
+            Loader("hand-built", opts, pairs=gen).run()
+        assert "--resume" in str(err.value) and "gave up" in str(err.value)
+        acked = sum(Checkpoint.load(cp_path).acked)
+        assert 4000 <= acked < n
+        srv.start()
+        opts.resume = True
+        report = Loader("hand-built", opts, pairs=pairs(n)).run()
+        assert report["counts"]["already_acknowledged"] == acked
+        assert report["counts"]["documents_sent"] == n - acked
+        assert RavenClient(srv.url).stats("stopped")["CountOfDocuments"] == n

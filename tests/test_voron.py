@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from conftest import real
 
+from ravenmigrate import cli
 from ravenmigrate.errors import SourceError, UnsupportedSource
 from ravenmigrate.records import Document, Identity, Index, Transformer
-from ravenmigrate.sources.voron import VoronEnvironment, VoronSource
+from ravenmigrate.sources.voron import VoronEnvironment, VoronSource, open_voron
+from ravenmigrate.sources.voron import options as voron_options
 from ravenmigrate.sources.voron import pages as pure_pages
 
 NORTHWIND = "northwind.voron.3528.zip"
@@ -221,6 +223,8 @@ def test_journals_path_points_at_journals_kept_elsewhere(tmp_path, data_dir, nor
 def test_ravenfs_storage_is_not_read_as_a_database():
     with pytest.raises(UnsupportedSource, match="RavenFS"):
         list(VoronSource(real(RAVENFS)).records())
+    with pytest.raises(UnsupportedSource, match="RavenFS backup .ZIP with Filesystem.Document"):
+        open_voron(real(RAVENFS))
 
 
 def test_not_voron_input_is_refused(tmp_path):
@@ -257,3 +261,86 @@ def test_progress_fraction_and_close_remove_the_extracted_copy(tmp_path, monkeyp
     with pytest.raises(StopIteration):
         next(records)
     assert list(scratch.iterdir()) == []
+
+
+def test_open_voron_recognises_every_form_and_nothing_else(tmp_path, data_dir):
+    backup = _unzip(real(NORTHWIND), tmp_path / "backup-dir")
+    for form in (real(NORTHWIND), backup, backup / "RavenDB.Voron.Backup", data_dir):
+        assert isinstance(open_voron(form, compact=True, salvage=False), VoronSource), form
+    for other in (real("Northwind_3.5.35168.ravendump"), real("northwind.esent.3528.zip"), tmp_path / "backup-dir"
+                  / "IndexDefinitions", tmp_path / "nothing-here"):
+        assert open_voron(other) is None, other
+
+
+def test_cli_options_build_the_source_options(data_dir):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    voron_options.add_arguments(parser)
+    ns = parser.parse_args(["--journals-path", str(data_dir), "--compression", "--encryption-key",
+                            "3w17MIVIBLSWZpzH0YarqRlR2+yHiv1Zq3TCWXLEMI8=", "--encryption-algorithm", "Triple DES",
+                            "--encryption-bits", "192"])
+    opts = voron_options.from_namespace(ns)
+    assert opts["journals_path"] == str(data_dir) and opts["compression"] is True
+    assert (opts["encryption"].cipher_family.name, opts["encryption"].key_bits) == ("3DES", 192)
+    source = open_voron(data_dir, **opts)
+    assert (source.journals_path, source.compression, source.encryption) == (
+        str(data_dir), True, opts["encryption"])
+
+
+def test_inspect_json_on_the_backup_zip_counts_1060_documents(capsys):
+    assert cli.main(["inspect", "--json", str(real(NORTHWIND))]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["kind"], report["era"]) == ("voron", "3.x Voron")
+    assert report["counts"]["Docs"] == 1060
+    assert report["counts"]["Indexes"] == 4 and report["counts"]["Transformers"] == 1
+    assert report["collections"] == {"Orders": 830, "Companies": 91, "Products": 77, "Suppliers": 29, "@empty": 9,
+                                     "Employees": 9, "Categories": 8, "Regions": 4, "Shippers": 3}
+
+
+@pytest.mark.parametrize("damage", ["offsets", "key", "value"])
+def test_a_damaged_page_is_refused_naming_tree_and_page(tmp_path, twin, damage):
+    """A data-file page (not overridden by a journal) with a broken node array: both twins refuse it."""
+    backup = _unzip(real(NORTHWIND), tmp_path / "backup")
+    data = _unzip(backup / "RavenDB.Voron.Backup", tmp_path / "data")
+    with VoronEnvironment.open(data, native=twin) as env:
+        number = next(n for n in range(env.pager.data_pages) if n not in env.replay.pages
+                      and env.pager.page(n)[8] == 2 and int.from_bytes(env.pager.page(n)[:8], "little") == n)
+    raw = bytearray((data / "Raven.voron").read_bytes())
+    base = number * 4096
+    first = int.from_bytes(raw[base + 17:base + 19], "little")
+    if damage == "offsets":
+        raw[base + 9:base + 11] = (5000).to_bytes(2, "little")  # Lower past the page end
+    elif damage == "key":
+        raw[base + first + 9:base + first + 11] = (4000).to_bytes(2, "little")
+    else:
+        raw[base + first:base + first + 4] = (4000).to_bytes(4, "little")
+    (data / "Raven.voron").write_bytes(bytes(raw))
+    with VoronEnvironment.open(data, native=twin) as env:
+        name = next(n for n, root in env.trees.items()
+                    if any(p == number for p in _leaf_pages(env, n)))
+        with pytest.raises(SourceError, match=rf"tree '{name}', page {number}: node \w+ runs? past the page"):
+            env.tree(name).count()
+
+
+def _leaf_pages(env, name):
+    tree = env.tree(name)
+    stack = [tree.root.root_page]
+    while stack:
+        n = stack.pop()
+        view = env.pager.page(n)
+        yield n
+        if view[8] & 1:
+            stack.extend(ref for _, _, ref in pure_pages.nodes(view[:4096]))
+
+
+def test_an_incremental_backup_is_refused_clearly(tmp_path, data_dir):
+    """An incremental Voron backup zips journals only; without its full backup it cannot be read."""
+    inc = tmp_path / "Inc 2015-02-02"
+    inc.mkdir()
+    with zipfile.ZipFile(inc / "RavenDB.Voron.Backup", "w") as zf:
+        zf.write(data_dir / "0000000000000000005.journal", "0000000000000000005.journal")
+    with pytest.raises(UnsupportedSource, match="incremental Voron backup"):
+        list(VoronSource(inc).records())
+    with pytest.raises(UnsupportedSource, match="incremental Voron backup"):
+        list(open_voron(inc / "RavenDB.Voron.Backup").records())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ravenmigrate import cli
 from ravenmigrate.codecs.document import EncryptionSettings, encode_document
 from ravenmigrate.errors import WrongKeyError
 from ravenmigrate.records import Document
@@ -124,3 +125,34 @@ def test_without_verification_document_a_finding_says_the_key_was_not_checked(tm
     got = {r.id: json.loads(r.data) for r in source.records() if isinstance(r, Document)}
     assert set(got) == set(bodies)
     assert "warn-no-verification" in [f.code for f in source.findings]
+
+
+def test_legacy_attachments_keep_original_keys_etags_and_bytes(tmp_path):
+    """Attachments are never bundle-encoded (bundles-3x.md §2.5): bytes as stored, headers JSON parsed."""
+    builder = voron_builder.StorageBuilder()
+    builder.add_tree("documents", [])
+    builder.add_tree("documents_metadata", [])
+    big = bytes(range(256)) * 40  # 10 KB: an overflow run
+    voron_builder.attachment_trees(builder, [
+        ("images/Logo.PNG", big, {"Content-Type": "image/png", "Raven-Entity-Name": "x"}),
+        ("docs/a.txt", b"hello", {}),
+    ])
+    builder.write(tmp_path / "db", journal_pages=2)
+    source = VoronSource(tmp_path / "db")
+    got = list(source.records())
+    assert [(a.key, a.data, a.metadata, a.etag, a.position.key) for a in got] == [
+        ("docs/a.txt", b"hello", {}, "02000000-0000-0000-0000-000000000002", "docs/a.txt"),
+        ("images/Logo.PNG", big, {"Content-Type": "image/png", "Raven-Entity-Name": "x"},
+         "02000000-0000-0000-0000-000000000001", "images/logo.png"),
+    ]
+    assert source.counts["Attachments"] == 2 and source.counts["Docs"] == 0
+
+
+def test_inspect_command_takes_the_migration_dialog_options(tmp_path, capsys):
+    _storage(tmp_path / "db", compression=True, encryption=SETTINGS[0])
+    base = ["inspect", "--json", str(tmp_path / "db"), "--compression", "--encryption-algorithm", "Rijndael",
+            "--encryption-bits", "256", "--encryption-key"]
+    assert cli.main(base + [base64.b64encode(b"a wrong key of 32 bytes........").decode()]) == 1
+    assert "Raven/Encryption/Verification does not decrypt" in capsys.readouterr().err
+    assert cli.main(base + [base64.b64encode(KEY).decode()]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["Docs"] == 6

@@ -50,7 +50,9 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.codecs.ciphers",
     "ravenmigrate.codecs.body",
     "ravenmigrate.convert.documents",
+    "ravenmigrate.sinks.dump4_records",
     "ravenmigrate.sources.reader",
+    "ravenmigrate.sources.voron.environment",
 ]
 
 

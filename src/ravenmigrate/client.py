@@ -52,12 +52,20 @@ class RavenClient:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, ok: tuple[int, ...] = (200, 201, 204)) -> tuple[int, bytes]:
-        """Send one request; return (status, body). Raises ServerError on a status not in *ok*."""
+        """Send one request; return (status, body). Raises ServerError on a status not in *ok*.
+
+        A kept-alive connection the server closed meanwhile (idle timeout) is replaced once."""
+        reused = self._conn is not None
         conn = self._connection()
         try:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()
             data = resp.read()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+            self.close()
+            if reused:
+                return self.request(method, path, body, headers, ok)
+            raise ServerError(f"{method} {self.url}{path}: {exc}", url=self.url + path) from exc
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
             self.close()
             raise ServerError(f"{method} {self.url}{path}: {exc}", url=self.url + path) from exc
@@ -82,8 +90,9 @@ class RavenClient:
         self.json("PUT", f"/admin/databases?{q}", {"DatabaseName": name, "Settings": {}, "Disabled": False})
 
     def delete_database(self, name: str) -> None:
-        q = urllib.parse.urlencode({"name": name, "hardDelete": "true"})
-        self.request("DELETE", f"/admin/databases?{q}", ok=(200, 204, 404))
+        """``DELETE /admin/databases`` with the JSON body 4.1 requires (a query string alone answers 500)."""
+        body = json.dumps({"DatabaseNames": [name], "HardDelete": True}).encode()
+        self.request("DELETE", "/admin/databases", body, {"Content-Type": "application/json"}, ok=(200, 204, 404))
 
     # -- documents ---------------------------------------------------------------------------
     def put_document(self, database: str, doc_id: str, document: dict[str, Any]) -> Any:

@@ -22,12 +22,14 @@ def is_json(value: bytes) -> bool:
     return len(value) < 5 or value[4] > _LAST_BSON_TYPE
 
 
-def decode_body(value: bytes | bytearray | memoryview, *, what: str = "value", path: str | None = None) -> bytes:
+def decode_body(
+    value: bytes | bytearray | memoryview, *, what: str = "value", path: str | None = None, hint: str = ""
+) -> bytes:
     """JSON bytes without BOM for a decoded body (or metadata) value.
 
     JSON text passes through unchanged apart from the BOM (3.x already wrote compact JSON); BSON is
     rendered as compact JSON (see :mod:`ravenmigrate.codecs.bson`). A value that is neither raises
-    ``BundleDecodeError`` code ``body-parse``.
+    ``BundleDecodeError`` code ``body-parse``; *hint* is appended to that message.
     """
     if not isinstance(value, bytes):
         value = bytes(value)
@@ -35,7 +37,6 @@ def decode_body(value: bytes | bytearray | memoryview, *, what: str = "value", p
         start = 3 if value[:3] == BOM else 0
         first = value[start : start + 1]
         if first != b"{":
-            hint = ""
             if value[:4] == MAGIC:
                 hint = ": it is compressed, but the compression bundle is not enabled (pass --compression)"
             raise BundleDecodeError(
@@ -47,4 +48,4 @@ def decode_body(value: bytes | bytearray | memoryview, *, what: str = "value", p
     try:
         return _bson.to_json(value)
     except ValueError as exc:
-        raise BundleDecodeError("body-parse", f"{what}: bad BSON body: {exc}", path=path) from None
+        raise BundleDecodeError("body-parse", f"{what}: bad BSON body: {exc}{hint}", path=path) from None

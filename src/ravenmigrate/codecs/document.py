@@ -12,6 +12,11 @@ from ravenmigrate.codecs.encryption import EncryptionSettings, decrypt_value, en
 
 __all__ = ["EncryptionSettings", "decode_document", "encode_document"]
 
+NO_KEY_HINT = (
+    " (if the database has the Encryption bundle, pass --encryption-key BASE64 with "
+    "--encryption-algorithm and --encryption-bits)"
+)
+
 
 def decode_document(
     stored: bytes | bytearray | memoryview,
@@ -32,11 +37,15 @@ def decode_document(
     """
     what = f"document {key!r}"
     inner = stored if isinstance(stored, bytes) else bytes(stored)
-    if encryption is not None and not is_exempt(key):
-        inner = decrypt_value(encryption, key, stored, what=what, path=path)
+    hint = ""
+    if not is_exempt(key):
+        if encryption is not None:
+            inner = decrypt_value(encryption, key, inner, what=what, path=path)
+        else:
+            hint = NO_KEY_HINT
     if compression is not False:
         inner = decompress(inner, what=what, path=path)
-    return decode_body(inner, what=what, path=path)
+    return decode_body(inner, what=what, path=path, hint=hint)
 
 
 def encode_document(

@@ -16,6 +16,7 @@ from ..convert.indexes import IndexReport, predict
 from ..records import SECTIONS, Attachment, Document, Identity, Index, Transformer
 from ..sources import open_source
 from ..sources.items import get
+from ..sources.voron import options as voron_options
 
 # Index names 4.x's import skips (target-4x.md §7.2).
 SKIPPED_INDEXES = ("raven/documentsbyentityname", "raven/conflictdocuments")
@@ -26,12 +27,16 @@ def register(sub) -> None:
     p.add_argument("source", help="a .ravendump/.dump/JSON export, a split export's first file, or a folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--salvage", action="store_true", help="skip bad records instead of stopping at the first")
+    voron_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
-def inspect(path: str, *, salvage: bool = False) -> dict[str, Any]:
-    """Read the whole source once and summarise it (the ``--json`` report)."""
-    src = open_source(path, salvage=salvage)
+def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, Any]:
+    """Read the whole source once and summarise it (the ``--json`` report).
+
+    *options* reach raw-storage sources (``journals_path``, ``compression``, ``encryption``).
+    """
+    src = open_source(path, salvage=salvage, **options)
     collections: dict[str, int] = {}
     sizes = {"documents_bytes": 0, "attachments_bytes": 0, "largest_document": None, "largest_attachment": None}
     warn: dict[str, dict[str, Any]] = {}
@@ -118,7 +123,7 @@ def _finding(f) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = inspect(args.source, salvage=args.salvage)
+    report = inspect(args.source, salvage=args.salvage, **voron_options.from_namespace(args))
     if args.json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -92,13 +92,14 @@ def summary(report: dict) -> str:
     rows = [
         ("database", f"{report['database']} at {report['url']}"),
         ("transport", f"{report['transport']}, {report['streams']} streams"),
-        ("documents", f"{c['documents']:,}"), ("attachments", f"{c['attachments']:,}"),
+        ("documents", f"{c['documents']:,}"), ("revisions", f"{c['revisions']:,}"),
+        ("attachments", f"{c['attachments']:,}"),
         ("deletions", f"{c['deletions']:,}"), ("indexes", f"{c['indexes']:,}"),
         ("identities", f"{c['identities']:,}"), ("skipped", f"{c['skipped']:,}"),
-        ("sent", f"{c['documents_sent']:,} documents, {c['bytes_sent'] / 1e6:,.1f} MB in {c['operations']} operations"),
+        ("sent", f"{c['documents_sent']:,} items, {c['bytes_sent'] / 1e6:,.1f} MB in {c['operations']} operations"),
         ("already acknowledged", f"{c['already_acknowledged']:,} items (resume)"),
         ("retries", f"{c['retries']}"),
-        ("time", f"{secs:,.1f} s, {c['documents_sent'] / secs:,.0f} documents/s"),
+        ("time", f"{secs:,.1f} s, {c['documents_sent'] / secs:,.0f} items/s"),
     ]
     for what, n in report["not_stored"].items():
         rows.append((f"not stored ({what})", f"{n:,}"))

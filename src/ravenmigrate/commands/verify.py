@@ -10,6 +10,8 @@ from ..sinks.loader import TRANSPORTS
 from ..sinks.progress import table
 from ..sinks.verify import verify
 
+SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
+
 
 def register(sub) -> None:
     p = sub.add_parser("verify", help="compare a 4.x database with the converted source (exit 1 on any difference)")
@@ -30,16 +32,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1
     rows = []
-    for name in ("documents", "attachments", "revisions", "identities"):
+    for name in SECTIONS:
         s = report[name]
         rows.append((name, f"expected {s['expected']:,}  found {s['found']:,}  missing {s['missing']:,}  "
                            f"extra {s['extra']:,}  different {s['different']:,}"))
     for what, n in report["deviations"].items():
         rows.append((f"deviation: {what}", f"{n:,} (documented bulk insert deviation)"))
     print(("verify OK" if report["ok"] else "verify FAILED") + f": {args.database} at {url}\n" + table(rows))
-    for name in ("documents", "attachments", "revisions", "identities"):
+    for name in SECTIONS:
         s = report[name]
         for what in ("missing", "extra", "different"):
             for item in s[f"{what}_items"][:20]:
-                print(f"  {what} {name[:-1]}: {item}")
+                print(f"  {what} {name.rstrip('s')}: {item}")
     return 0 if report["ok"] else 1

@@ -4,6 +4,7 @@ members at the start of a document's top-level ``@metadata`` without re-serialis
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -39,8 +40,11 @@ def top_metadata_value(data: bytes) -> int | None:
     if pos < 0:
         return None
     start = pos + 1 + len(_META) - 1
+    tail = data[start:-1]
+    if tail.count(b"{") == tail.count(b"}") and tail.count(b"[") == tail.count(b"]"):
+        return start
     try:
-        json.loads(data[start:-1])
+        json.loads(tail)
     except ValueError:
         return None
     return start
@@ -62,5 +66,15 @@ def prepend_metadata(data: bytes, members: bytes) -> bytes:
     return data[:start + 1] + members + sep + data[start + 1:]
 
 
+_PLAIN = re.compile(r'[^"\\\x00-\x1f]*\Z')
+
+
+def string(value: str) -> bytes:
+    """A JSON string literal (UTF-8)."""
+    if _PLAIN.match(value):
+        return b'"' + value.encode() + b'"'
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
 def member(key: str, value: str) -> bytes:
-    return json.dumps(key).encode() + b":" + json.dumps(value, ensure_ascii=False).encode()
+    return string(key) + b":" + string(value)

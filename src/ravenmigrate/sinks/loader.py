@@ -69,15 +69,34 @@ def default_checkpoint(report: str | None, database: str) -> Path:
     return Path(f"ravenmigrate-load-{database}.checkpoint")
 
 
-def open_records(source: str) -> tuple[Iterator[Any], Callable[[], float | None], Callable[[], None]]:
-    """(records, fraction read, close) of a source opened with compact document bodies."""
+def open_records(source: str) -> tuple[Iterator[Any], Callable[[int], float | None], Callable[[], None]]:
+    """(records, fraction read given the last record's offset, close) of a source opened with
+    compact document bodies."""
     from ..sources import open_source
 
     src = open_source(source, compact=True)
-    records = src.records()
-    fraction = getattr(src, "fraction", None) or (lambda: None)
     close = getattr(src, "close", None) or (lambda: None)
-    return iter(records), fraction, close
+    own = getattr(src, "fraction", None)
+    if callable(own):
+        return iter(src.records()), (lambda _offset: own()), close
+    total = uncompressed_size(Path(source))
+    return iter(src.records()), (lambda offset: min(offset / total, 1.0) if total else None), close
+
+
+def uncompressed_size(path: Path) -> int | None:
+    """The decompressed size of a single file (gzip: its ISIZE trailer, trusted below 4 GiB), for the ETA."""
+    try:
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b":
+                return size
+            f.seek(-4, 2)
+            isize = int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+    return isize if size < 1 << 30 and isize >= size else None
 
 
 Pairs = Iterator[tuple[Any, list[Any]]]
@@ -184,10 +203,14 @@ class Loader:
                    for i in range(cp.streams)]
         error: BaseException | None = None
         if self.pairs is None:
-            records, fraction, close = open_records(self.source)
+            records, at, close = open_records(self.source)
             pairs = converted_pairs(records)
         else:
-            pairs, fraction, close = self.pairs(), (lambda: None), (lambda: None)
+            pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
+        self._offset = 0
+
+        def fraction() -> float | None:
+            return at(self._offset)
         try:
             for s in streams:
                 s.start()
@@ -233,6 +256,9 @@ class Loader:
             if failed.is_set():
                 break
             self.counts["records_read"] += 1
+            pos = getattr(record, "position", None)
+            if pos is not None and pos.offset > 0:
+                self._offset = pos.offset
             for conv in converted:
                 kind = type(conv).__name__
                 self.counts[kind] += 1
@@ -247,6 +273,8 @@ class Loader:
                     identities.append(conv)
                     continue
                 if isinstance(conv, Document4):
+                    if conv.revision_of is not None:
+                        self.counts["revisions"] += 1
                     if not self.revisions_enabled and (conv.revision_of is not None
                                                        or conv.id.startswith("Raven/Versioning/")):
                         self._enable_revisions(cp)
@@ -325,7 +353,8 @@ class Loader:
             "checkpoint": str(cp.path),
             "counts": {
                 "records_read": self.counts["records_read"],
-                "documents": self.counts["Document4"], "attachments": self.counts["AttachmentPut4"],
+                "documents": self.counts["Document4"] - self.counts["revisions"],
+                "revisions": self.counts["revisions"], "attachments": self.counts["AttachmentPut4"],
                 "deletions": self.counts["Delete4"], "indexes": self.counts["Index4"],
                 "identities": self.counts["Identity4"], "skipped": len(self.skipped),
                 "already_acknowledged": self.counts["already_acknowledged"],

@@ -32,7 +32,7 @@ from .http import (
     operation_state,
     stream_request,
 )
-from .jsonout import dumps, member, prepend_metadata
+from .jsonout import dumps, member, prepend_metadata, string
 from .streams import Item, Operation, permanent
 
 V4_BUILD = 41001
@@ -49,10 +49,10 @@ def legacy_document(doc: Document4) -> bytes:
     """The converted document as a legacy ``Docs`` element: ``@id``, ``@last-modified`` (now when the
     converter says "server now", so the server's carry-over of §3.4 never applies) and, for a 3.x
     document that had revisions, ``Raven-Document-Revision-Status: Current`` (§4)."""
-    members = [member("@id", doc.id), member("@last-modified", doc.last_modified or _now())]
+    members = b'"@id":' + string(doc.id) + b',"@last-modified":' + string(doc.last_modified or _now())
     if "HasRevisions" in doc.flags:
-        members.append(member("Raven-Document-Revision-Status", "Current"))
-    return prepend_metadata(doc.data, b",".join(members))
+        members += b',"Raven-Document-Revision-Status":"Current"'
+    return prepend_metadata(doc.data, members)
 
 
 def revision_document(doc: Document4) -> bytes:

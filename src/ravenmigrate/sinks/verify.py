@@ -24,7 +24,7 @@ from typing import Any
 
 from ..client import RavenClient
 from ..errors import ServerError
-from ..records import AttachmentPut4, Delete4, Document4, Identity4
+from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
 from .http import db_path
 from .loader import convert, make_converter, open_records
 
@@ -114,6 +114,7 @@ class Expected:
         self.attachments: dict[tuple[str, str], str] = {}
         self.revisions: dict[str, set[str]] = {}
         self.identities: dict[str, int] = {}
+        self.indexes: set[str] = set()
         self.skipped = 0
 
     def add(self, conv: Any, bulk: bool) -> None:
@@ -130,6 +131,8 @@ class Expected:
             self.documents.pop(low, None)
             for key in [k for k in self.attachments if k[0] == low]:
                 del self.attachments[key]
+        elif isinstance(conv, Index4):
+            self.indexes.add(conv.name)
         elif isinstance(conv, Identity4):
             self.identities[conv.name.lower()] = max(conv.value, self.identities.get(conv.name.lower(), conv.value))
         else:
@@ -174,7 +177,7 @@ def verify(source: str, url: str, database: str, transport: str = "import") -> d
     bulk = transport == "bulk-insert"
     exp = expected_from(source, bulk)
     client = RavenClient(url)
-    docs, atts, revs, idents = _Section(), _Section(), _Section(), _Section()
+    docs, atts, revs, idents, idxs = _Section(), _Section(), _Section(), _Section(), _Section()
     deviations = {"last_modified": 0, "revisions_not_stored": 0}
     docs.expected = len(exp.documents)
     atts.expected = len(exp.attachments)
@@ -222,10 +225,11 @@ def verify(source: str, url: str, database: str, transport: str = "import") -> d
             atts.add("missing", {"document": doc_low, "name": name})
         _verify_revisions(client, database, exp, revs, deviations, bulk)
         _verify_identities(client, database, exp, idents)
+        _verify_indexes(client, database, exp, idxs)
     finally:
         client.close()
     sections = {"documents": docs.to_dict(), "attachments": atts.to_dict(), "revisions": revs.to_dict(),
-                "identities": idents.to_dict()}
+                "identities": idents.to_dict(), "indexes": idxs.to_dict()}
     bad = sum(s["missing"] + s["different"] + s["extra"] for s in sections.values())
     return {"ok": bad == 0, "source": str(source), "url": url, "database": database, "transport": transport,
             **sections, "deviations": deviations if bulk else {}, "skipped_in_source": exp.skipped}
@@ -260,3 +264,14 @@ def _verify_identities(client: RavenClient, database: str, exp: Expected, idents
                 idents.add("different", {"key": key, "value": have[key], "expected": value})
     for key in have.keys() - exp.identities.keys():
         idents.add("extra", key)
+
+
+def _verify_indexes(client: RavenClient, database: str, exp: Expected, idxs: _Section) -> None:
+    """Every converted index exists (§7.2: a definition the server cannot compile is missing)."""
+    have = {i["Name"] for i in client.json("GET", db_path(database, "indexes?start=0&pageSize=4096"))["Results"]}
+    idxs.expected = len(exp.indexes)
+    for name in sorted(exp.indexes):
+        if name in have:
+            idxs.found += 1
+        else:
+            idxs.add("missing", name)

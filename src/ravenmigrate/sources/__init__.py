@@ -34,13 +34,17 @@ def register_opener(opener: Opener) -> None:
         _OPENERS.append(opener)
 
 
-def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False) -> Source:
-    """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable."""
+def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False, **options) -> Source:
+    """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable.
+
+    *options* go to the registered openers only (raw Voron storage: ``journals_path``,
+    ``compression``, ``encryption``; see ``ravenmigrate.sources.voron.options``).
+    """
     p = Path(path)
     if not p.exists():
         raise SourceError("no such file or folder", path=str(path))
     for opener in _OPENERS:
-        source = opener(p, compact=compact, salvage=salvage)
+        source = opener(p, compact=compact, salvage=salvage, **options)
         if source is not None:
             return source
     if p.is_dir():
@@ -61,3 +65,8 @@ def _zip_message(path: Path) -> str:
         return "a RavenFS export (ZIP with a .metadata entry): RavenFS exports are not supported yet"
     return (f"a ZIP archive ({len(names)} entries) that is not a database export: RavenFS exports and "
             "raw storage backups are not supported by this reader")
+
+
+from .voron import open_voron  # noqa: E402 - raw 3.x Voron storage: data dir, backup dir, backup zip
+
+register_opener(open_voron)

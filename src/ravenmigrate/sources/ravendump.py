@@ -90,6 +90,9 @@ class DumpSource:
         self.findings: list[Finding] = list(self._layout_notes)
         self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
         self.evidence = Evidence()
+        self._total = sum(p.stat().st_size for p, _ in self.plan) or 1
+        self._done = 0
+        self._reader: DumpFile | None = None
 
     @property
     def files(self) -> list[str]:
@@ -99,6 +102,14 @@ class DumpSource:
     def era(self) -> str:
         """The writer era (formats-3x.md §2, §12): final once ``records()`` has been exhausted."""
         return self.evidence.era()
+
+    def fraction(self) -> float:
+        """How much of the input (compressed bytes, all files) the current pass has read, 0..1."""
+        current = self._reader.stream_position() if self._reader is not None else 0
+        return min(1.0, (self._done + current) / self._total)
+
+    def close(self) -> None:
+        """Nothing stays open between records; kept for callers that close every source."""
 
     def __iter__(self) -> Iterator[Record]:
         return self.records()
@@ -113,18 +124,23 @@ class DumpSource:
         self.counts = dict.fromkeys(SECTIONS, 0)
         self.evidence = Evidence()
         started = after is None
+        self._done = 0
         for path, skip in self.plan:
             offset = -1
             if not started:
                 if str(path) != after.source:
+                    self._done += path.stat().st_size
                     continue
                 started = True
                 offset = after.offset
             reader = DumpFile(path, compact=self.compact, salvage=self.salvage, findings=self.findings,
                               evidence=self.evidence, skip_sections=skip, after=offset)
+            self._reader = reader
             try:
                 yield from reader.records()
             finally:
+                self._reader = None
+                self._done += path.stat().st_size
                 for section, n in reader.counts.items():
                     self.counts[section] += n
             for section, n in reader.skipped.items():

@@ -8,8 +8,10 @@ without building Python objects for document bodies, and only ``@metadata`` is p
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from .. import _twins
@@ -24,6 +26,7 @@ _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 
 _SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
 _TRIM_AT = 1 << 20
+_WS_OR_SLASH = frozenset(b" \t\r\n\f\v/")
 _ITEM_START = re.compile(rb",[ \t\r\n\f\v]*+\{")
 _SECTION_SWITCH = re.compile(
     rb"\][ \t\r\n\f\v]*+(?:,[ \t\r\n\f\v]*+\"(?:" + b"|".join(s.encode() for s in SECTIONS)
@@ -63,6 +66,7 @@ class DumpFile:
         self.skip_sections = skip_sections
         self.after = after
         self.split = _twins.load("jsonsplit")
+        self._scanner = self.split.Scanner()
         self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
         self.skipped: dict[str, int] = {}
         self.last_id: str | None = None
@@ -86,6 +90,10 @@ class DumpFile:
             pos = Position(self.name, self.section or "", self.index if self.index is not None else -1,
                            self.base + at)
         self.findings.append(Finding(code, message, pos, extra))
+
+    def stream_position(self) -> int:
+        """Compressed (file) bytes consumed so far."""
+        return self._stream.compressed_position if self._stream is not None else 0
 
     # -- buffer --------------------------------------------------------------------------------
 
@@ -116,6 +124,9 @@ class DumpFile:
 
     def _skip_ws(self) -> int:
         """Index of the next significant byte at or after ``pos`` (-1 at the end of input)."""
+        p = self.pos
+        if p < len(self.buf) and self.buf[p] not in _WS_OR_SLASH:
+            return p
         while True:
             p = _SKIP.match(self.buf, self.pos).end()
             if p < len(self.buf) and (self.buf[p] != 0x2F or self.eof):
@@ -136,7 +147,7 @@ class DumpFile:
 
     def _scan(self, start: int):
         """End of the JSON value at ``start`` (the scanner, filling the buffer as needed)."""
-        scanner = self.split.Scanner()
+        scanner = self._scanner
         scanner.reset(start)
         while True:
             end = scanner.scan(self.buf, self.eof)
@@ -319,7 +330,7 @@ class DumpFile:
         metadata = None
         if ms >= 0 and buf[ms] == 0x7B:
             try:
-                metadata = loads(bytes(buf[ms:me]))
+                metadata = parse_object(buf, ms, me)
             except JSONValueError as exc:
                 raise _Bad(f"bad @metadata: {exc.reason}", start, ms + exc.pos) from None
         doc_id = items.get(metadata, "@id") if metadata is not None else None
@@ -337,7 +348,7 @@ class DumpFile:
             data = head + meta + split.compact(buf, me, end)
             span = (len(head), len(head) + len(meta))
         else:
-            data = bytes(buf[start:end])
+            data = bytes(memoryview(buf)[start:end])
             span = (ms - start, me - start)
         self.last_id = doc_id
         doc = Document(doc_id, data, metadata, span, pos, self.compact)
@@ -407,6 +418,22 @@ class DumpFile:
             return False
         finally:
             self.pos = saved
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
+
+
+def parse_object(buf: bytearray, start: int, end: int):
+    """``buf[start:end]`` (an object the scanner accepted) parsed; strict JSON fast, else lenient."""
+    raw = bytes(memoryview(buf)[start:end])
+    try:
+        text = raw.decode("utf-8")
+        value, stop = _DECODER.raw_decode(text)
+        if stop == len(text):
+            return value
+    except ValueError:
+        pass
+    return loads(raw)
 
 
 def _ids(buf: bytearray, start: int, end: int) -> list[str]:

@@ -88,6 +88,11 @@ class ByteStream:
         self._decoder = None
         self._first = True
 
+    @property
+    def compressed_position(self) -> int:
+        """File bytes consumed so far (for progress)."""
+        return self._compressed_pos
+
     def close(self) -> None:
         self._file.close()
 

@@ -8,6 +8,6 @@ Modules, from bytes up: :mod:`.pages` (page and node layout, CRC32C; twin ``voro
 
 from .environment import VoronEnvironment
 from .files import is_voron_dir, zip_is_voron
-from .source import VoronSource
+from .source import VoronSource, open_voron
 
-__all__ = ["VoronEnvironment", "VoronSource", "is_voron_dir", "zip_is_voron"]
+__all__ = ["VoronEnvironment", "VoronSource", "is_voron_dir", "open_voron", "zip_is_voron"]

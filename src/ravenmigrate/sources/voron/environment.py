@@ -20,8 +20,6 @@ from .pager import Pager
 from .tree import Tree
 
 _twins.register("voron_pages", "ravenmigrate.sources.voron.pages")
-if "ravenmigrate.sources.voron.environment" not in _twins.TWIN_USERS:
-    _twins.TWIN_USERS.append("ravenmigrate.sources.voron.environment")
 
 
 class VoronEnvironment:

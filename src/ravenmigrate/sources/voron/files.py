@@ -58,10 +58,22 @@ def is_voron_dir(path: Path) -> bool:
 
 
 def zip_is_voron(path: Path) -> bool:
-    """A zip holding a Voron backup (``RavenDB.Voron.Backup``) or Voron storage files directly."""
+    """A zip holding a Voron backup (``RavenDB.Voron.Backup``), Voron storage files or journals."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return _backup_member(zf) is not None or _storage_prefix(zf) is not None
+            return (_backup_member(zf) is not None or _storage_prefix(zf) is not None
+                    or any(n.endswith(".journal") for n in zf.namelist()))
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def ravenfs_backup(path: Path) -> bool:
+    """A RavenFS backup (``Filesystem.Document`` beside the storage) rather than a database backup."""
+    if path.is_dir():
+        return (path / "Filesystem.Document").is_file()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.rsplit("/", 1)[-1] == "Filesystem.Document" for n in zf.namelist())
     except (zipfile.BadZipFile, OSError):
         return False
 
@@ -117,6 +129,7 @@ def _from_zip(shown: str, path: Path) -> VoronFiles:
                 raise
         prefix = _storage_prefix(zf)
         if prefix is None:
+            _refuse_incremental(zf, shown)
             if any(n.endswith("Filesystem.Document") for n in zf.namelist()):
                 raise UnsupportedSource("a RavenFS backup without Voron storage", path=shown)
             raise SourceError(f"zip holds neither {BACKUP_MEMBER} nor Voron storage files ({DATA_FILE}, headers.one)",
@@ -139,6 +152,7 @@ def _from_backup_zip(shown: str, backup: Path, temp: Path | None = None) -> Voro
         with zipfile.ZipFile(backup) as zf:
             prefix = _storage_prefix(zf)
             if prefix is None:
+                _refuse_incremental(zf, shown)
                 raise SourceError(f"{BACKUP_MEMBER} holds no Voron headers", path=shown)
             _extract_storage(zf, prefix, temp, shown)
     except zipfile.BadZipFile as exc:
@@ -148,6 +162,14 @@ def _from_backup_zip(shown: str, backup: Path, temp: Path | None = None) -> Voro
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return VoronFiles(shown, temp, temp, temp_dir=temp)
+
+
+def _refuse_incremental(zf: zipfile.ZipFile, shown: str) -> None:
+    """Journal files without headers: an incremental backup (raw-storage.md §4 "Backups need journal replay")."""
+    if any(n.endswith(".journal") for n in zf.namelist()):
+        raise UnsupportedSource("an incremental Voron backup (journal files only, no headers or data file): "
+                                "restore it over its full backup with RavenDB first; incremental chains are "
+                                "not read yet", path=shown)
 
 
 def _temp_dir() -> Path:

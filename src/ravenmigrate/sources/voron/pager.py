@@ -74,7 +74,10 @@ class Pager:
             self._view.release()
             self._view = None
         if self._map is not None:
-            self._map.close()
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # a page view is still referenced (e.g. by a traceback); unmapped when it is freed
             self._map = None
         if self._file is not None:
             self._file.close()

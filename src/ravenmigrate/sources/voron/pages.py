@@ -81,21 +81,33 @@ def nodes(page: bytes | memoryview) -> list[tuple[bytes, int, int | bytes]]:
 
     ``ref`` is the value bytes of a ``Data`` node, else the page number the node points to
     (child page on branch pages, overflow page for ``PageRef``). ``MultiValuePageRef`` nodes
-    carry the nested tree's 62-byte root header as value bytes, like ``Data``.
+    carry the nested tree's 62-byte root header as value bytes, like ``Data``. A node array or
+    node that runs past the page raises ``ValueError``.
     """
+    size = len(page)
+    if size < PAGE_HEADER_SIZE:
+        raise ValueError("page shorter than its header")
     _, flags, lower, _, _ = _HEADER.unpack_from(page, 0)
     count = (lower - PAGE_HEADER_SIZE) >> 1
+    if count < 0 or PAGE_HEADER_SIZE + 2 * count > size:
+        raise ValueError("node offsets run past the page")
     offsets = struct.unpack_from(f"<{count}H", page, PAGE_HEADER_SIZE)
     out = []
     branch = flags & BRANCH
     for off in offsets:
+        if off + NODE_HEADER_SIZE > size:
+            raise ValueError("node header runs past the page")
         number, nflags, ksize, _ = _NODE.unpack_from(page, off)
         kstart = off + NODE_HEADER_SIZE
+        if kstart + ksize > size:
+            raise ValueError("node key runs past the page")
         key = bytes(page[kstart : kstart + ksize])
         if branch or nflags == NODE_PAGE_REF:
             out.append((key, nflags, number))
         else:
-            size = _NODE_SIZE.unpack_from(page, off)[0]
+            dsize = _NODE_SIZE.unpack_from(page, off)[0]
             vstart = kstart + ksize
-            out.append((key, nflags, bytes(page[vstart : vstart + size])))
+            if dsize < 0 or vstart + dsize > size:
+                raise ValueError("node value runs past the page")
+            out.append((key, nflags, bytes(page[vstart : vstart + dsize])))
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ...codecs.document import EncryptionSettings, decode_document
@@ -17,6 +18,7 @@ from ...codecs.verification import verify_key
 from ...errors import UnsupportedSource, WrongKeyError
 from ...records import SECTIONS, Finding, Position, Record
 from .environment import VoronEnvironment
+from .files import is_voron_dir, ravenfs_backup, zip_is_voron
 from .indexdefs import definitions
 from .tables import attachments, details, document_body, documents, identities
 
@@ -161,3 +163,23 @@ class VoronSource:
                                          "cannot be checked before reading"))
             return
         verify_key(self.encryption, stored, path=self.path)
+
+
+def open_voron(path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
+               compression: bool | None = None, encryption: EncryptionSettings | None = None,
+               **_other: Any) -> VoronSource | None:
+    """The ``open_source`` probe: a :class:`VoronSource` when *path* is Voron storage, else ``None``.
+
+    Recognises a data directory (``Raven.voron`` or ``headers.one``), a backup directory
+    (``RavenDB.Voron.Backup``) and a zip holding either (raw-storage.md §1); a RavenFS backup
+    (``Filesystem.Document``) is refused with :class:`UnsupportedSource`. Options meant for other
+    sources (``compact``, ``salvage``) are ignored: bodies are always compact here.
+    """
+    p = Path(path)
+    if is_voron_dir(p) or (p.is_file() and zip_is_voron(p)):
+        if ravenfs_backup(p):
+            form = "folder" if p.is_dir() else "ZIP"
+            raise UnsupportedSource(f"a RavenFS backup ({form} with Filesystem.Document and Voron storage): "
+                                    "RavenFS file systems are not supported yet", path=str(path))
+        return VoronSource(p, journals_path=journals_path, compression=compression, encryption=encryption)
+    return None

@@ -87,29 +87,33 @@ def document_body(env: VoronEnvironment, key: str) -> bytes | None:
 
 
 def attachments(env: VoronEnvironment) -> Iterator[Attachment]:
-    """Legacy attachments in etag order: original key from ``attachments_key_by_etag``, bytes from
-    ``attachments``, etag and headers JSON from ``attachments_metadata``."""
+    """Legacy attachments in storage-key order: bytes from ``attachments``, etag and headers JSON from
+    ``attachments_metadata`` (same keys, walked side by side), original-case key from
+    ``attachments_key_by_etag`` looked up by that etag (so no id is ever re-lower-cased here)."""
     shown = env.path
-    by_etag = env.tree("attachments_key_by_etag")
-    if by_etag is None:
-        return
     data_tree = env.tree("attachments")
+    if data_tree is None:
+        return
     meta_tree = env.tree("attachments_metadata")
-    for index, (_etag, original) in enumerate(by_etag.items()):
-        key = original.decode("utf-8")
-        lower = key.lower().encode("utf-8")
-        data = data_tree.get(lower) if data_tree is not None else None
-        meta = meta_tree.get(lower) if meta_tree is not None else None
-        if data is None or meta is None or len(meta) < 16:
-            raise SourceError(f"attachment {key!r} is listed by etag but its data or metadata row is missing",
-                              path=shown, section="Attachments", index=index)
+    by_etag = env.tree("attachments_key_by_etag")
+    metas = meta_tree.items() if meta_tree is not None else iter(())
+    for index, (lower, data) in enumerate(data_tree.items()):
+        skey = lower.decode("utf-8")
+        meta_item = next(metas, None)
+        if meta_item is None or meta_item[0] != lower or len(meta_item[1]) < 16:
+            raise SourceError(f"attachment {skey!r} has no attachments_metadata row", path=shown,
+                              section="Attachments", index=index)
+        meta = meta_item[1]
+        etag = etag_text(meta[:16])
+        original = by_etag.get(etag.encode("ascii")) if by_etag is not None else None
         try:
             headers = json.loads(meta[16:].decode("utf-8-sig"), parse_float=Decimal) if meta[16:] else {}
         except ValueError as exc:
-            raise SourceError(f"attachment {key!r}: metadata is not JSON ({exc})", path=shown,
+            raise SourceError(f"attachment {skey!r}: metadata is not JSON ({exc})", path=shown,
                               section="Attachments", index=index) from exc
-        pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=lower.decode("utf-8"))
-        yield Attachment(key=key, data=data, metadata=headers, etag=etag_text(meta[:16]), position=pos)
+        pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=skey)
+        yield Attachment(key=original.decode("utf-8") if original is not None else skey, data=data,
+                         metadata=headers, etag=etag, position=pos)
 
 
 def identities(env: VoronEnvironment) -> Iterator[Identity]:

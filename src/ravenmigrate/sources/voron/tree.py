@@ -39,7 +39,11 @@ class Tree:
         if not flags & (BRANCH | LEAF):
             raise SourceError(f"tree {self.name!r}, page {number}: expected a branch or leaf page, flags {flags}",
                               path=self.pager.shown)
-        return flags, self._native.nodes(view)
+        try:
+            return flags, self._native.nodes(view)
+        except ValueError as exc:
+            raise SourceError(f"tree {self.name!r}, page {number}: {exc}; the storage is corrupt",
+                              path=self.pager.shown) from exc
 
     def _value(self, flags: int, ref: int | bytes) -> bytes:
         return self.pager.overflow_value(ref) if flags == NODE_PAGE_REF else ref

@@ -1,0 +1,360 @@
+# cython: language_level=3
+"""Native twin of ravenmigrate.codecs.jsonsplit (the specification): same ends, same ``@metadata``
+spans, same compacted bytes, same errors. One pass over the bytes in C; no Python objects are
+built for the scanned values.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memchr, memcmp
+
+from ravenmigrate.codecs.jsonsplit import error_message
+from ravenmigrate.codecs.jsonvalue import JSONValueError
+
+ScanError = JSONValueError
+NEED_MORE = -1
+
+DEF VALUE = 0
+DEF VALUE_OR_CLOSE = 1
+DEF KEY_OR_CLOSE = 2
+DEF COLON = 3
+DEF COMMA_OR_CLOSE = 4
+DEF DONE = 5
+
+cdef unsigned char CLASS[256]  # 1 whitespace, 2 bare-word byte
+
+
+cdef void _init_classes():
+    cdef int i
+    for i in range(256):
+        CLASS[i] = 0
+    for i in b" \t\r\n\f\v":
+        CLASS[i] = 1
+    for i in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-._":
+        CLASS[i] = 2
+
+
+_init_classes()
+
+
+cdef inline bint _digits(const unsigned char* w, Py_ssize_t* i, Py_ssize_t n):
+    cdef Py_ssize_t start = i[0]
+    while i[0] < n and 48 <= w[i[0]] <= 57:
+        i[0] += 1
+    return i[0] > start
+
+
+cdef bint _valid_word(const unsigned char* w, Py_ssize_t n):
+    """A JSON number or a literal Json.NET reads (the pure twin's ``valid_word``)."""
+    cdef Py_ssize_t i = 0
+    if n == 4 and (memcmp(w, b"true", 4) == 0 or memcmp(w, b"null", 4) == 0):
+        return True
+    if (n == 5 and memcmp(w, b"false", 5) == 0) or (n == 3 and memcmp(w, b"NaN", 3) == 0):
+        return True
+    if (n == 8 and memcmp(w, b"Infinity", 8) == 0) or (n == 9 and (memcmp(w, b"+Infinity", 9) == 0
+                                                                   or memcmp(w, b"-Infinity", 9) == 0)):
+        return True
+    if i < n and w[i] == 45:  # -
+        i += 1
+    if not _digits(w, &i, n):
+        return False
+    if i < n and w[i] == 46:  # .
+        i += 1
+        if not _digits(w, &i, n):
+            return False
+    if i < n and (w[i] == 101 or w[i] == 69):  # e E
+        i += 1
+        if i < n and (w[i] == 43 or w[i] == 45):
+            i += 1
+        if not _digits(w, &i, n):
+            return False
+    return i == n
+
+
+cdef class Scanner:
+    """See ravenmigrate.codecs.jsonsplit.Scanner."""
+
+    cdef public Py_ssize_t pos, token_start, meta_candidate, meta_start, meta_end
+    cdef public int state, in_string
+    cdef public bint meta_pending
+    cdef unsigned char* stack
+    cdef Py_ssize_t depth, capacity
+
+    def __cinit__(self):
+        self.capacity = 64
+        self.stack = <unsigned char*>malloc(self.capacity)
+        if self.stack == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.stack)
+
+    def __init__(self):
+        self.reset(0)
+
+    cpdef reset(self, Py_ssize_t pos):
+        self.pos = pos
+        self.state = VALUE
+        self.depth = 0
+        self.in_string = 0
+        self.token_start = -1
+        self.meta_pending = False
+        self.meta_candidate = -1
+        self.meta_start = -1
+        self.meta_end = -1
+
+    cdef inline int _top(self):
+        return self.stack[self.depth - 1] if self.depth else 0
+
+    cdef _error(self, int c, Py_ssize_t at):
+        raise ScanError(error_message(self.state, self._top(), c), at)
+
+    cdef inline void _value_begin(self, Py_ssize_t start):
+        if self.meta_pending and self.depth == 1:
+            self.meta_candidate = start
+
+    cdef inline bint _value_end(self, Py_ssize_t end):
+        if self.depth == 0:
+            self.state = DONE
+            self.pos = end
+            return True
+        if self.depth == 1 and self.meta_pending:
+            self.meta_start = self.meta_candidate
+            self.meta_end = end
+            self.meta_pending = False
+        self.state = COMMA_OR_CLOSE
+        return False
+
+    cdef int _push(self, unsigned char c) except -1:
+        cdef unsigned char* grown
+        if self.depth == self.capacity:
+            grown = <unsigned char*>realloc(self.stack, self.capacity * 2)
+            if grown == NULL:
+                raise MemoryError()
+            self.stack = grown
+            self.capacity *= 2
+        self.stack[self.depth] = c
+        self.depth += 1
+        return 0
+
+    cdef int _resume_string(self, const unsigned char* b, Py_ssize_t n) except -1:
+        """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open)."""
+        cdef unsigned char quote = <unsigned char>self.in_string
+        cdef Py_ssize_t i = self.pos
+        cdef unsigned char c
+        cdef Py_ssize_t start
+        while i < n:
+            c = b[i]
+            if c == quote:
+                break
+            if c == 92:  # backslash
+                if i + 1 < n:
+                    i += 2
+                    continue
+                break
+            i += 1
+        if i >= n or b[i] != quote:
+            self.pos = i if i < n else n
+            return 0
+        self.in_string = 0
+        self.pos = i + 1
+        start = self.token_start
+        if self.state == KEY_OR_CLOSE:
+            if self.depth == 1:
+                self.meta_pending = (i - start - 1 == 9 and memcmp(b + start + 1, b"@metadata", 9) == 0)
+            self.state = COLON
+            return 0
+        if self.state == VALUE or self.state == VALUE_OR_CLOSE:
+            self._value_begin(start)
+            return 1 if self._value_end(i + 1) else 0
+        self._error(b[start], start)
+
+    cdef _need_more(self, bint final, Py_ssize_t at):
+        if final:
+            raise ScanError("unexpected end of input inside " + ("a string" if self.in_string else "a value"), at)
+        return NEED_MORE
+
+    def scan(self, const unsigned char[:] buf, bint final=False):
+        cdef Py_ssize_t n = buf.shape[0]
+        cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+        cdef Py_ssize_t pos = self.pos, start, end
+        cdef unsigned char c, top
+        cdef int state, r
+        cdef const unsigned char* hit
+        if self.in_string:
+            if self._resume_string(b, n):
+                return self.pos
+            if self.in_string:
+                return self._need_more(final, self.token_start)
+            pos = self.pos
+        while True:
+            while pos < n and CLASS[b[pos]] == 1:
+                pos += 1
+            if pos >= n:
+                self.pos = n
+                return self._need_more(final, n)
+            start = pos
+            c = b[start]
+            state = self.state
+            if c == 123 or c == 91:  # { [
+                if state != VALUE and state != VALUE_OR_CLOSE:
+                    self._error(c, start)
+                self._value_begin(start)
+                self._push(c)
+                self.state = KEY_OR_CLOSE if c == 123 else VALUE_OR_CLOSE
+                pos = start + 1
+            elif c == 125 or c == 93:  # } ]
+                top = self._top()
+                if not ((state == COMMA_OR_CLOSE and c == top + 2) or (state == KEY_OR_CLOSE and c == 125)
+                        or (state == VALUE_OR_CLOSE and c == 93)):
+                    raise ScanError(error_message(state, top, c), start)
+                self.depth -= 1
+                pos = start + 1
+                if self._value_end(pos):
+                    return pos
+            elif c == 44:  # ,
+                if state != COMMA_OR_CLOSE:
+                    self._error(44, start)
+                self.state = KEY_OR_CLOSE if self._top() == 123 else VALUE_OR_CLOSE
+                pos = start + 1
+            elif c == 58:  # :
+                if state != COLON:
+                    self._error(58, start)
+                self.state = VALUE
+                pos = start + 1
+            elif c == 34 or c == 39:  # " '
+                self.in_string = c
+                self.token_start = start
+                self.pos = start + 1
+                r = self._resume_string(b, n)
+                if r:
+                    return self.pos
+                if self.in_string:
+                    return self._need_more(final, start)
+                pos = self.pos
+            elif c == 47:  # /
+                if start + 1 >= n:
+                    if final:
+                        raise ScanError("unexpected character '/', expected a comment", start)
+                    self.pos = start
+                    return NEED_MORE
+                if b[start + 1] == 47:
+                    hit = <const unsigned char*>memchr(b + start + 2, 10, n - start - 2)
+                    if hit == NULL:
+                        if not final:
+                            self.pos = start
+                            return NEED_MORE
+                        pos = n
+                    else:
+                        pos = hit - b + 1
+                elif b[start + 1] == 42:
+                    end = start + 2
+                    while end + 1 < n and not (b[end] == 42 and b[end + 1] == 47):
+                        end += 1
+                    if end + 1 >= n:
+                        if final:
+                            raise ScanError("unterminated comment", start)
+                        self.pos = start
+                        return NEED_MORE
+                    pos = end + 2
+                else:
+                    raise ScanError("unexpected character '/', expected a comment", start)
+            elif CLASS[c] == 2:
+                end = start + 1
+                while end < n and CLASS[b[end]] == 2:
+                    end += 1
+                if end == n and not final:
+                    self.pos = start
+                    return NEED_MORE
+                if state != VALUE and state != VALUE_OR_CLOSE:
+                    self._error(c, start)
+                if not _valid_word(b + start, end - start):
+                    word = PyBytes_FromStringAndSize(<const char*>(b + start), end - start)
+                    raise ScanError(f"invalid literal {word[:40].decode('latin-1')!r}", start)
+                self._value_begin(start)
+                if self._value_end(end):
+                    return end
+                pos = end
+            else:
+                self._error(c, start)
+
+
+cdef inline Py_ssize_t _skip_unit(const unsigned char* b, Py_ssize_t i, Py_ssize_t end):
+    """End of one whitespace run or complete comment at *i*, or *i* when there is none."""
+    cdef Py_ssize_t j
+    if CLASS[b[i]] == 1:
+        j = i + 1
+        while j < end and CLASS[b[j]] == 1:
+            j += 1
+        return j
+    if b[i] == 47 and i + 1 < end:
+        if b[i + 1] == 47:
+            j = i + 2
+            while j < end and b[j] != 10:
+                j += 1
+            return j
+        if b[i + 1] == 42:
+            j = i + 2
+            while j + 1 < end and not (b[j] == 42 and b[j + 1] == 47):
+                j += 1
+            if j + 1 < end:
+                return j + 2
+    return i
+
+
+def compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end):
+    """``buf[start:end]`` without whitespace, comments and trailing commas outside strings."""
+    cdef Py_ssize_t n = buf.shape[0]
+    if end > n:
+        end = n
+    if start >= end:
+        return b""
+    cdef const unsigned char* b = &buf[0]
+    cdef unsigned char* out = <unsigned char*>malloc(end - start)
+    cdef Py_ssize_t i = start, j, k = 0, s
+    cdef unsigned char c
+    if out == NULL:
+        raise MemoryError()
+    try:
+        while i < end:
+            c = b[i]
+            if c == 34 or c == 39:
+                j = i + 1
+                while j < end and b[j] != c:
+                    if b[j] == 92:
+                        if j + 1 >= end:
+                            j = end
+                            break
+                        j += 2
+                    else:
+                        j += 1
+                if j < end:
+                    while i <= j:
+                        out[k] = b[i]
+                        k += 1
+                        i += 1
+                    continue
+                out[k] = c
+                k += 1
+                i += 1
+                continue
+            j = _skip_unit(b, i, end)
+            if j > i:
+                i = j
+                continue
+            if c == 44:
+                s = i + 1
+                while s < end:
+                    j = _skip_unit(b, s, end)
+                    if j == s:
+                        break
+                    s = j
+                if s < end and (b[s] == 93 or b[s] == 125):
+                    i += 1
+                    continue
+            out[k] = c
+            k += 1
+            i += 1
+        return PyBytes_FromStringAndSize(<const char*>out, k)
+    finally:
+        free(out)

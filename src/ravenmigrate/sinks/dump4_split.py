@@ -1,0 +1,103 @@
+"""Write a 4.x dump to a file, cut into several importable files past a size (``--split-size``).
+
+Every part is a complete dump (``BuildVersion`` first, §2) that the server imports on its own;
+importing the parts in name order gives the same database as one file: a part ends only between
+records (a document and its attachments stay together) and nothing a later record needs
+crosses a part boundary (last-modified values are written explicitly, legacy revisions carry
+their change vectors, attachment streams are repeated per part, target-4x.md §11).
+
+Naming: without a split the output is exactly the requested path; once a second part is
+needed, the first is renamed and all parts are ``<stem>.001<suffix>``, ``<stem>.002<suffix>`` ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..records import AttachmentPut4, Converted
+from .dump4 import Dump4Stats, Dump4Writer
+
+
+def part_path(path: Path, number: int) -> Path:
+    suffix = "".join(path.suffixes[-1:])
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    return path.with_name(f"{stem}.{number:03d}{suffix}")
+
+
+class SplitDump4Writer:
+    """A :class:`Dump4Writer` over files; a new part starts once a part reaches *split_size* gzip bytes."""
+
+    def __init__(self, path: str | os.PathLike, split_size: int | None = None, **options) -> None:
+        if split_size is not None and split_size <= 0:
+            raise ValueError(f"split size must be positive, got {split_size}")
+        self.path = Path(path)
+        self.split_size = split_size
+        self.options = options
+        self.paths: list[Path] = []
+        self.stats = Dump4Stats()
+        self._file = None
+        self._writer: Dump4Writer | None = None
+        self._open(self.path)
+
+    def _open(self, path: Path) -> None:
+        self._file = open(path, "wb")
+        self.paths.append(path)
+        self._writer = Dump4Writer(self._file, **self.options)
+        self.deflater = self._writer.deflater
+
+    def _finish_part(self) -> None:
+        assert self._writer is not None and self._file is not None
+        self.stats.add(self._writer.close())
+        self._file.close()
+        self._writer = None
+        self._file = None
+
+    def write(self, record: Converted) -> None:
+        writer = self._writer
+        assert writer is not None
+        if (self.split_size is not None and not isinstance(record, AttachmentPut4)
+                and writer.position >= self.split_size):
+            self._finish_part()
+            if len(self.paths) == 1:
+                first = part_path(self.path, 1)
+                os.replace(self.path, first)
+                self.paths[0] = first
+            self._open(part_path(self.path, len(self.paths) + 1))
+            writer = self._writer
+        writer.write(record)
+
+    def write_all(self, records: Iterable[Converted]) -> None:
+        for record in records:
+            self.write(record)
+
+    @property
+    def current_stats(self) -> Dump4Stats:
+        """Totals including the part being written (its gzip size is what was flushed so far)."""
+        total = Dump4Stats()
+        total.add(self.stats)
+        if self._writer is not None:
+            total.add(self._writer.stats)
+        return total
+
+    def close(self) -> Dump4Stats:
+        if self._writer is not None:
+            self._finish_part()
+        return self.stats
+
+    def abort(self) -> None:
+        """Close the open part without finishing it (after an error); the files are left as they are."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._writer = None
+
+    def __enter__(self) -> SplitDump4Writer:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,44 @@
+"""``ravenmigrate convert``: options, summary and --report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from conftest import real
+
+from ravenmigrate import layout4
+from ravenmigrate.cli import main
+from ravenmigrate.commands.convert import parse_size
+
+
+def test_convert_writes_dump_summary_and_report(tmp_path, capsys):
+    out, report_path = tmp_path / "nw.ravendbdump", tmp_path / "report.json"
+    rc = main(["convert", str(real("Northwind_3.5.35168.ravendump")), "-o", str(out), "--level", "6",
+               "--deflater", "zlib", "--report", str(report_path)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "convert completed" in text and "1,059" in text and "transformers do not exist" in text
+    report = json.loads(report_path.read_text())
+    assert report["counts"]["documents"] == 1059 and report["counts"]["indexes"] == 3
+    assert report["format"]["deflater"] == "zlib" and report["format"]["level"] == 6
+    assert report["outputs"] == [{"path": str(out), "bytes": out.stat().st_size}]
+    assert sum(n for _, n in layout4.layout(layout4.read(out))[1:]) == 1059 + 3 + 1
+
+
+def test_unreadable_source_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.ravendump"
+    bad.write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    assert main(["convert", str(bad), "-o", str(tmp_path / "o.ravendbdump")]) == 1
+    assert str(bad) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, size", [("4096", 4096), ("500M", 500 << 20), ("1.5G", 3 << 29), ("2GB", 2 << 30)])
+def test_split_sizes(text, size):
+    assert parse_size(text) == size
+
+
+def test_bad_split_size():
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_size("lots")
