@@ -69,10 +69,12 @@ def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Reco
     Loader(str(source), options, log=lambda _msg: None, pairs=lambda: iter(pairs)).run()
 
 
-def run(client: RavenClient, db_a: str, db_b: str, source: Path, records: Iterable[Record],
+def run(client: RavenClient, db_a: str, db_b: str, source: Path | list[Path], records: Iterable[Record],
         options: ConvertOptions | None = None, *, sink: str = "v4", url: str = "",
         imported_a: bool = False) -> Outcome:
-    """Import *source* into A with the server, load our conversion into B through *sink*, compare."""
+    """Import *source* (one file, or the parts of a split export) into A with the server, load our
+    conversion of *records* into B through *sink*, compare."""
+    parts = source if isinstance(source, list) else [source]
     records = list(records)
     revisions = needs_revisions(records)
     options = dataclasses.replace(options or ConvertOptions(), revisions_enabled=revisions)
@@ -86,12 +88,13 @@ def run(client: RavenClient, db_a: str, db_b: str, source: Path, records: Iterab
         for db in (db_b,) if imported_a else (db_a, db_b):
             client.json("POST", f"/databases/{db}/admin/revisions/config", REVISIONS_CONFIG)
     if not imported_a:
-        client.smuggler_import(db_a, [gzipped(source)], IMPORT_OPTIONS)
+        for part in parts:
+            client.smuggler_import(db_a, [gzipped(part)], IMPORT_OPTIONS)
     if sink == "v4":
         load(client, db_b, converted)
     else:
         with tempfile.TemporaryDirectory() as workdir:
-            load_with_sink(url, db_b, source, pairs, Path(workdir))
+            load_with_sink(url, db_b, parts[0], pairs, Path(workdir))
     state_a = read_state(client, db_a, revision_ids=revision_parents)
     state_b = read_state(client, db_b, revision_ids=revision_parents)
     carried = {d.key for d in deviations if d.code == "last-modified-carry-over"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from ravenmigrate.commands.inspect import inspect
 from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
 from ravenmigrate.sources import open_source
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+import generate  # noqa: E402
 
 pytestmark = pytest.mark.server
 
@@ -81,6 +85,30 @@ def test_revisions_in_repeated_sections_match_server_import(ravendb, new_databas
                       sink=sink, url=ravendb.url)
     _check(outcome, f"revisions dump [{sink}]", set())
     assert outcome.comparison.counts["revisions"] == 6
+
+
+GENERATED = [
+    ("every-rule", dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
+                        unicode_ids=True, last_modified_formats=True, integer_identities=True), "import"),
+    ("every-rule", dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
+                        unicode_ids=True, last_modified_formats=True, integer_identities=True), "v4"),
+    ("split-export", dict(docs=300, attachments=3, split_mb=0.01), "v4"),
+    ("no-hilo-no-system", dict(docs=100, hilo=False, system_docs=False), "import"),
+]
+
+
+@pytest.mark.parametrize("name,options,sink", GENERATED, ids=[f"{g[0]}-{g[2]}" for g in GENERATED])
+def test_generated_variant_matches_server_import(ravendb, new_database, tmp_path, name, options, sink):
+    """fixtures/generate.py variants (attachments, deletions, revisions, hilo, system documents, nested
+    metadata, expiration, unicode ids, every Last-Modified shape, integer identities, split exports)."""
+    source = tmp_path / f"{name}.ravendump"
+    files = [Path(f) for f in generate.generate(source, **options)["files"]]
+    assert (len(files) > 1) == ("split_mb" in options)
+    with RavenClient(ravendb.url, timeout=900) as client:
+        outcome = run(client, new_database("a"), new_database("b"), files, open_source(str(source)).records(),
+                      sink=sink, url=ravendb.url)
+    _check(outcome, f"generated {name} [{sink}]")
+    assert outcome.comparison.counts["documents"] >= 100
 
 
 def test_comparison_catches_a_changed_document(ravendb, new_database):
