@@ -140,19 +140,20 @@ cdef class Scanner:
     cdef int _resume_string(self, const unsigned char* b, Py_ssize_t n) except -1:
         """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open)."""
         cdef unsigned char quote = <unsigned char>self.in_string
-        cdef Py_ssize_t i = self.pos
-        cdef unsigned char c
+        cdef Py_ssize_t i = self.pos, q
         cdef Py_ssize_t start
+        cdef const unsigned char* hit
         while i < n:
-            c = b[i]
-            if c == quote:
+            hit = <const unsigned char*>memchr(b + i, quote, n - i)
+            q = hit - b if hit != NULL else n
+            hit = <const unsigned char*>memchr(b + i, 92, q - i)  # a backslash before the quote?
+            if hit == NULL:
+                i = q
                 break
-            if c == 92:  # backslash
-                if i + 1 < n:
-                    i += 2
-                    continue
+            i = hit - b
+            if i + 1 >= n:
                 break
-            i += 1
+            i += 2
         if i >= n or b[i] != quote:
             self.pos = i if i < n else n
             return 0
@@ -177,6 +178,38 @@ cdef class Scanner:
     def scan(self, const unsigned char[:] buf, bint final=False):
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+        return self._scan(b, n, final)
+
+    def scan_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
+        """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
+        cdef Py_ssize_t n = buf.shape[0]
+        cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+        cdef Py_ssize_t p, q, end, count = 0
+        items = []
+        while count < limit:
+            p = pos
+            while p < n and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
+                p += 1
+            if p >= n or b[p] != 123:
+                break
+            self.reset(p)
+            try:
+                end = self._scan(b, n, False)
+            except ScanError:
+                break
+            if end < 0:
+                break
+            q = end
+            while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
+                q += 1
+            if q >= n or b[q] != 44:
+                break
+            items.append((p, end, self.meta_start, self.meta_end))
+            count += 1
+            pos = q + 1
+        return items, pos
+
+    cdef object _scan(self, const unsigned char* b, Py_ssize_t n, bint final):
         cdef Py_ssize_t pos = self.pos, start, end
         cdef unsigned char c, top
         cdef int state, r

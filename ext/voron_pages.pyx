@@ -62,18 +62,6 @@ cdef inline uint16_t _u16(const uint8_t* p, Py_ssize_t off) noexcept nogil:
     return v
 
 
-def page_header(const uint8_t[::1] page):
-    """``(page_number, flags, lower, upper, overflow_size)`` of a page."""
-    cdef int64_t number
-    cdef int32_t overflow
-    if page.shape[0] < PAGE_HEADER_SIZE:
-        raise ValueError("page shorter than its header")
-    cdef const uint8_t* p = &page[0]
-    memcpy(&number, p, 8)
-    memcpy(&overflow, p + 13, 4)
-    return number, p[8], _u16(p, 9), _u16(p, 11), overflow
-
-
 def nodes(const uint8_t[::1] page):
     """Every node of a branch or leaf page in key order as ``(key, flags, ref)`` (see the pure twin)."""
     cdef Py_ssize_t size = page.shape[0]

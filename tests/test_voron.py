@@ -344,3 +344,18 @@ def test_an_incremental_backup_is_refused_clearly(tmp_path, data_dir):
         list(VoronSource(inc).records())
     with pytest.raises(UnsupportedSource, match="incremental Voron backup"):
         list(open_voron(inc / "RavenDB.Voron.Backup").records())
+
+
+def test_headers_without_magic_or_of_another_version_are_refused(data_dir):
+    two = data_dir / "headers.two"
+    raw = bytearray(two.read_bytes())
+    raw[8:12] = (5).to_bytes(4, "little")
+    two.write_bytes(bytes(raw))
+    with pytest.raises(SourceError, match=r"headers.two: Voron header version 5, expected 4") as err:
+        VoronEnvironment.open(data_dir)
+    assert err.value.path == str(data_dir)
+    for name in ("headers.one", "headers.two"):
+        (data_dir / name).write_bytes(bytes(216))
+    with pytest.raises(SourceError, match=r"no valid Voron file header \(magic 0xb16baadc0def0015\) in "
+                                          r"headers.one, headers.two"):
+        VoronEnvironment.open(data_dir)

@@ -26,6 +26,7 @@ _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 
 _SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
 _TRIM_AT = 1 << 20
+_BATCH = 4096  # records delimited per native call
 _WS_OR_SLASH = frozenset(b" \t\r\n\f\v/")
 _ITEM_START = re.compile(rb",[ \t\r\n\f\v]*+\{")
 _SECTION_SWITCH = re.compile(
@@ -272,6 +273,27 @@ class DumpFile:
             if indent is None:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
+            batch, after_batch = self._scanner.scan_items(self.buf, p, _BATCH)
+            if batch:
+                resync = None
+                for start, end, ms, me in batch:
+                    self.index = self.counts[section]
+                    try:
+                        record = self._record(section, build, skip, start, end, ms, me)
+                    except _Bad as bad:
+                        if not self.salvage:
+                            raise self.error(bad.reason, bad.where) from None
+                        self.counts[section] += 1
+                        resync = self._resync(section, build, bad, indent)
+                        break
+                    self.counts[section] += 1
+                    if record is not None:
+                        yield record
+                if resync is None:
+                    self.pos = after_batch
+                elif resync != "item":
+                    return
+                continue
             try:
                 record = self._item(section, build, p, skip)
                 self.counts[section] += 1
@@ -308,6 +330,10 @@ class DumpFile:
         except SourceError as exc:  # the container failed while the record was read
             raise _Bad(exc.reason, start, len(self.buf)) from None
         self.pos = end
+        return self._record(section, build, skip, start, end, ms, me)
+
+    def _record(self, section: str, build, skip: bool, start: int, end: int, ms: int, me: int) -> Record | None:
+        """Build the record delimited at ``buf[start:end]`` (``None``: skipped on purpose)."""
         offset = self.base + start
         if skip or offset <= self.after:
             self.skipped[section] = self.skipped.get(section, 0) + (0 if offset <= self.after else 1)

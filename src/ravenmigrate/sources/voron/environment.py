@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 
 from ... import _twins
 from ...errors import SourceError
@@ -23,14 +23,17 @@ _twins.register("voron_pages", "ravenmigrate.sources.voron.pages")
 
 
 class VoronEnvironment:
-    """Opened Voron storage. Use as a context manager; nothing is ever written to the input."""
+    """Opened Voron storage. Use as a context manager; nothing is ever written to the input.
 
-    def __init__(self, files: VoronFiles, *, native=None) -> None:
+    *native* overrides the ``voron_pages`` twin (tests compare both); by default ``_twins`` picks it.
+    """
+
+    def __init__(self, files: VoronFiles, *, native: ModuleType | None = None) -> None:
         self.files = files
         self.path = files.path
         self.native = native if native is not None else _twins.load("voron_pages")
         try:
-            self.header: FileHeader = choose_header(self._read_headers())
+            self.header: FileHeader = choose_header(self._read_headers(), self.path)
             self.replay: Replay = replay_journals(self.header, files.journals_dir, self.path, self.native)
             self.pager = Pager(files.storage_dir / DATA_FILE, self.replay.pages, self.path)
         except BaseException:
@@ -42,7 +45,7 @@ class VoronEnvironment:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
-             native=None) -> VoronEnvironment:
+             native: ModuleType | None = None) -> VoronEnvironment:
         return cls(locate(path, journals_path), native=native)
 
     def _read_headers(self) -> dict[str, bytes]:

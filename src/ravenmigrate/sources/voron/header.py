@@ -14,16 +14,10 @@ from ...errors import SourceError
 FILE_HEADER_MAGIC = 0xB16BAADC0DEF0015
 VORON_VERSION = 4
 FILE_HEADER_SIZE = 216
-TREE_ROOT_HEADER_SIZE = 62
 
 _TREE_ROOT = struct.Struct("<qqqqqqqiBB")
 _FILE_HEAD = struct.Struct("<Qiqqq")
 _JOURNAL_INFO = struct.Struct("<qiqq")
-
-# TreeRootHeader flags (raw-storage.md §4).
-TREE_MULTI_VALUE = 1
-TREE_FIXED_SIZE = 2
-TREE_MULTI_VALUE_TREES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +62,16 @@ class FileHeader:
         return range(self.current_journal - self.journal_files_count + 1, self.current_journal + 1)
 
 
-def parse_file_header(name: str, raw: bytes) -> FileHeader | None:
-    """The header in *raw*, or ``None`` when it is too short or lacks the magic."""
+def parse_file_header(name: str, raw: bytes, shown: str | None = None) -> FileHeader | None:
+    """The header in *raw* (file *name* of storage *shown*), or ``None`` when it is too short or lacks the magic."""
     if len(raw) < FILE_HEADER_SIZE:
         return None
     magic, version, revision, last_tx, last_page = _FILE_HEAD.unpack_from(raw, 0)
     if magic != FILE_HEADER_MAGIC:
         return None
     if version != VORON_VERSION:
-        raise SourceError(f"Voron header version {version}, expected {VORON_VERSION} (RavenDB 3.x)", path=name)
+        raise SourceError(f"{name}: Voron header version {version}, expected {VORON_VERSION} (RavenDB 3.x)",
+                          path=shown)
     current, count, synced_journal, synced_tx = _JOURNAL_INFO.unpack_from(raw, 160)
     return FileHeader(
         name=name,
@@ -92,11 +87,12 @@ def parse_file_header(name: str, raw: bytes) -> FileHeader | None:
     )
 
 
-def choose_header(headers: dict[str, bytes]) -> FileHeader:
+def choose_header(headers: dict[str, bytes], shown: str | None = None) -> FileHeader:
     """The valid header with the higher revision (``HeaderAccessor``, raw-storage.md §4)."""
-    valid = [h for h in (parse_file_header(n, raw) for n, raw in headers.items()) if h is not None]
+    valid = [h for h in (parse_file_header(n, raw, shown) for n, raw in headers.items()) if h is not None]
     if not valid:
         raise SourceError(
-            f"no valid Voron file header (magic {FILE_HEADER_MAGIC:#x}) in {', '.join(sorted(headers)) or 'none'}"
+            f"no valid Voron file header (magic {FILE_HEADER_MAGIC:#x}) in {', '.join(sorted(headers)) or 'none'}",
+            path=shown,
         )
     return max(valid, key=lambda h: h.revision)

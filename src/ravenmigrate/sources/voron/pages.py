@@ -24,10 +24,9 @@ OVERFLOW = 4
 KEYS_PREFIXED = 8
 FIXED_SIZE = 16
 
-# Node flags (raw-storage.md §4 "Node").
-NODE_DATA = 1
+# Node flags (raw-storage.md §4 "Node"): Data = 1 (value inline), PageRef = 2 (overflow run),
+# MultiValuePageRef = 3 (nested tree root, returned like Data).
 NODE_PAGE_REF = 2
-NODE_MULTI_VALUE_PAGE_REF = 3
 
 _HEADER = struct.Struct("<qBHHi")
 _NODE = struct.Struct("<qBHH")
@@ -69,11 +68,6 @@ def crc32c(data: bytes | memoryview, crc: int = 0) -> int:
     for b in mv[body:]:
         c = t0[(c ^ b) & 0xFF] ^ (c >> 8)
     return c ^ 0xFFFFFFFF
-
-
-def page_header(page: bytes | memoryview) -> tuple[int, int, int, int, int]:
-    """``(page_number, flags, lower, upper, overflow_size)`` of a page."""
-    return _HEADER.unpack_from(page, 0)
 
 
 def nodes(page: bytes | memoryview) -> list[tuple[bytes, int, int | bytes]]:
