@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
+from ..convert.indexes import IndexReport, predict
 from ..records import SECTIONS, Attachment, Document, Identity, Index, Transformer
 from ..sources import open_source
 from ..sources.items import get
@@ -39,6 +40,7 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
     collections: dict[str, int] = {}
     sizes = {"documents_bytes": 0, "attachments_bytes": 0, "largest_document": None, "largest_attachment": None}
     warn: dict[str, dict[str, Any]] = {}
+    indexes = IndexReport()
 
     def warning(code: str, message: str, example: str) -> None:
         w = warn.setdefault(code, {"code": code, "message": message, "count": 0, "examples": []})
@@ -64,6 +66,7 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
             warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
                     "(\"Could not read identity\", target-4x.md §8)", rec.key)
         elif isinstance(rec, Index):
+            indexes.outcomes.append(predict(rec))
             if rec.name.lower() in SKIPPED_INDEXES:
                 warning("index-skipped-by-4x", "indexes the 4.x import skips (target-4x.md §7.2)", rec.name)
             elif rec.definition is None:
@@ -85,7 +88,23 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
         "collections": dict(sorted(collections.items(), key=lambda kv: (-kv[1], kv[0]))),
         "sizes": sizes,
         "warnings": list(warn.values()) + [_finding(f) for f in src.findings],
+        "indexes": indexes.to_json(),
     }
+
+
+def _index_report(out, indexes: dict[str, Any], limit: int = 20) -> None:
+    """What 4.x will do with each index (ravenmigrate.convert.indexes, target-4x.md §7)."""
+    if not indexes["indexes"]:
+        return
+    n = indexes["summary"]
+    out(f"indexes in 4.x: {n['create']:,} created ({n['rename']:,} renamed), {n['skip']:,} skipped, "
+        f"{n['reject']:,} rejected, of {n['read']:,}\n")
+    notable = [i for i in indexes["indexes"] if i["outcome"] != "create" or i["target"] != i["name"]]
+    for i in notable[:limit]:
+        what = f"-> {i['target']}" if i["outcome"] == "create" else f"{i['outcome']}: {i['reason']}"
+        out(f"  {i['name']} {what}\n")
+    if len(notable) > limit:
+        out(f"  ... and {len(notable) - limit} more (--json lists every index)\n")
 
 
 def _largest(sizes: dict, total: str, largest: str, key: str, n: int) -> None:
@@ -127,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if s["largest_attachment"]:
         out(f"attachments: {s['attachments_bytes']:,} bytes, largest {s['largest_attachment']['id']!r} "
             f"({s['largest_attachment']['bytes']:,} bytes)\n")
+    _index_report(out, report["indexes"])
     for w in report["warnings"]:
         count = f" ({w['count']})" if "count" in w else ""
         examples = f": {', '.join(map(str, w.get('examples', [])))}" if w.get("examples") else ""
