@@ -8,10 +8,8 @@ without building Python objects for document bodies, and only ``@metadata`` is p
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 from .. import _twins
@@ -367,11 +365,8 @@ class DumpFile:
                       start)
             return None
         if self.compact:
-            split = self.split
-            head = split.compact(buf, start, ms)
-            meta = split.compact(buf, ms, me)
-            data = head + meta + split.compact(buf, me, end)
-            span = (len(head), len(head) + len(meta))
+            data, cms, cme = self.split.compact_document(buf, start, end, ms, me)
+            span = (cms, cme)
         else:
             data = bytes(memoryview(buf)[start:end])
             span = (ms - start, me - start)
@@ -445,20 +440,9 @@ class DumpFile:
             self.pos = saved
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
-
-
 def parse_object(buf: bytearray, start: int, end: int):
-    """``buf[start:end]`` (an object the scanner accepted) parsed; strict JSON fast, else lenient."""
-    raw = bytes(memoryview(buf)[start:end])
-    try:
-        text = raw.decode("utf-8")
-        value, stop = _DECODER.raw_decode(text)
-        if stop == len(text):
-            return value
-    except ValueError:
-        pass
-    return loads(raw)
+    """``buf[start:end]`` (a value the scanner accepted) parsed by the lenient value parser."""
+    return loads(bytes(memoryview(buf)[start:end]))
 
 
 def _ids(buf: bytearray, start: int, end: int) -> list[str]:
