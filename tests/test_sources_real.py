@@ -148,3 +148,12 @@ def test_4x_dump_and_zip_are_refused_clearly():
         list(open_source(real("Northwind_4.0.ravendbdump")).records())
     with pytest.raises(UnsupportedSource, match="ZIP"):
         open_source(real("ravenfs.voron.3628.zip"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_native_and_pure_twins_give_identical_records(name, monkeypatch):
+    use_twin("native", monkeypatch)
+    native = [list(open_source(real(name), compact=c).records()) for c in (False, True)]
+    use_twin("pure", monkeypatch)
+    pure = [list(open_source(real(name), compact=c).records()) for c in (False, True)]
+    assert native == pure and len(native[0]) == sum(EXPECTED[name].values())

@@ -104,3 +104,26 @@ def test_era_detection(tmp_path, text, era):
     src = open_source(write(tmp_path, "e.json", text.encode()))
     list(src.records())
     assert src.era == era
+
+
+def test_every_installed_inflater_gives_the_same_bytes(tmp_path):
+    import importlib
+    import zlib
+
+    from ravenmigrate.sources.stream import ByteStream, inflater
+
+    sample = tmp_path.parent / "s.ravendump"
+    sample.write_bytes(gzip.compress(b'{"Docs": [' + b", ".join(doc(f"u/{i}").encode() for i in range(3000)) + b"]}"))
+    modules = [zlib]
+    for name in ("isal.isal_zlib", "zlib_ng.zlib_ng"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    outputs = set()
+    for module in modules:
+        with ByteStream(sample, zlib_module=module, chunk_size=4096) as s:
+            out = b"".join(iter(s.chunk, b""))
+        outputs.add(out)
+    assert len(outputs) == 1 and gzip.decompress(sample.read_bytes()) in outputs
+    assert inflater()[0] in ("isal", "zlib-ng", "zlib")
