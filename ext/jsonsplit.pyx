@@ -6,7 +6,7 @@ built for the scanned values.
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memcpy
 
 from ravenmigrate.codecs.jsonsplit import error_message
 from ravenmigrate.codecs.jsonvalue import JSONValueError
@@ -140,19 +140,20 @@ cdef class Scanner:
     cdef int _resume_string(self, const unsigned char* b, Py_ssize_t n) except -1:
         """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open)."""
         cdef unsigned char quote = <unsigned char>self.in_string
-        cdef Py_ssize_t i = self.pos
-        cdef unsigned char c
+        cdef Py_ssize_t i = self.pos, q
         cdef Py_ssize_t start
+        cdef const unsigned char* hit
         while i < n:
-            c = b[i]
-            if c == quote:
+            hit = <const unsigned char*>memchr(b + i, quote, n - i)
+            q = hit - b if hit != NULL else n
+            hit = <const unsigned char*>memchr(b + i, 92, q - i)  # a backslash before the quote?
+            if hit == NULL:
+                i = q
                 break
-            if c == 92:  # backslash
-                if i + 1 < n:
-                    i += 2
-                    continue
+            i = hit - b
+            if i + 1 >= n:
                 break
-            i += 1
+            i += 2
         if i >= n or b[i] != quote:
             self.pos = i if i < n else n
             return 0
@@ -177,6 +178,38 @@ cdef class Scanner:
     def scan(self, const unsigned char[:] buf, bint final=False):
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+        return self._scan(b, n, final)
+
+    def scan_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
+        """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
+        cdef Py_ssize_t n = buf.shape[0]
+        cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+        cdef Py_ssize_t p, q, end, count = 0
+        items = []
+        while count < limit:
+            p = pos
+            while p < n and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
+                p += 1
+            if p >= n or b[p] != 123:
+                break
+            self.reset(p)
+            try:
+                end = self._scan(b, n, False)
+            except ScanError:
+                break
+            if end < 0:
+                break
+            q = end
+            while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
+                q += 1
+            if q >= n or b[q] != 44:
+                break
+            items.append((p, end, self.meta_start, self.meta_end))
+            count += 1
+            pos = q + 1
+        return items, pos
+
+    cdef object _scan(self, const unsigned char* b, Py_ssize_t n, bint final):
         cdef Py_ssize_t pos = self.pos, start, end
         cdef unsigned char c, top
         cdef int state, r
@@ -279,6 +312,23 @@ cdef class Scanner:
                 self._error(c, start)
 
 
+cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char quote):
+    """Index of the closing *quote* of a string whose body starts at *i*, or *end* when unterminated."""
+    cdef const unsigned char* hit
+    cdef Py_ssize_t q
+    while i < end:
+        hit = <const unsigned char*>memchr(b + i, quote, end - i)
+        q = hit - b if hit != NULL else end
+        hit = <const unsigned char*>memchr(b + i, 92, q - i)
+        if hit == NULL:
+            return q
+        i = hit - b
+        if i + 1 >= end:
+            return end
+        i += 2
+    return end
+
+
 cdef inline Py_ssize_t _skip_unit(const unsigned char* b, Py_ssize_t i, Py_ssize_t end):
     """End of one whitespace run or complete comment at *i*, or *i* when there is none."""
     cdef Py_ssize_t j
@@ -304,6 +354,20 @@ cdef inline Py_ssize_t _skip_unit(const unsigned char* b, Py_ssize_t i, Py_ssize
 
 def compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end):
     """``buf[start:end]`` without whitespace, comments and trailing commas outside strings."""
+    cdef Py_ssize_t ms = -1, me = -1
+    return _compact(buf, start, end, -1, -1, &ms, &me)
+
+
+def compact_document(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end, Py_ssize_t meta_start,
+                     Py_ssize_t meta_end):
+    """See the pure twin: one pass, mapping the ``@metadata`` span into the compacted bytes."""
+    cdef Py_ssize_t ms = 0, me = 0
+    data = _compact(buf, start, end, meta_start, meta_end, &ms, &me)
+    return data, ms, me
+
+
+cdef bytes _compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end, Py_ssize_t mark_a,
+                    Py_ssize_t mark_b, Py_ssize_t* out_a, Py_ssize_t* out_b):
     cdef Py_ssize_t n = buf.shape[0]
     if end > n:
         end = n
@@ -317,22 +381,17 @@ def compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end):
         raise MemoryError()
     try:
         while i < end:
+            if i == mark_a:
+                out_a[0] = k
+            if i == mark_b:
+                out_b[0] = k
             c = b[i]
             if c == 34 or c == 39:
-                j = i + 1
-                while j < end and b[j] != c:
-                    if b[j] == 92:
-                        if j + 1 >= end:
-                            j = end
-                            break
-                        j += 2
-                    else:
-                        j += 1
+                j = _string_end(b, i + 1, end, c)
                 if j < end:
-                    while i <= j:
-                        out[k] = b[i]
-                        k += 1
-                        i += 1
+                    memcpy(out + k, b + i, j + 1 - i)
+                    k += j + 1 - i
+                    i = j + 1
                     continue
                 out[k] = c
                 k += 1
@@ -355,6 +414,8 @@ def compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end):
             out[k] = c
             k += 1
             i += 1
+        if end == mark_b:
+            out_b[0] = k
         return PyBytes_FromStringAndSize(<const char*>out, k)
     finally:
         free(out)

@@ -14,7 +14,7 @@ from ravenmigrate.convert.metadata import (
     REVISION_STATUS,
     MetadataError,
 )
-from ravenmigrate.convert.jsonbytes import JsonBytesError
+from ravenmigrate.convert.jsonbytes import JsonBytesError, scalar
 
 _RENAMED_NAMES = {"Raven-Entity-Name": "@collection", "Raven-Expiration-Date": "@expires"}
 
@@ -112,13 +112,13 @@ cdef list _members(bytes data, Py_ssize_t start, list events, bint nested):
         if name in CONSUMED_STRING:
             if first != 34:
                 raise MetadataError(f"metadata key {name!r} must be a string", vs)
-            events.append((CONSUMED_STRING[name], json.loads(data[vs:ve]), nested))
+            events.append((CONSUMED_STRING[name], scalar(data[vs:ve]), nested))
         elif name == ETAG:
             if composite:
                 raise MetadataError(f"metadata key {name!r} must be a primitive value", vs)
-            events.append(("etag", json.loads(data[vs:ve]), nested))
+            events.append(("etag", scalar(data[vs:ve]), nested))
         elif name == REVISION_STATUS:
-            value = json.loads(data[vs:ve])
+            value = scalar(data[vs:ve])
             if not isinstance(value, (str, int)) or isinstance(value, bool):
                 raise MetadataError(f"metadata key {name!r} must be a string or an integer", vs)
             events.append(("status", value, nested))
@@ -134,6 +134,8 @@ cdef list _members(bytes data, Py_ssize_t start, list events, bint nested):
         pos = _skip_ws(p, ve, n)
         if pos < n and p[pos] == 44:
             pos = _skip_ws(p, pos + 1, n)
+            if pos < n and p[pos] == 125:
+                return out
             continue
         if pos < n and p[pos] == 125:
             return out
@@ -159,6 +161,8 @@ cdef bytes _value(bytes data, Py_ssize_t vs, Py_ssize_t ve, list events):
             pos = _skip_ws(p, e, n)
             if pos < n and p[pos] == 44:
                 pos = _skip_ws(p, pos + 1, n)
+                if pos < n and p[pos] == 93:
+                    break
                 continue
             if pos < n and p[pos] == 93:
                 break

@@ -3,6 +3,7 @@ ravenmigrate's conversion loaded into database B, compared with :mod:`ravenmigra
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
@@ -17,7 +18,7 @@ from v4_loader import IMPORT_OPTIONS, load
 from ravenmigrate.client import RavenClient
 from ravenmigrate.compare import Comparison, diff, normalize_document, read_state
 from ravenmigrate.convert import Converter, ConvertOptions, Deviation
-from ravenmigrate.records import Document4, Record
+from ravenmigrate.records import Document, Document4, Record
 
 DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
 REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None,
@@ -49,6 +50,16 @@ def documented_codes() -> set[str]:
     return set(re.findall(r"`([a-z-]+)`", DEVIATIONS_DOC.read_text(encoding="utf-8")))
 
 
+def needs_revisions(records: list[Record]) -> bool:
+    """Whether a user migrating this source enables revisions first (target-4x.md §4): it holds
+    legacy revisions or 3.x versioning configuration documents. Both A and B then get a configuration."""
+    for r in records:
+        if isinstance(r, Document) and (r.id.startswith("Raven/Versioning/") or (
+                "/revisions/" in r.id and r.metadata.get("Raven-Document-Revision-Status") == "Historical")):
+            return True
+    return False
+
+
 def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Record, list]], workdir: Path) -> None:
     """The load helper's streamed-import transport, fed with our converted records."""
     from ravenmigrate.sinks.loader import Loader, LoadOptions
@@ -58,26 +69,32 @@ def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Reco
     Loader(str(source), options, log=lambda _msg: None, pairs=lambda: iter(pairs)).run()
 
 
-def run(client: RavenClient, db_a: str, db_b: str, source: Path, records: Iterable[Record],
+def run(client: RavenClient, db_a: str, db_b: str, source: Path | list[Path], records: Iterable[Record],
         options: ConvertOptions | None = None, *, sink: str = "v4", url: str = "",
         imported_a: bool = False) -> Outcome:
-    """Import *source* into A with the server, load our conversion into B through *sink*, compare."""
+    """Import *source* (one file, or the parts of a split export) into A with the server, load our
+    conversion of *records* into B through *sink*, compare."""
+    parts = source if isinstance(source, list) else [source]
+    records = list(records)
+    revisions = needs_revisions(records)
+    options = dataclasses.replace(options or ConvertOptions(), revisions_enabled=revisions)
     deviations: list[Deviation] = []
     converter = Converter(options, on_deviation=deviations.append)
     pairs = [(record, list(converter.convert(record))) for record in records]
     converted = [c for _, out in pairs for c in out]
     docs = [c for c in converted if isinstance(c, Document4)]
     revision_parents = {d.revision_of for d in docs if d.revision_of}
-    if revision_parents:
+    if revisions:
         for db in (db_b,) if imported_a else (db_a, db_b):
             client.json("POST", f"/databases/{db}/admin/revisions/config", REVISIONS_CONFIG)
     if not imported_a:
-        client.smuggler_import(db_a, [gzipped(source)], IMPORT_OPTIONS)
+        for part in parts:
+            client.smuggler_import(db_a, [gzipped(part)], IMPORT_OPTIONS)
     if sink == "v4":
         load(client, db_b, converted)
     else:
         with tempfile.TemporaryDirectory() as workdir:
-            load_with_sink(url, db_b, source, pairs, Path(workdir))
+            load_with_sink(url, db_b, parts[0], pairs, Path(workdir))
     state_a = read_state(client, db_a, revision_ids=revision_parents)
     state_b = read_state(client, db_b, revision_ids=revision_parents)
     carried = {d.key for d in deviations if d.code == "last-modified-carry-over"}
@@ -90,6 +107,9 @@ def run(client: RavenClient, db_a: str, db_b: str, source: Path, records: Iterab
             ours = normalize_document(json.loads(d.data, parse_float=Decimal))
             theirs = normalize_document(state_a.documents[d.id])
             theirs["@metadata"].pop("@id", None)
+            if revisions:  # 4.x gave the new document a revision, hence HasRevisions (§4); not ours to write
+                flags = [f for f in theirs["@metadata"]["@flags"].split(", ") if f != "HasRevisions"]
+                theirs["@metadata"]["@flags"] = ", ".join(flags)
             assert ours == theirs, f"{d.id}: ours {ours} != server {theirs}"
             files_checked += 1
     return Outcome(comparison, deviations, len(converted), files_checked)

@@ -68,6 +68,14 @@ def documents() -> list[dict]:
         {"C": 2, "@metadata": _meta("orders/2", **{"Raven-Entity-Name": "Orders", **lm})},
         {"C": 3, "@metadata": _meta("gone/1", **{"Raven-Entity-Name": "Gone", **lm})},
         {"C": 4, "@metadata": _meta("unflagged", **{"@flags": "HasCounters, Bogus", **lm})},
+        # versioning markers without any revision in the file (revisions stay disabled, §4)
+        {"V": 2, "@metadata": _meta("cars/1", **{"Raven-Entity-Name": "Cars", "Raven-Document-Revision": 2,
+                                                  "Raven-Document-Revision-Status": "Current", **lm})},
+        {"V": 1, "@metadata": _meta("cars/9/weird", **{"Raven-Entity-Name": "Cars",
+                                                        "Raven-Document-Revision-Status": "Historical",
+                                                        "@etag": "01000000-0000-0001-0000-000000000099", **lm})},
+        {"V": 0, "@metadata": _meta("nulls/1", **{"Raven-Entity-Name": None, "Raven-Document-Revision-Status": 1,
+                                                   **lm})},
     ]
     return docs
 
@@ -109,4 +117,39 @@ def write(path: Path) -> Path:
                        {"Key": "orders/", "Value": 13}],
     }
     path.write_bytes(gzip.compress(json.dumps(dump, ensure_ascii=False).encode()))
+    return path
+
+
+def _revision(doc_id: str, n: int, etag: int, status: str = "Historical", lm: str | None = "2017-10-23T13:16:38.1253337",
+              collection: str = "Users") -> dict:
+    meta = {"Raven-Entity-Name": collection, "Raven-Document-Revision-Status": status, "@id": doc_id,
+            "@etag": f"01000000-0000-0001-0000-{etag:012X}"}
+    if status == "Historical":
+        meta["Raven-Read-Only"] = True
+    if lm is not None:
+        meta["Raven-Last-Modified"] = lm
+    return {"Name": "v", "Version": n, "@metadata": meta}
+
+
+def write_revisions(path: Path) -> Path:
+    """A dump with versioning data in two ``Docs`` sections with another section between them (a
+    repeated section restarts the server's revision counter and last-modified carry-over,
+    target-4x.md §2, §3.4, §4)."""
+    first = [
+        {"Id": "DefaultConfiguration", "MaxRevisions": 5, "Exclude": False,
+         "@metadata": {"@id": "Raven/Versioning/DefaultConfiguration", "Raven-Last-Modified": "2017-10-23T13:15:37.8618667"}},
+        _revision("users/1/revisions/1", 1, 3),
+        _revision("users/1/revisions/2", 2, 5),
+        _revision("users/1", 2, 6, "Current"),
+        _revision("users/9/weird", 1, 7),
+        _revision("orphans/1/revisions/1", 1, 8, collection="Orphans"),
+    ]
+    second = [
+        _revision("plain/1", 1, 20, "Current", lm=None, collection="Plains"),
+        _revision("users/2/revisions/1", 1, 0x31),
+        _revision("users/2", 1, 0x32, "Current"),
+    ]
+    text = ('{"Docs":' + json.dumps(first) + ',"Identities":[{"Key":"users/1/revisions/","Value":"2"}]'
+            ',"Docs":' + json.dumps(second) + "}")
+    path.write_bytes(gzip.compress(text.encode()))
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -240,7 +241,8 @@ def test_index_conversion():
                   "Analyzers": {"T": "StandardAnalyzer"}, "TermVectors": {"T": "WithPositions"},
                   "SuggestionsOptions": ["T"], "SortOptions": {"I": "String"},
                   "SpatialIndexes": {"L": {"Type": "Geography", "Strategy": "GeohashPrefixTree", "MaxTreeLevel": 9,
-                                           "MinX": -180, "MaxX": 180, "MinY": -90, "MaxY": 90, "Units": "Kilometers"}}}
+                                           "MinX": Decimal("-180.0"), "MaxX": 180, "MinY": -90, "MaxY": 90,
+                                           "Units": "Kilometers"}}}
     out = one(Converter(), Index("Auto/Users/ByI", definition, pos(0, "Indexes")))
     assert isinstance(out, Index4) and out.name == "Legacy/Auto/Users/ByI"
     d = out.definition
@@ -250,6 +252,7 @@ def test_index_conversion():
     assert d["Fields"]["T"] == {"Analyzer": "StandardAnalyzer", "Indexing": "Search", "TermVector": "WithPositions",
                                 "Suggestions": True}
     assert d["Fields"]["L"]["Spatial"]["Units"] == "Kilometers"
+    assert json.loads(json.dumps(d))["Fields"]["L"]["Spatial"]["MinX"] == -180.0  # JSON-ready
     assert "Analyzer" not in one(Converter(ConvertOptions(remove_analyzers=True)),
                                  Index("X", definition, pos())).definition["Fields"]["T"]
     for name, bad in (("Raven/DocumentsByEntityName", definition), ("raven/conflictdocuments", definition),

@@ -20,7 +20,7 @@ import re
 
 from .jsonvalue import JSONValueError
 
-__all__ = ["Scanner", "ScanError", "compact", "error_message", "NEED_MORE"]
+__all__ = ["Scanner", "ScanError", "compact", "compact_document", "error_message", "NEED_MORE"]
 
 ScanError = JSONValueError
 NEED_MORE = -1
@@ -47,6 +47,7 @@ _SQ_BODY = re.compile(rb"(?:[^'\\]++|\\.)*+", re.S)
 _NUMBER = re.compile(rb"-?[0-9]++(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?")
 _LITERALS = frozenset((b"true", b"false", b"null", b"NaN", b"Infinity", b"+Infinity", b"-Infinity"))
 _META_KEY = b"@metadata"
+_ITEM_GAP = re.compile(rb"[ \t\r\n]*+")
 
 
 def error_message(state: int, top: int, c: int) -> str:
@@ -204,6 +205,36 @@ class Scanner:
             else:
                 raise ScanError(error_message(state, stack[-1] if stack else 0, buf[start]), start)
 
+    def scan_items(self, buf, pos: int, limit: int) -> tuple[list[tuple[int, int, int, int]], int]:
+        """The common case of an array, fast: ``{...}`` items each followed by ``,``.
+
+        From *pos*, repeatedly: skip spaces/tabs/CR/LF, require ``{``, scan the object, skip
+        spaces/tabs/CR/LF, require ``,``. Stops (without consuming) at anything else: the end of
+        *buf*, ``]``, a comment, an incomplete or invalid item; the caller's general path takes
+        over there. Returns ``[(start, end, meta_start, meta_end), ...]`` and the position after
+        the last consumed ``,``.
+        """
+        items: list[tuple[int, int, int, int]] = []
+        n = len(buf)
+        gap = _ITEM_GAP.match
+        while len(items) < limit:
+            p = gap(buf, pos).end()
+            if p >= n or buf[p] != 0x7B:
+                break
+            self.reset(p)
+            try:
+                end = self.scan(buf, False)
+            except ScanError:
+                break
+            if end < 0:
+                break
+            q = gap(buf, end).end()
+            if q >= n or buf[q] != 0x2C:
+                break
+            items.append((p, end, self.meta_start, self.meta_end))
+            pos = q + 1
+        return items, pos
+
     def _resume_string(self, buf, n: int) -> bool:
         """Continue inside a string; True when that string completed the outermost value."""
         quote = self.in_string
@@ -250,3 +281,14 @@ _COMPACT = re.compile(
 def compact(buf, start: int, end: int) -> bytes:
     """``buf[start:end]`` without whitespace, comments and trailing commas outside strings."""
     return _COMPACT.sub(rb"\1", bytes(memoryview(buf)[start:end]))
+
+
+def compact_document(buf, start: int, end: int, meta_start: int, meta_end: int) -> tuple[bytes, int, int]:
+    """:func:`compact` of ``buf[start:end]`` and where ``buf[meta_start:meta_end]`` ended up in it.
+
+    ``meta_start``/``meta_end`` must be token boundaries inside the value (what the scanner
+    reports); the three pieces compact independently because a comma never precedes a value.
+    """
+    head = compact(buf, start, meta_start)
+    meta = compact(buf, meta_start, meta_end)
+    return head + meta + compact(buf, meta_end, end), len(head), len(head) + len(meta)

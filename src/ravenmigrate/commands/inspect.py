@@ -12,11 +12,23 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from ..records import SECTIONS, Attachment, Document, Identity, Index, Transformer
+from ..convert.indexes import IndexReport, predict
+from ..records import (
+    SECTIONS,
+    Attachment,
+    AttachmentDeletion,
+    Document,
+    DocumentDeletion,
+    Identity,
+    Index,
+    Transformer,
+)
 from ..sources import open_source
 from ..sources.items import get
 from ..sources.voron import options as voron_options
 
+_SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
+               Identity: "Identities", DocumentDeletion: "DocsDeletions", AttachmentDeletion: "AttachmentsDeletions"}
 # Index names 4.x's import skips (target-4x.md §7.2).
 SKIPPED_INDEXES = ("raven/documentsbyentityname", "raven/conflictdocuments")
 
@@ -39,6 +51,7 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
     collections: dict[str, int] = {}
     sizes = {"documents_bytes": 0, "attachments_bytes": 0, "largest_document": None, "largest_attachment": None}
     warn: dict[str, dict[str, Any]] = {}
+    indexes = IndexReport()
 
     def warning(code: str, message: str, example: str) -> None:
         w = warn.setdefault(code, {"code": code, "message": message, "count": 0, "examples": []})
@@ -46,7 +59,9 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
         if len(w["examples"]) < 5:
             w["examples"].append(example)
 
+    seen = dict.fromkeys(SECTIONS, 0)
     for rec in src.records():
+        seen[rec.position.section if rec.position.section in seen else _SECTION_OF[type(rec)]] += 1
         if isinstance(rec, Document):
             name = get(rec.metadata, "Raven-Entity-Name")
             if not isinstance(name, str):
@@ -64,6 +79,7 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
             warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
                     "(\"Could not read identity\", target-4x.md §8)", rec.key)
         elif isinstance(rec, Index):
+            indexes.outcomes.append(predict(rec))
             if rec.name.lower() in SKIPPED_INDEXES:
                 warning("index-skipped-by-4x", "indexes the 4.x import skips (target-4x.md §7.2)", rec.name)
             elif rec.definition is None:
@@ -75,17 +91,34 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
         elif isinstance(rec, Transformer):
             warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
                     "(target-4x.md §7.3)", rec.name)
-    counts = {s: src.counts.get(s, 0) for s in SECTIONS} if hasattr(src, "counts") else {}
+    source_counts = getattr(src, "counts", None) or seen  # a source may count items it did not yield
+    counts = {s: source_counts.get(s, 0) for s in SECTIONS}
     return {
         "source": str(path),
         "kind": getattr(src, "kind", None),
         "files": getattr(src, "files", [str(path)]),
-        "era": src.era,
+        "era": getattr(src, "era", "unknown"),
         "counts": counts,
         "collections": dict(sorted(collections.items(), key=lambda kv: (-kv[1], kv[0]))),
         "sizes": sizes,
-        "warnings": list(warn.values()) + [_finding(f) for f in src.findings],
+        "warnings": list(warn.values()) + [_finding(f) for f in getattr(src, "findings", [])],
+        "indexes": indexes.to_json(),
     }
+
+
+def _index_report(out, indexes: dict[str, Any], limit: int = 20) -> None:
+    """What 4.x will do with each index (ravenmigrate.convert.indexes, target-4x.md §7)."""
+    if not indexes["indexes"]:
+        return
+    n = indexes["summary"]
+    out(f"indexes in 4.x: {n['create']:,} created ({n['rename']:,} renamed), {n['skip']:,} skipped, "
+        f"{n['reject']:,} rejected, of {n['read']:,}\n")
+    notable = [i for i in indexes["indexes"] if i["outcome"] != "create" or i["target"] != i["name"]]
+    for i in notable[:limit]:
+        what = f"-> {i['target']}" if i["outcome"] == "create" else f"{i['outcome']}: {i['reason']}"
+        out(f"  {i['name']} {what}\n")
+    if len(notable) > limit:
+        out(f"  ... and {len(notable) - limit} more (--json lists every index)\n")
 
 
 def _largest(sizes: dict, total: str, largest: str, key: str, n: int) -> None:
@@ -127,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if s["largest_attachment"]:
         out(f"attachments: {s['attachments_bytes']:,} bytes, largest {s['largest_attachment']['id']!r} "
             f"({s['largest_attachment']['bytes']:,} bytes)\n")
+    _index_report(out, report["indexes"])
     for w in report["warnings"]:
         count = f" ({w['count']})" if "count" in w else ""
         examples = f": {', '.join(map(str, w.get('examples', [])))}" if w.get("examples") else ""

@@ -40,10 +40,14 @@ __all__ = ["ConvertOptions", "Converter", "Deviation"]
 @dataclass(slots=True)
 class ConvertOptions:
     """``include_expired`` and ``remove_analyzers`` mirror the server's import options (§2, §7.2);
+    ``revisions_enabled`` says whether the target database has a revisions configuration when the
+    documents arrive (sinks set one up when the source holds legacy revisions or ``Raven/Versioning/``
+    documents): only then does 4.x flag a 3.x ``Current`` document ``HasRevisions`` (§4);
     ``server_quirks`` turns the documented deviations off; ``now`` is the clock for expiration."""
 
     include_expired: bool = True
     remove_analyzers: bool = False
+    revisions_enabled: bool = True
     server_quirks: bool = False
     now: Callable[[], _dt.datetime] = field(default=lambda: _dt.datetime.now(_dt.timezone.utc))
 
@@ -57,7 +61,7 @@ class Converter:
         self.on_deviation = on_deviation
         self.deviation_counts: Counter[str] = Counter()
         self.documents = DocumentConverter(self.options.include_expired, self.options.server_quirks,
-                                           self.options.now, self._deviate)
+                                           self.options.now, self._deviate, self.options.revisions_enabled)
         self._section: tuple[str, str] | None = None
         self._index = -1
 

@@ -19,7 +19,7 @@ from .. import _twins
 from ..errors import SourceError
 from ..records import Document, Document4, Position, Skipped
 from .deviations import Deviation
-from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object
+from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object, scalar
 from .lastmodified import is_fff, to_4x
 
 _twins.register("metadata4", "ravenmigrate.convert.metadata")
@@ -88,8 +88,9 @@ class DocumentConverter:
     """Converts the documents of one source, keeping the server's per-section state."""
 
     def __init__(self, include_expired: bool, server_quirks: bool, now: Callable[[], _dt.datetime],
-                 deviate: Callable[[Deviation], None]) -> None:
+                 deviate: Callable[[Deviation], None], revisions_enabled: bool = True) -> None:
         self.include_expired = include_expired
+        self.revisions_enabled = revisions_enabled
         self.server_quirks = server_quirks
         self.now = now
         self.deviate = deviate
@@ -113,7 +114,7 @@ class DocumentConverter:
                 pieces, members, events = self._rewrite_all(data)
                 top_prefix = b""
         except JsonBytesError as exc:
-            raise self._error(doc, f"invalid metadata: {exc}", exc.offset) from exc
+            raise self._error(doc, f"invalid metadata: {exc}") from exc
         doc_id, last_modified_raw, flags, change_vector, status = self._apply_events(doc, events)
         skipped = is_skipped_system_document(doc_id)
         last_modified = self._last_modified(doc, doc_id, last_modified_raw, report=not skipped)
@@ -134,7 +135,7 @@ class DocumentConverter:
             flags = ("Revision",)
         else:
             change_vector = None
-            if status == "Current":
+            if status == "Current" and self.revisions_enabled:
                 flags = tuple(dict.fromkeys(("HasRevisions", *flags)))
         meta = [m for _, m in members]
         if flags:
@@ -236,7 +237,7 @@ class DocumentConverter:
         value = None
         for name, member in members:
             if name == "@collection":
-                value = json.loads(member[member.index(b":") + 1:])
+                value = scalar(member[member.index(b":") + 1:])
         if value is None:
             return "@empty"
         if not isinstance(value, str):
@@ -246,7 +247,7 @@ class DocumentConverter:
     def _expired(self, doc: Document, members: list[tuple[str, bytes]]) -> bool:
         for name, member in members:
             if name == "@expires":
-                value = json.loads(member[member.index(b":") + 1:])
+                value = scalar(member[member.index(b":") + 1:])
                 if not isinstance(value, str):
                     return False
                 try:
@@ -257,8 +258,8 @@ class DocumentConverter:
         return False
 
     @staticmethod
-    def _error(doc: Document, message: str, offset: int | None = None) -> SourceError:
+    def _error(doc: Document, message: str) -> SourceError:
+        """A SourceError naming the document's file, section, record index and offset."""
         pos: Position = doc.position
-        where = pos.offset + offset if (offset is not None and pos.offset >= 0) else pos.offset
         return SourceError(f"document {doc.id!r}: {message}", path=pos.source, section=pos.section,
-                           index=pos.index, offset=where if where is not None and where >= 0 else None)
+                           index=pos.index, offset=pos.offset if pos.offset >= 0 else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..records import Index, Index4, Skipped
@@ -54,6 +55,11 @@ def _enum(value: Any, allowed: Iterable[str], what: str) -> str:
     return value
 
 
+def _number(value: Any) -> Any:
+    """Spatial bounds are doubles in 4.x; sources parse decimals as ``Decimal`` (JSON-ready floats here)."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
 def read_definition(name: str, definition: dict[str, Any] | None, remove_analyzers: bool = False) -> dict[str, Any]:
     """The 4.x ``IndexDefinition`` for a 3.x definition (§7.1), named *name*; IndexReadError if unreadable."""
     if not isinstance(definition, dict):
@@ -78,7 +84,7 @@ def read_definition(name: str, definition: dict[str, Any] | None, remove_analyze
     for f, indexing in (definition.get("Indexes") or {}).items():
         option(f)["Indexing"] = INDEXING[_enum(indexing, INDEXING, f"Indexes[{f}]")]
     for f, spatial in (definition.get("SpatialIndexes") or {}).items():
-        option(f)["Spatial"] = {k: spatial[k] for k in SPATIAL_KEYS if k in (spatial or {})}
+        option(f)["Spatial"] = {k: _number(spatial[k]) for k in SPATIAL_KEYS if k in (spatial or {})}
     for f, storage in (definition.get("Stores") or {}).items():
         option(f)["Storage"] = _enum(storage, STORAGE, f"Stores[{f}]")
     for f, vector in (definition.get("TermVectors") or {}).items():

@@ -91,6 +91,8 @@ def iter_object(data: bytes, start: int) -> Iterator[tuple[int, int, int, int]]:
         pos = skip_ws(data, vend)
         if pos < len(data) and data[pos] == 0x2C:
             pos = skip_ws(data, pos + 1)
+            if pos < len(data) and data[pos] == 0x7D:
+                return  # trailing comma (2.0 Studio sample data, formats-3x.md §14)
             continue
         if pos < len(data) and data[pos] == 0x7D:
             return
@@ -108,6 +110,8 @@ def iter_array(data: bytes, start: int) -> Iterator[tuple[int, int]]:
         pos = skip_ws(data, vend)
         if pos < len(data) and data[pos] == 0x2C:
             pos = skip_ws(data, pos + 1)
+            if pos < len(data) and data[pos] == 0x5D:
+                return
             continue
         if pos < len(data) and data[pos] == 0x5D:
             return
@@ -119,6 +123,13 @@ def decode_key(raw: bytes) -> str:
     if b"\\" in raw:
         return json.loads(raw)
     return raw[1:-1].decode("utf-8")
+
+
+def scalar(raw: bytes):
+    """The Python value of one raw JSON value (strings without escapes decoded directly)."""
+    if raw[:1] == b'"' and b"\\" not in raw:
+        return raw[1:-1].decode("utf-8")
+    return json.loads(raw)
 
 
 def compact(data: bytes) -> bytes:

@@ -11,10 +11,9 @@ caller can apply the order-dependent rules (last one wins, legacy revision chang
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .jsonbytes import JsonBytesError, decode_key, iter_array, iter_object
+from .jsonbytes import JsonBytesError, decode_key, iter_array, iter_object, scalar
 
 # Dropped keys whose value must be a primitive (target-4x.md §3.2 type rules).
 DROPPED = frozenset({
@@ -65,13 +64,13 @@ def _members(data: bytes, start: int, events: list[Event], nested: bool) -> list
         if name in CONSUMED_STRING:
             if first != 0x22:
                 raise MetadataError(f"metadata key {name!r} must be a string", vs)
-            events.append((CONSUMED_STRING[name], json.loads(data[vs:ve]), nested))
+            events.append((CONSUMED_STRING[name], scalar(data[vs:ve]), nested))
         elif name == ETAG:
             if composite:
                 raise MetadataError(f"metadata key {name!r} must be a primitive value", vs)
-            events.append(("etag", json.loads(data[vs:ve]), nested))
+            events.append(("etag", scalar(data[vs:ve]), nested))
         elif name == REVISION_STATUS:
-            value = json.loads(data[vs:ve])
+            value = scalar(data[vs:ve])
             if not isinstance(value, str | int) or isinstance(value, bool):
                 raise MetadataError(f"metadata key {name!r} must be a string or an integer", vs)
             events.append(("status", value, nested))

@@ -8,10 +8,8 @@ without building Python objects for document bodies, and only ``@metadata`` is p
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 from .. import _twins
@@ -20,12 +18,13 @@ from ..errors import SourceError, UnsupportedSource
 from ..records import SECTIONS, Document, Finding, Position, Record
 from . import items
 from .era import Evidence
-from .stream import UTF8_BOM, ByteStream, StreamError
+from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 
 _SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
 _TRIM_AT = 1 << 20
+_BATCH = 4096  # records delimited per native call
 _WS_OR_SLASH = frozenset(b" \t\r\n\f\v/")
 _ITEM_START = re.compile(rb",[ \t\r\n\f\v]*+\{")
 _SECTION_SWITCH = re.compile(
@@ -159,7 +158,7 @@ class DumpFile:
 
     def records(self) -> Iterator[Record]:
         """Every record of the file in file order (the file is opened here, closed at the end)."""
-        with ByteStream(self.path) as self._stream:
+        with Prefetch(ByteStream(self.path)) as self._stream:
             self.evidence.file(self.path, self._stream)
             try:
                 yield from self._top()
@@ -269,9 +268,33 @@ class DumpFile:
             if p < 0:
                 self._truncated(f"section {section} ends before its closing ']'")
                 return
+            if self.buf[p] == 0x5D:  # after a trailing comma
+                self.pos = p + 1
+                return
             if indent is None:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
+            batch, after_batch = self._scanner.scan_items(self.buf, p, _BATCH)
+            if batch:
+                resync = None
+                for start, end, ms, me in batch:
+                    self.index = self.counts[section]
+                    try:
+                        record = self._record(section, build, skip, start, end, ms, me)
+                    except _Bad as bad:
+                        if not self.salvage:
+                            raise self.error(bad.reason, bad.where) from None
+                        self.counts[section] += 1
+                        resync = self._resync(section, build, bad, indent)
+                        break
+                    self.counts[section] += 1
+                    if record is not None:
+                        yield record
+                if resync is None:
+                    self.pos = after_batch
+                elif resync != "item":
+                    return
+                continue
             try:
                 record = self._item(section, build, p, skip)
                 self.counts[section] += 1
@@ -287,10 +310,6 @@ class DumpFile:
                     raise _Bad(f"unexpected {_show(c)}, expected ',' or ']' after a record", p, p, False)
                 self.pos = p + 1
                 if c == 0x5D:
-                    return
-                p = self._skip_ws()
-                if p >= 0 and self.buf[p] == 0x5D:  # trailing comma
-                    self.pos = p + 1
                     return
             except _Bad as bad:
                 if not self.salvage:
@@ -308,6 +327,10 @@ class DumpFile:
         except SourceError as exc:  # the container failed while the record was read
             raise _Bad(exc.reason, start, len(self.buf)) from None
         self.pos = end
+        return self._record(section, build, skip, start, end, ms, me)
+
+    def _record(self, section: str, build, skip: bool, start: int, end: int, ms: int, me: int) -> Record | None:
+        """Build the record delimited at ``buf[start:end]`` (``None``: skipped on purpose)."""
         offset = self.base + start
         if skip or offset <= self.after:
             self.skipped[section] = self.skipped.get(section, 0) + (0 if offset <= self.after else 1)
@@ -342,11 +365,8 @@ class DumpFile:
                       start)
             return None
         if self.compact:
-            split = self.split
-            head = split.compact(buf, start, ms)
-            meta = split.compact(buf, ms, me)
-            data = head + meta + split.compact(buf, me, end)
-            span = (len(head), len(head) + len(meta))
+            data, cms, cme = self.split.compact_document(buf, start, end, ms, me)
+            span = (cms, cme)
         else:
             data = bytes(memoryview(buf)[start:end])
             span = (ms - start, me - start)
@@ -420,20 +440,9 @@ class DumpFile:
             self.pos = saved
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
-
-
 def parse_object(buf: bytearray, start: int, end: int):
-    """``buf[start:end]`` (an object the scanner accepted) parsed; strict JSON fast, else lenient."""
-    raw = bytes(memoryview(buf)[start:end])
-    try:
-        text = raw.decode("utf-8")
-        value, stop = _DECODER.raw_decode(text)
-        if stop == len(text):
-            return value
-    except ValueError:
-        pass
-    return loads(raw)
+    """``buf[start:end]`` (a value the scanner accepted) parsed by the lenient value parser."""
+    return loads(bytes(memoryview(buf)[start:end]))
 
 
 def _ids(buf: bytearray, start: int, end: int) -> list[str]:

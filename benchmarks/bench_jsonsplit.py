@@ -1,0 +1,49 @@
+"""pytest-benchmark: the jsonsplit twins delimiting every document of the bundled sample, and compacting them.
+
+Run: ``.venv/bin/python -m pytest benchmarks/bench_jsonsplit.py``. Both twins run on the same
+decompressed bytes so their rows compare directly (``benchmarks/reader_throughput.py`` compares
+the whole reader with decompress-only throughput).
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+from pathlib import Path
+
+import pytest
+
+from ravenmigrate.codecs import jsonsplit as pure
+
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample-3.5.ravendump"
+DATA = bytearray(gzip.decompress(SAMPLE.read_bytes()))
+FIRST = DATA.index(b"[") + 1
+
+try:
+    native = importlib.import_module("ravenmigrate._native.jsonsplit")
+except ImportError:
+    native = None
+
+TWINS = [pytest.param(pure, id="pure"),
+         pytest.param(native, id="native", marks=pytest.mark.skipif(native is None, reason="native twin not built"))]
+
+
+def split_all(impl) -> int:
+    items, _ = impl.Scanner().scan_items(DATA, FIRST, 1 << 30)
+    return len(items)
+
+
+def compact_all(impl, spans) -> int:
+    return sum(len(impl.compact(DATA, a, b)) for a, b in spans)
+
+
+@pytest.mark.parametrize("impl", TWINS)
+def test_split(benchmark, impl):
+    assert benchmark(split_all, impl) > 1000
+
+
+@pytest.mark.parametrize("impl", TWINS)
+def test_compact(benchmark, impl):
+    items, _ = pure.Scanner().scan_items(DATA, FIRST, 1 << 30)
+    spans = [(a, b) for a, b, _, _ in items]
+    assert benchmark(compact_all, impl, spans) < len(DATA)
