@@ -1,15 +1,14 @@
 """Documents/s of ``ravenmigrate load`` (both transports) next to the server's own
 ``/smuggler/import`` of the same generated 3.x dump, in the same run, for 1, 2 and 4 streams.
 
-Not a test: prints a table. ``python benchmarks/load_vs_import.py [--docs N] [--dump PATH]``.
+Not a test: prints a table. ``python benchmarks/load_vs_import.py [--docs N] [--dump PATH]``; the dump
+is made by ``fixtures/generate.py`` (cached in ``fixtures/generated/``).
 Starts its own embedded RavenDB 4.1 (temporary data directory) and stops it at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 import tempfile
 import time
@@ -20,22 +19,8 @@ from ravenmigrate.client import RavenClient
 from ravenmigrate.server import EmbeddedServer
 from ravenmigrate.sinks.loader import Loader, LoadOptions
 
-COLLECTIONS = ("Orders", "Companies", "Products", "Employees")
-
-
-def write_dump(path: Path, n: int) -> None:
-    """A 3.5-layout export of *n* small documents (Raven-Entity-Name, Raven-Last-Modified, @id, @etag)."""
-    with gzip.open(path, "wb", compresslevel=1) as f:
-        f.write(b'{"Indexes":[],"Docs":[')
-        for i in range(n):
-            coll = COLLECTIONS[i % len(COLLECTIONS)]
-            doc = {"Name": f"item {i}", "Price": i % 997 + 0.25, "Tags": ["a", "b", str(i % 13)],
-                   "Address": {"City": "Lyon", "Zip": f"{i % 99999:05d}"},
-                   "@metadata": {"Raven-Entity-Name": coll, "Raven-Clr-Type": f"Shop.{coll[:-1]}, Shop",
-                                 "Raven-Last-Modified": "2016-08-22T11:23:36.1861726",
-                                 "@id": f"{coll.lower()}/{i}", "@etag": f"01000000-0000-0001-0000-{i:012X}"}}
-            f.write((b"," if i else b"") + json.dumps(doc, separators=(",", ":")).encode())
-        f.write(b'],"Attachments":[],"Transformers":[],"Identities":[]}')
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+import generate  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -51,10 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--streams", default="1,2,4", help="stream counts to measure (default 1,2,4)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ravenmigrate-bench-") as tmp, EmbeddedServer() as srv:
-        dump = args.dump
-        if dump is None:
-            dump = Path(tmp) / "generated.ravendump"
-            write_dump(dump, args.docs)
+        dump = args.dump or generate.generated(f"bench-{args.docs}.ravendump", docs=args.docs,
+                                                 system_docs=False, level=1)
         client = RavenClient(srv.url)
 
         def fresh() -> str:
