@@ -7,8 +7,8 @@ MB/s of uncompressed input; the goal is convert >= 0.8x the floor.
 
     .venv/bin/python benchmarks/convert_floor.py [--input DUMP] [--size-mb 200] [--level 1]
 
-Without ``--input`` a 3.x dump of about ``--size-mb`` MB is generated from the real Northwind
-3.5 export (its documents repeated under new ids, laid out like a 3.5 Studio export).
+Without ``--input`` a 3.5-style dump of about ``--size-mb`` MB of JSON is generated with
+``fixtures/generate.py`` (Northwind-like documents, gzip level 6).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import json
 import os
 import sys
 import tempfile
@@ -31,32 +30,10 @@ from ravenmigrate.sinks.dump4_convert import Dump4Options, convert_to_dump4
 from ravenmigrate.sources import open_source
 
 REPO = Path(__file__).resolve().parent.parent
-NORTHWIND = REPO.parent / "shared" / "fixtures" / "real" / "Northwind_3.5.35168.ravendump"
+sys.path.insert(0, str(REPO / "fixtures"))
+import generate  # noqa: E402
+
 CHUNK = 1 << 20
-
-
-def generate(path: Path, size_mb: float) -> None:
-    """A 3.5-style export (indented JSON, gzip level 6) of Northwind documents repeated to *size_mb*."""
-    docs = json.loads(gzip.decompress(NORTHWIND.read_bytes()))["Docs"]
-    target = size_mb * 1e6
-    written = 0
-    with gzip.open(path, "wb", compresslevel=6) as out:
-        out.write(b'{\r\n  "Docs": [')
-        n = 0
-        while written < target:
-            for doc in docs:
-                copy = dict(doc)
-                meta = dict(copy["@metadata"])
-                meta["@id"] = f"{meta['@id']}-{n}"
-                copy["@metadata"] = meta
-                text = ("," if n or written else "") + "\r\n    " + json.dumps(copy, indent=2).replace(
-                    "\n", "\r\n    ")
-                data = text.encode()
-                out.write(data)
-                written += len(data)
-            n += 1
-        out.write(b'\r\n  ],\r\n  "Attachments": [],\r\n  "Indexes": [],\r\n  "Transformers": [],'
-                  b'\r\n  "Identities": []\r\n}')
 
 
 def floor(path: Path, level: int, deflater: str) -> tuple[int, float]:
@@ -117,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         source = args.input
         if source is None:
             source = Path(tmp) / "input.ravendump"
-            generate(source, args.size_mb)
+            generate.generate(source, size=int(args.size_mb * 1e6), attachments=20)
         out = Path(tmp) / "out.ravendbdump"
         size, floor_s = floor(source, args.level, args.deflater)
         start = time.perf_counter()

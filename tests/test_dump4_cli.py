@@ -42,3 +42,13 @@ def test_split_sizes(text, size):
 def test_bad_split_size():
     with pytest.raises(argparse.ArgumentTypeError):
         parse_size("lots")
+
+
+def test_raw_voron_storage_converts(tmp_path, capsys):
+    """Raw storage (the Voron source registered with open_source) goes through the same path."""
+    out = tmp_path / "voron.ravendbdump"
+    assert main(["convert", str(real("northwind.voron.3528.zip")), "-o", str(out), "-q"]) == 0
+    assert "1,059" in capsys.readouterr().out
+    dump = layout4.read(out)
+    docs = [e for e in dump.elements() if e.section == "Docs"]
+    assert len(docs) == 1059 and {"companies/1", "orders/830"} <= {e.value["@metadata"]["@id"] for e in docs}

@@ -98,6 +98,11 @@ def test_compact(impl):
     raw = b'{ "a" : [ 1 , 2 , ] , "b\\" " : " x  y " }'
     assert impl.compact(raw, 0, len(raw)) == b'{"a":[1,2],"b\\" ":" x  y "}'
     assert impl.compact(b"xx[ 1 ,\r\n 2 ]yy", 2, 13) == b"[1,2]"
+    doc = b'{ "a" : 1 ,\r\n  "@metadata" : { "@id" : "x" , } , // c\n "b": [ ] , }'
+    end, ms, me = run(impl, doc)
+    data, cms, cme = impl.compact_document(doc, 0, end, ms, me)
+    assert data == b'{"a":1,"@metadata":{"@id":"x"},"b":[]}' and data[cms:cme] == b'{"@id":"x"}'
+
 
 
 def test_twins_agree_on_random_cuts_and_real_dumps():
@@ -122,8 +127,10 @@ def test_twins_agree_on_random_cuts_and_real_dumps():
                 results.append(("err", exc.pos, exc.reason))
         assert results[0] == results[1], piece[:80]
         if results[0][0] == "ok" and results[0][1][0] > 0:
-            end = results[0][1][0]
+            end, ms, me = results[0][1]
             assert pure.compact(piece, 0, end) == native.compact(piece, 0, end)
+            if ms >= 0:
+                assert pure.compact_document(piece, 0, end, ms, me) == native.compact_document(piece, 0, end, ms, me)
 
 
 def test_twin_selection_native_by_default_pure_when_forced():

@@ -168,3 +168,24 @@ def test_garbage_and_empty_files(tmp_path):
     junk = zlib.compress(b"x")
     with pytest.raises(SourceError):
         list(open_source(write(tmp_path, "z.json", b"\x1f\x8b" + junk)).records())
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_salvage_inside_a_batch_of_good_records(tmp_path, northwind, northwind_ids, twin, monkeypatch):
+    use_twin(twin, monkeypatch)
+    k = 300
+    at = northwind.index(f'"@id": "{northwind_ids[k]}"'.encode())
+    broken = northwind[:at] + b'"@id": 42' + northwind[at + len(f'"@id": "{northwind_ids[k]}"'):]
+    p = write(tmp_path, "noid.json", broken)
+    strict = open_source(p)
+    assert doc_ids(strict) == northwind_ids[:k] + northwind_ids[k + 1:]
+    assert [(f.code, f.position.index) for f in strict.findings] == [("document-without-id", k)]
+    salvaged = open_source(p, salvage=True)
+    assert doc_ids(salvaged) == northwind_ids[:k] + northwind_ids[k + 1:]
+    (skip,) = salvaged.findings
+    assert skip.code == "skipped-record" and skip.position.index == k
+    broken = northwind[:at] + b'"@id": "x", "Bad": "\\q",' + northwind[at + len(f'"@id": "{northwind_ids[k]}"') + 1:]
+    with pytest.raises(SourceError, match="bad @metadata") as info:
+        list(open_source(write(tmp_path, "esc.json", broken)).records())
+    assert info.value.index == k and info.value.last_id == northwind_ids[k - 1]
+    assert len(doc_ids(open_source(tmp_path / "esc.json", salvage=True))) == len(northwind_ids) - 1

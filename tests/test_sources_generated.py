@@ -88,7 +88,7 @@ def test_twins_give_identical_records(everything, twin, monkeypatch):
 
 def test_split_parts_read_in_order(tmp_path):
     path = tmp_path / "big.ravendump"
-    made = generate.generate(path, docs=2500, attachments=40, attachment_bytes=20000, split_mb=0.15, seed=3)
+    made = generate.generate(path, docs=1000, attachments=20, attachment_bytes=20000, split_mb=0.06, seed=3)
     assert len(made["files"]) >= 3
     src = open_source(path)
     recs = list(src.records())
@@ -96,7 +96,7 @@ def test_split_parts_read_in_order(tmp_path):
     assert src.counts == made["counts"]
     assert [r.position.source for r in recs] == sorted((r.position.source for r in recs), key=made["files"].index)
     one = tmp_path / "one.ravendump"
-    generate.generate(one, docs=2500, attachments=40, attachment_bytes=20000, seed=3)
+    generate.generate(one, docs=1000, attachments=20, attachment_bytes=20000, seed=3)
     assert [getattr(r, "data", None) for r in recs] == [getattr(r, "data", None) for r in open_source(one).records()]
 
 
@@ -141,10 +141,10 @@ def test_periodic_folder_full_then_incremental(tmp_path):
 
 def test_resume_after_a_position(tmp_path):
     path = tmp_path / "r.ravendump"
-    generate.generate(path, docs=600, attachments=5, split_mb=0.1, seed=4)
+    generate.generate(path, docs=500, attachments=5, split_mb=0.05, seed=4)
     src = open_source(path)
     full = list(src.records())
-    for k in (0, 1, 250, 599, len(full) - 2):
+    for k in (0, 1, 250, 480, len(full) - 2):
         rest = list(src.records(after=full[k].position))
         assert rest == full[k + 1:]
     shutil.copy(path, tmp_path / "other")
@@ -163,7 +163,7 @@ def test_demo_sample_inspects():
 
 def test_fraction_grows_to_one(tmp_path):
     path = tmp_path / "f.ravendump"
-    generate.generate(path, docs=3000, split_mb=0.1, seed=8)
+    generate.generate(path, docs=800, split_mb=0.03, seed=8)
     src = open_source(path)
     seen = [src.fraction() for _ in src.records()]
     assert seen == sorted(seen) and seen[0] < 0.5 and src.fraction() == 1.0

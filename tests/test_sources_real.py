@@ -12,6 +12,7 @@ import pytest
 from conftest import real
 from twins import TWINS, use_twin
 
+from ravenmigrate import cli
 from ravenmigrate.codecs.jsonvalue import loads
 from ravenmigrate.errors import UnsupportedSource
 from ravenmigrate.records import Attachment, Document, Identity, Index, Transformer
@@ -48,16 +49,24 @@ def whole(name: str):
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_inspect_json_counts_match_readme(name):
-    proc = subprocess.run([sys.executable, "-m", "ravenmigrate", "inspect", "--json", str(real(name))],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+def test_inspect_json_counts_match_readme(name, capsys):
+    assert cli.main(["inspect", "--json", str(real(name))]) == 0
+    report = json.loads(capsys.readouterr().out)
     for section, n in EXPECTED[name].items():
         assert report["counts"][section] == n, section
     assert report["counts"]["DocsDeletions"] == 0 and report["counts"]["AttachmentsDeletions"] == 0
     assert report["era"] == ERAS[name]
     assert sum(report["collections"].values()) == EXPECTED[name]["Docs"]
+
+
+def test_inspect_json_as_a_command():
+    proc = subprocess.run([sys.executable, "-m", "ravenmigrate", "inspect", "--json",
+                           str(real("Northwind_3.5.35168.ravendump"))], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["counts"]["Docs"] == 1059 and report["collections"]["Orders"] == 830
+    codes = {w["code"] for w in report["warnings"]}
+    assert codes == {"index-skipped-by-4x", "transformer-unsupported"}
 
 
 @pytest.mark.parametrize("twin", TWINS)
@@ -66,7 +75,8 @@ def test_records_equal_whole_file_parse(name, twin, monkeypatch):
     use_twin(twin, monkeypatch)
     expected = whole(name)
     got: dict[str, list] = {}
-    for compact in (False, True):
+    small = real(name).stat().st_size < 50_000
+    for compact in (False, True) if (twin == "native" or small) else (True,):
         got = {}
         for rec in open_source(real(name), compact=compact).records():
             got.setdefault(rec.position.section, []).append(rec)
@@ -138,3 +148,12 @@ def test_4x_dump_and_zip_are_refused_clearly():
         list(open_source(real("Northwind_4.0.ravendbdump")).records())
     with pytest.raises(UnsupportedSource, match="ZIP"):
         open_source(real("ravenfs.voron.3628.zip"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_native_and_pure_twins_give_identical_records(name, monkeypatch):
+    use_twin("native", monkeypatch)
+    native = [list(open_source(real(name), compact=c).records()) for c in (False, True)]
+    use_twin("pure", monkeypatch)
+    pure = [list(open_source(real(name), compact=c).records()) for c in (False, True)]
+    assert native == pure and len(native[0]) == sum(EXPECTED[name].values())

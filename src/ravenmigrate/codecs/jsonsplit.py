@@ -20,7 +20,7 @@ import re
 
 from .jsonvalue import JSONValueError
 
-__all__ = ["Scanner", "ScanError", "compact", "error_message", "NEED_MORE"]
+__all__ = ["Scanner", "ScanError", "compact", "compact_document", "error_message", "NEED_MORE"]
 
 ScanError = JSONValueError
 NEED_MORE = -1
@@ -281,3 +281,14 @@ _COMPACT = re.compile(
 def compact(buf, start: int, end: int) -> bytes:
     """``buf[start:end]`` without whitespace, comments and trailing commas outside strings."""
     return _COMPACT.sub(rb"\1", bytes(memoryview(buf)[start:end]))
+
+
+def compact_document(buf, start: int, end: int, meta_start: int, meta_end: int) -> tuple[bytes, int, int]:
+    """:func:`compact` of ``buf[start:end]`` and where ``buf[meta_start:meta_end]`` ended up in it.
+
+    ``meta_start``/``meta_end`` must be token boundaries inside the value (what the scanner
+    reports); the three pieces compact independently because a comma never precedes a value.
+    """
+    head = compact(buf, start, meta_start)
+    meta = compact(buf, meta_start, meta_end)
+    return head + meta + compact(buf, meta_end, end), len(head), len(head) + len(meta)

@@ -3,7 +3,8 @@
 ``loads`` accepts everything Json.NET-based 3.x importers accept: trailing commas, ``//`` and
 ``/* */`` comments, single-quoted strings, bare ``NaN``/``Infinity``/``-Infinity`` (2.5 writes
 them bare), a leading BOM, raw control characters inside strings, and duplicate keys (last wins,
-like ``RavenJObject.Load``). Numbers never pass through a Python ``float``: integers become
+like ``RavenJObject.Load``). Strict input takes ``orjson`` (when installed) or the C-accelerated stdlib decoder; numbers
+never end up as Python ``float``: integers become
 ``int``, every other number (and the bare symbols) a ``decimal.Decimal`` that keeps its text, so
 ``14.0`` stays ``14.0``.
 
@@ -29,6 +30,29 @@ class JSONValueError(ValueError):
         self.pos = pos
         self.reason = message
         super().__init__(f"{message} at byte {pos}")
+
+
+try:  # optional "fast" extra: strict JSON without floats is taken as is
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _orjson_loads = None
+
+
+def _has_float(value: Any) -> bool:
+    """Whether a parsed value holds a float (then it is re-parsed so numbers become Decimal)."""
+    t = type(value)
+    if t is dict:
+        values = value.values()
+    elif t is list:
+        values = value
+    else:
+        return t is float
+    types = set(map(type, values))
+    if float in types:
+        return True
+    if dict in types or list in types:
+        return any(_has_float(v) for v in values if type(v) is dict or type(v) is list)
+    return False
 
 
 _STRICT = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
@@ -60,6 +84,14 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         data = data.encode("utf-8", "surrogatepass")
     elif not isinstance(data, bytes):
         data = bytes(data)
+    if _orjson_loads is not None:
+        try:
+            value = _orjson_loads(data)
+        except ValueError:
+            pass
+        else:
+            if not _has_float(value):
+                return value
     if data.startswith(_BOMS[0]):
         data = data[3:]
         shift = 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from ..sinks.dump4 import DEFAULT_LEVEL
 
@@ -39,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("--split-size", type=parse_size, metavar="SIZE",
                    help="start a new file once a part reaches SIZE compressed (e.g. 2G)")
     p.add_argument("--report", help="write a JSON report here")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     p.set_defaults(func=run)
 
 
@@ -47,15 +49,25 @@ def run(args: argparse.Namespace) -> int:
 
     options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
     try:
-        report = convert_to_dump4(args.source, args.output, options)
+        report = convert_to_dump4(args.source, args.output, options,
+                                  progress=None if args.quiet or not sys.stderr.isatty() else _progress)
     except ConvertError as exc:
         if args.report:
             write_report(args.report, exc.report)
         raise
     if args.report:
         write_report(args.report, report)
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
     print(summary(report))
     return 0
+
+
+def _progress(report: dict) -> None:
+    c, t = report["counts"], report["timings"]
+    out = sum(o["bytes"] for o in report["outputs"])
+    print(f"\r  {c['documents']:,} documents, {c['attachments']:,} attachments, {out / 1e6:,.1f} MB written, "
+          f"{t['input_mb_per_s'] or 0:,.1f} MB/s", end="", file=sys.stderr, flush=True)
 
 
 def summary(report: dict) -> str:

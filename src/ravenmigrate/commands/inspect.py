@@ -13,11 +13,22 @@ from dataclasses import asdict
 from typing import Any
 
 from ..convert.indexes import IndexReport, predict
-from ..records import SECTIONS, Attachment, Document, Identity, Index, Transformer
+from ..records import (
+    SECTIONS,
+    Attachment,
+    AttachmentDeletion,
+    Document,
+    DocumentDeletion,
+    Identity,
+    Index,
+    Transformer,
+)
 from ..sources import open_source
 from ..sources.items import get
 from ..sources.voron import options as voron_options
 
+_SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
+               Identity: "Identities", DocumentDeletion: "DocsDeletions", AttachmentDeletion: "AttachmentsDeletions"}
 # Index names 4.x's import skips (target-4x.md §7.2).
 SKIPPED_INDEXES = ("raven/documentsbyentityname", "raven/conflictdocuments")
 
@@ -48,7 +59,9 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
         if len(w["examples"]) < 5:
             w["examples"].append(example)
 
+    seen = dict.fromkeys(SECTIONS, 0)
     for rec in src.records():
+        seen[rec.position.section if rec.position.section in seen else _SECTION_OF[type(rec)]] += 1
         if isinstance(rec, Document):
             name = get(rec.metadata, "Raven-Entity-Name")
             if not isinstance(name, str):
@@ -78,16 +91,17 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
         elif isinstance(rec, Transformer):
             warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
                     "(target-4x.md §7.3)", rec.name)
-    counts = {s: src.counts.get(s, 0) for s in SECTIONS} if hasattr(src, "counts") else {}
+    source_counts = getattr(src, "counts", None) or seen  # a source may count items it did not yield
+    counts = {s: source_counts.get(s, 0) for s in SECTIONS}
     return {
         "source": str(path),
         "kind": getattr(src, "kind", None),
         "files": getattr(src, "files", [str(path)]),
-        "era": src.era,
+        "era": getattr(src, "era", "unknown"),
         "counts": counts,
         "collections": dict(sorted(collections.items(), key=lambda kv: (-kv[1], kv[0]))),
         "sizes": sizes,
-        "warnings": list(warn.values()) + [_finding(f) for f in src.findings],
+        "warnings": list(warn.values()) + [_finding(f) for f in getattr(src, "findings", [])],
         "indexes": indexes.to_json(),
     }
 

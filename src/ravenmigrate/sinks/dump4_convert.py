@@ -9,15 +9,19 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..convert import Converter, ConvertOptions
 from ..errors import RavenMigrateError
+from ..records import Attachment, Document, Record
 from ..sources import open_source
 from .dump4 import BUILD_VERSION, DEFAULT_LEVEL
 from .dump4_split import SplitDump4Writer
+
+PROGRESS_EVERY = 2.0
 
 
 @dataclass(slots=True)
@@ -37,32 +41,59 @@ class ConvertError(RavenMigrateError):
         super().__init__(message)
 
 
-def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike,
-                     options: Dump4Options | None = None) -> dict[str, Any]:
-    """Convert *source* into the 4.x dump *out* (several parts with ``split_size``); returns the report."""
+def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options: Dump4Options | None = None,
+                     progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Convert *source* into the 4.x dump *out* (several parts with ``split_size``); returns the report.
+
+    *progress* is called about every :data:`PROGRESS_EVERY` seconds with the running report.
+    """
     opts = options or Dump4Options()
     started = time.perf_counter()
     src = open_source(source, compact=True)
     converter = Converter(opts.convert)
-    input_bytes = 0
+    measure = _InputMeasure()
     writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
                               attachments=opts.attachments)
+    next_progress = started + PROGRESS_EVERY
     try:
         for record in src.records():
-            if record.position.offset > input_bytes:
-                input_bytes = record.position.offset
+            measure.add(record)
             for converted in converter.convert(record):
                 writer.write(converted)
+            if progress is not None and time.perf_counter() >= next_progress:
+                next_progress = time.perf_counter() + PROGRESS_EVERY
+                progress(_report(source, writer, writer.current_stats, converter, src, measure.bytes, started, opts,
+                                 "running", None))
         stats = writer.close()
     except RavenMigrateError as exc:
         stats = writer.current_stats
         writer.abort()
-        report = _report(source, writer, stats, converter, src, input_bytes, started, opts, "failed", str(exc))
+        report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", str(exc))
         raise ConvertError(str(exc), report) from exc
     except BaseException:
         writer.abort()
         raise
-    return _report(source, writer, stats, converter, src, input_bytes, started, opts, "completed", None)
+    return _report(source, writer, stats, converter, src, measure.bytes, started, opts, "completed", None)
+
+
+class _InputMeasure:
+    """Uncompressed input size: the furthest record offset of a dump, or (raw storage, offset -1) the
+    bytes of the documents and attachments read."""
+
+    def __init__(self) -> None:
+        self.furthest = 0
+        self.data = 0
+
+    def add(self, record: Record) -> None:
+        offset = record.position.offset
+        if offset > self.furthest:
+            self.furthest = offset
+        elif offset < 0 and isinstance(record, Document | Attachment):
+            self.data += len(record.data)
+
+    @property
+    def bytes(self) -> int:
+        return self.furthest or self.data
 
 
 def _report(source, writer: SplitDump4Writer, stats, converter: Converter, src, input_bytes: int, started: float,

@@ -8,10 +8,8 @@ without building Python objects for document bodies, and only ``@metadata`` is p
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 from .. import _twins
@@ -19,8 +17,8 @@ from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError, UnsupportedSource
 from ..records import SECTIONS, Document, Finding, Position, Record
 from . import items
-from .era import Evidence
-from .stream import UTF8_BOM, ByteStream, StreamError
+from .era import FULL_SAMPLE, SAMPLE_EVERY, Evidence
+from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 
@@ -71,6 +69,7 @@ class DumpFile:
         self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
         self.skipped: dict[str, int] = {}
         self.last_id: str | None = None
+        self._documents = 0
         self.section: str | None = None
         self.index: int | None = None
         self.buf = bytearray()
@@ -160,7 +159,7 @@ class DumpFile:
 
     def records(self) -> Iterator[Record]:
         """Every record of the file in file order (the file is opened here, closed at the end)."""
-        with ByteStream(self.path) as self._stream:
+        with Prefetch(ByteStream(self.path)) as self._stream:
             self.evidence.file(self.path, self._stream)
             try:
                 yield from self._top()
@@ -270,6 +269,9 @@ class DumpFile:
             if p < 0:
                 self._truncated(f"section {section} ends before its closing ']'")
                 return
+            if self.buf[p] == 0x5D:  # after a trailing comma
+                self.pos = p + 1
+                return
             if indent is None:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
@@ -309,10 +311,6 @@ class DumpFile:
                     raise _Bad(f"unexpected {_show(c)}, expected ',' or ']' after a record", p, p, False)
                 self.pos = p + 1
                 if c == 0x5D:
-                    return
-                p = self._skip_ws()
-                if p >= 0 and self.buf[p] == 0x5D:  # trailing comma
-                    self.pos = p + 1
                     return
             except _Bad as bad:
                 if not self.salvage:
@@ -368,17 +366,16 @@ class DumpFile:
                       start)
             return None
         if self.compact:
-            split = self.split
-            head = split.compact(buf, start, ms)
-            meta = split.compact(buf, ms, me)
-            data = head + meta + split.compact(buf, me, end)
-            span = (len(head), len(head) + len(meta))
+            data, cms, cme = self.split.compact_document(buf, start, end, ms, me)
+            span = (cms, cme)
         else:
             data = bytes(memoryview(buf)[start:end])
             span = (ms - start, me - start)
         self.last_id = doc_id
         doc = Document(doc_id, data, metadata, span, pos, self.compact)
-        self.evidence.record(doc)
+        self._documents += 1
+        if self._documents <= FULL_SAMPLE or not self._documents % SAMPLE_EVERY:
+            self.evidence.record(doc)
         return doc
 
     # -- salvage -------------------------------------------------------------------------------
@@ -446,20 +443,9 @@ class DumpFile:
             self.pos = saved
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
-
-
 def parse_object(buf: bytearray, start: int, end: int):
-    """``buf[start:end]`` (an object the scanner accepted) parsed; strict JSON fast, else lenient."""
-    raw = bytes(memoryview(buf)[start:end])
-    try:
-        text = raw.decode("utf-8")
-        value, stop = _DECODER.raw_decode(text)
-        if stop == len(text):
-            return value
-    except ValueError:
-        pass
-    return loads(raw)
+    """``buf[start:end]`` (a value the scanner accepted) parsed by the lenient value parser."""
+    return loads(bytes(memoryview(buf)[start:end]))
 
 
 def _ids(buf: bytearray, start: int, end: int) -> list[str]:

@@ -9,6 +9,8 @@ inflater is used: ``isal``, then ``zlib-ng``, then the stdlib ``zlib``.
 from __future__ import annotations
 
 import codecs
+import queue
+import threading
 import zlib
 from pathlib import Path
 from types import ModuleType
@@ -191,3 +193,68 @@ class ByteStream:
             self._compressed_pos += len(data) - len(self._pending)
             if out:
                 return out
+
+
+class Prefetch:
+    """Decompress in a background thread while the caller parses (the inflaters release the GIL).
+
+    Same interface as :class:`ByteStream`; at most ``depth`` chunks wait in between, so memory
+    stays bounded. Errors of the stream are raised by :meth:`chunk` in the caller's thread.
+    """
+
+    def __init__(self, stream: ByteStream, depth: int = 4) -> None:
+        self.stream = stream
+        self._queue: queue.Queue = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._position = 0  # compressed position after the last chunk handed out
+        self._thread = threading.Thread(target=self._run, name=f"inflate {stream.path.name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def kind(self) -> str:
+        return self.stream.kind
+
+    @property
+    def compressed_position(self) -> int:
+        return self._position
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                data = self.stream.chunk()
+                self._put((data, None, self.stream.compressed_position))
+                if not data:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self._put((b"", exc, self.stream.compressed_position))
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def chunk(self) -> bytes:
+        if self._done:
+            return b""
+        data, exc, self._position = self._queue.get()
+        if exc is not None:
+            self._done = True
+            raise exc
+        if not data:
+            self._done = True
+        return data
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.stream.close()
+
+    def __enter__(self) -> Prefetch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,52 @@
+"""4.x dump writer throughput on the converted real Northwind 3.5 export: the ``dump4_metadata`` twins,
+and the whole writer per gzip level (stored, and level 1 with the fastest deflater).
+
+Run: ``.venv/bin/python -m pytest benchmarks/bench_dump4.py``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from ravenmigrate.convert import Converter
+from ravenmigrate.records import Document4
+from ravenmigrate.sinks import dump4_metadata as pure
+from ravenmigrate.sinks.dump4 import Dump4Writer
+from ravenmigrate.sources import open_source
+
+NORTHWIND = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real" / "Northwind_3.5.35168.ravendump"
+
+
+@pytest.fixture(scope="module")
+def records():
+    converter = Converter()
+    return [c for r in open_source(NORTHWIND, compact=True).records() for c in converter.convert(r)]
+
+
+def twins():
+    out = [pytest.param(pure, id="pure")]
+    try:
+        from ravenmigrate._native import dump4_metadata
+
+        out.append(pytest.param(dump4_metadata, id="native"))
+    except ImportError:
+        pass
+    return out
+
+
+@pytest.mark.parametrize("twin", twins())
+def test_metadata_close(benchmark, twin, records):
+    bodies = [r.data for r in records if isinstance(r, Document4)]
+    benchmark(lambda: [twin.metadata_close(b) for b in bodies])
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_writer(benchmark, records, level):
+    def write():
+        with Dump4Writer(io.BytesIO(), level=level) as w:
+            w.write_all(records)
+
+    benchmark(write)

@@ -1,0 +1,241 @@
+"""End-to-end benchmark: every stage of a migration on one generated 3.5-style dump, each next to
+its baseline, measured in the same run (issue 8).
+
+    .venv/bin/python benchmarks/e2e.py --size 200MB [--repeat 3] [--streams 1,2,4]
+
+Stages (each run as its own process so CPU time and peak RSS are its own):
+  decompress   inflate the dump, nothing else              (baseline of inspect)
+  inspect      ravenmigrate inspect --json                 ratio vs decompress
+  floor        inflate + deflate the same bytes, same level (baseline of convert)
+  convert      ravenmigrate convert -o OUT.ravendbdump     ratio vs floor
+  import       the server's own POST /smuggler/import       (baseline of every load)
+  load         ravenmigrate load --transport T --streams N  ratio vs import
+Results: a Markdown table and a JSON file under benchmarks/results/, and a PNG bar chart of the
+ratios. The machine is noisy: medians of --repeat runs, and ratios are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from ravenmigrate.client import RavenClient  # noqa: E402
+from ravenmigrate.server import EmbeddedServer  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
+PY = sys.executable
+
+
+def parse_size(text: str) -> int:
+    units = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+    for unit, mult in units.items():
+        if text.upper().endswith(unit):
+            return int(float(text[: -len(unit)]) * mult)
+    return int(text)
+
+
+@dataclass
+class Measure:
+    wall: float
+    client_cpu: float
+    peak_rss_mb: float
+    server_cpu: float = 0.0
+
+
+@dataclass
+class Row:
+    stage: str
+    baseline: str | None
+    runs: list[Measure] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(m, attr) for m in self.runs)
+
+
+def server_cpu_seconds(pid: int | None) -> float:
+    """utime + stime of the server process (and its threads) from /proc."""
+    if not pid:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(cmd: list[str], server_pid: int | None = None, env: dict | None = None) -> Measure:
+    """Run *cmd*; wall time, its own CPU (user+sys) and peak RSS from wait4, server CPU from /proc."""
+    s0 = server_cpu_seconds(server_pid)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.decode()[-2000:]}\n{err.decode()[-2000:]}")
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                   server_cpu_seconds(server_pid) - s0)
+
+
+# The floors: the fastest installed inflater (isal > zlib-ng > zlib, as the reader picks it),
+# reading 1 MiB at a time, doing nothing else; FLOOR also deflates the same bytes at the level
+# convert writes with, through the same library.
+DECOMPRESS = """
+import sys
+from ravenmigrate.sources.stream import inflater
+name, z = inflater()
+d = z.decompressobj(31)
+n = 0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b:
+            break
+        n += len(d.decompress(b))
+print(n, name)
+"""
+
+FLOOR = """
+import sys
+from ravenmigrate.sinks.deflate import gzip_compressor
+from ravenmigrate.sources.stream import inflater
+name, z = inflater()
+d = z.decompressobj(31)
+c, deflater = gzip_compressor(int(sys.argv[2]))
+out = 0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b:
+            break
+        out += len(c.compress(d.decompress(b)))
+out += len(c.flush())
+print(out, name, deflater)
+"""
+
+IMPORT = """
+import sys
+from ravenmigrate.client import RavenClient
+with RavenClient(sys.argv[1]) as c:
+    c.import_file(sys.argv[2], sys.argv[3])
+"""
+
+
+def uncompressed_size(dump: Path) -> int:
+    out = subprocess.run([PY, "-c", DECOMPRESS, str(dump)], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="200MB", help="uncompressed size of the generated dump")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--streams", default="1,2,4")
+    ap.add_argument("--transports", default="bulk-insert,import")
+    ap.add_argument("--level", type=int, default=6, help="gzip level of the generated dump and of convert")
+    ap.add_argument("--work", default=None, help="where the generated dump goes (default fixtures/generated)")
+    args = ap.parse_args(argv)
+
+    size = parse_size(args.size)
+    work = Path(args.work or REPO / "fixtures" / "generated")
+    work.mkdir(parents=True, exist_ok=True)
+    dump = work / f"e2e-{args.size}.ravendump"
+    if not dump.exists():
+        subprocess.run([PY, str(REPO / "fixtures" / "generate.py"), str(dump), "--size", str(size),
+                        "--level", str(args.level), "--attachments", "50"], check=True)
+    raw = uncompressed_size(dump)
+    docs = json.loads(subprocess.run([PY, "-m", "ravenmigrate", "inspect", "--json", str(dump)],
+                                     capture_output=True, text=True, check=True).stdout)["counts"]["Docs"]
+    print(f"input {dump} ({dump.stat().st_size / 1e6:.1f} MB gzip, {raw / 1e6:.1f} MB JSON, {docs} documents)")
+
+    rows: list[Row] = []
+
+    def measure(stage: str, baseline: str | None, make_cmd, server: EmbeddedServer | None = None, setup=None) -> None:
+        row = Row(stage, baseline)
+        for _ in range(args.repeat):
+            extra = setup() if setup else None
+            row.runs.append(run_child(make_cmd(extra), server.proc.pid if server and server.proc else None))
+        rows.append(row)
+        print(f"  {stage:<28} median {row.median('wall'):7.2f} s")
+
+    tmp = Path(tempfile.mkdtemp(prefix="ravenmigrate-e2e-"))
+    measure("decompress", None, lambda _: [PY, "-c", DECOMPRESS, str(dump)])
+    measure("inspect", "decompress", lambda _: [PY, "-m", "ravenmigrate", "inspect", "--json", str(dump)])
+    measure("floor (inflate+deflate)", None, lambda _: [PY, "-c", FLOOR, str(dump), str(args.level)])
+    measure("convert", "floor (inflate+deflate)",
+            lambda _: [PY, "-m", "ravenmigrate", "convert", str(dump), "-o", str(tmp / "out.ravendbdump"),
+                       "--level", str(args.level)])
+    with EmbeddedServer() as srv, RavenClient(srv.url) as client:
+        def fresh_db() -> str:
+            name = "bench-" + uuid.uuid4().hex[:8]
+            client.create_database(name)
+            return name
+
+        measure("server /smuggler/import", None, lambda db: [PY, "-c", IMPORT, srv.url, db, str(dump)], srv, fresh_db)
+        for transport in args.transports.split(","):
+            for n in (int(s) for s in args.streams.split(",")):
+                measure(f"load {transport} x{n}", "server /smuggler/import",
+                        lambda db, t=transport, n=n: [PY, "-m", "ravenmigrate", "load", str(dump), "--url", srv.url,
+                                                      "--database", db, "--transport", t, "--streams", str(n),
+                                                      "--quiet", "--report", str(tmp / f"load-{db}.json")],
+                        srv, fresh_db)
+
+    by_name = {r.stage: r for r in rows}
+    table = ["| stage | wall s | MB/s (JSON in) | docs/s | client CPU s | server CPU s | peak RSS MB | ratio | vs |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    out_rows = []
+    for r in rows:
+        wall = r.median("wall")
+        ratio = by_name[r.baseline].median("wall") / wall if r.baseline else None
+        rec = {"stage": r.stage, "baseline": r.baseline, "wall_s": wall, "mb_per_s": raw / 1e6 / wall,
+               "docs_per_s": docs / wall, "client_cpu_s": r.median("client_cpu"),
+               "server_cpu_s": r.median("server_cpu"), "peak_rss_mb": max(m.peak_rss_mb for m in r.runs),
+               "ratio": ratio, "runs": [asdict(m) for m in r.runs]}
+        out_rows.append(rec)
+        table.append(f"| {r.stage} | {wall:.2f} | {rec['mb_per_s']:.1f} | {rec['docs_per_s']:.0f} | "
+                     f"{rec['client_cpu_s']:.1f} | {rec['server_cpu_s']:.1f} | {rec['peak_rss_mb']:.0f} | "
+                     f"{'' if ratio is None else f'{ratio:.2f}x'} | {r.baseline or '(baseline)'} |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    meta = {"size": args.size, "uncompressed_bytes": raw, "documents": docs, "repeat": args.repeat,
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+            "command": "benchmarks/e2e.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+    (RESULTS / f"e2e-{args.size}.json").write_text(json.dumps({"meta": meta, "rows": out_rows}, indent=2))
+    md = (f"Input: {raw / 1e6:.0f} MB of 3.5-style JSON ({docs} documents), gzip level {args.level}; "
+          f"median of {args.repeat}; {meta['machine']}; {stamp}.\n\n" + "\n".join(table) + "\n")
+    (RESULTS / f"e2e-{args.size}.md").write_text(md)
+    chart(out_rows, RESULTS / f"e2e-{args.size}.png", meta)
+    print(md)
+    return 0
+
+
+def chart(rows: list[dict], path: Path, meta: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rated = [r for r in rows if r["ratio"] is not None]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(rated) + 1.5))
+    ax.barh([f"{r['stage']} / {r['baseline']}" for r in rated], [r["ratio"] for r in rated], color="#3a7ca5")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xlabel("speed relative to baseline (higher is better)")
+    ax.set_title(f"ravenmigrate e2e, {meta['size']} input, median of {meta['repeat']}")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
