@@ -2,8 +2,9 @@
 
 Usage: ``python benchmarks/reader_throughput.py [DUMP] [--pure-mb N]``. Without DUMP a 100 MB
 (uncompressed) 3.5-style dump is generated once into ``fixtures/generated/``. Prints MB/s of
-uncompressed bytes for: decompress only (the fastest installed inflater), split only (the
-native/pure splitter delimiting every record, no record objects), records, records with
+uncompressed bytes for: decompress only (the fastest installed inflater), the splitter alone on
+the decompressed bytes in memory, split only (the reader delimiting every record from the file,
+no record objects, as when resuming), records, records with
 ``compact=True``, and the pure twin on the first ``--pure-mb`` MB; each with its ratio to
 decompress-only.
 """
@@ -68,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     base_s, size = timed(decompress_only, path)
     mb = size / 1e6
     print(f"{'decompress only':<24}{mb / base_s:8.1f} MB/s   1.00x   ({mb:.0f} MB uncompressed)")
+    with ByteStream(path) as stream:
+        whole = bytearray(b"".join(iter(stream.chunk, b"")))
+    scanner = _twins.load("jsonsplit").Scanner()
+    s, (items, _) = timed(scanner.scan_items, whole, whole.index(b"[") + 1, 1 << 62)
+    print(f"{'splitter alone, in RAM':<24}{mb / s:8.1f} MB/s   {base_s / s:.2f}x   ({len(items)} records of the "
+          f"first section, no I/O)")
+    del whole
     rows = [("split only", split_only, (path,)), ("records", records, (path, False)),
             ("records compact", records, (path, True))]
     for name, fn, fargs in rows:

@@ -22,12 +22,17 @@ DEF COMMA_OR_CLOSE = 4
 DEF DONE = 5
 
 cdef unsigned char CLASS[256]  # 1 whitespace, 2 bare-word byte
+cdef unsigned char STOP_DQ[256]  # bytes that end a run inside a "string": the quote and backslash
+cdef unsigned char STOP_SQ[256]  # same for a 'string'
 
 
 cdef void _init_classes():
     cdef int i
     for i in range(256):
         CLASS[i] = 0
+        STOP_DQ[i] = 0
+        STOP_SQ[i] = 0
+    STOP_DQ[34] = STOP_DQ[92] = STOP_SQ[39] = STOP_SQ[92] = 1
     for i in b" \t\r\n\f\v":
         CLASS[i] = 1
     for i in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-._":
@@ -140,18 +145,15 @@ cdef class Scanner:
     cdef int _resume_string(self, const unsigned char* b, Py_ssize_t n) except -1:
         """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open)."""
         cdef unsigned char quote = <unsigned char>self.in_string
-        cdef Py_ssize_t i = self.pos, q
+        cdef const unsigned char* stop = &STOP_DQ[0] if quote == 34 else &STOP_SQ[0]
+        cdef Py_ssize_t i = self.pos
         cdef Py_ssize_t start
-        cdef const unsigned char* hit
-        while i < n:
-            hit = <const unsigned char*>memchr(b + i, quote, n - i)
-            q = hit - b if hit != NULL else n
-            hit = <const unsigned char*>memchr(b + i, 92, q - i)  # a backslash before the quote?
-            if hit == NULL:
-                i = q
+        while True:
+            while i < n and not stop[b[i]]:
+                i += 1
+            if i >= n or b[i] == quote:
                 break
-            i = hit - b
-            if i + 1 >= n:
+            if i + 1 >= n:  # a backslash whose escaped byte is not here yet
                 break
             i += 2
         if i >= n or b[i] != quote:
@@ -314,19 +316,15 @@ cdef class Scanner:
 
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char quote):
     """Index of the closing *quote* of a string whose body starts at *i*, or *end* when unterminated."""
-    cdef const unsigned char* hit
-    cdef Py_ssize_t q
-    while i < end:
-        hit = <const unsigned char*>memchr(b + i, quote, end - i)
-        q = hit - b if hit != NULL else end
-        hit = <const unsigned char*>memchr(b + i, 92, q - i)
-        if hit == NULL:
-            return q
-        i = hit - b
+    cdef const unsigned char* stop = &STOP_DQ[0] if quote == 34 else &STOP_SQ[0]
+    while True:
+        while i < end and not stop[b[i]]:
+            i += 1
+        if i >= end or b[i] == quote:
+            return i
         if i + 1 >= end:
             return end
         i += 2
-    return end
 
 
 cdef inline Py_ssize_t _skip_unit(const unsigned char* b, Py_ssize_t i, Py_ssize_t end):

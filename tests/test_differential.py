@@ -87,17 +87,19 @@ def test_revisions_in_repeated_sections_match_server_import(ravendb, new_databas
     assert outcome.comparison.counts["revisions"] == 6
 
 
+EVERY_RULE = dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
+                  unicode_ids=True, last_modified_formats=True, integer_identities=True)
 GENERATED = [
-    ("every-rule", dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
-                        unicode_ids=True, last_modified_formats=True, integer_identities=True), "import"),
-    ("every-rule", dict(docs=200, attachments=7, deletions=12, revisions=3, nested_metadata=True, expiration=True,
-                        unicode_ids=True, last_modified_formats=True, integer_identities=True), "v4"),
-    ("split-export", dict(docs=300, attachments=3, split_mb=0.01), "v4"),
-    ("no-hilo-no-system", dict(docs=100, hilo=False, system_docs=False), "import"),
+    pytest.param("every-rule", EVERY_RULE, "import", id="every-rule-import"),
+    pytest.param("every-rule", EVERY_RULE, "v4", id="every-rule-v4", marks=pytest.mark.slow),
+    pytest.param("split-export", dict(docs=300, attachments=3, split_mb=0.01), "v4", id="split-export-v4",
+                 marks=pytest.mark.slow),
+    pytest.param("no-hilo-no-system", dict(docs=100, hilo=False, system_docs=False), "import",
+                 id="no-hilo-no-system-import"),
 ]
 
 
-@pytest.mark.parametrize("name,options,sink", GENERATED, ids=[f"{g[0]}-{g[2]}" for g in GENERATED])
+@pytest.mark.parametrize("name,options,sink", GENERATED)
 def test_generated_variant_matches_server_import(ravendb, new_database, tmp_path, name, options, sink):
     """fixtures/generate.py variants (attachments, deletions, revisions, hilo, system documents, nested
     metadata, expiration, unicode ids, every Last-Modified shape, integer identities, split exports)."""

@@ -143,3 +143,11 @@ def test_twin_selection_native_by_default_pure_when_forced():
     assert default.stdout.strip() == ("native" if native is not None else "pure")
     assert forced.stdout.strip() == "pure"
     assert "jsonsplit" in _twins.status()
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_long_string_with_many_escapes_is_scanned_once(impl):
+    body = b'{"Log": "' + b"line with a \\\"quote\\\" and\\r\\n" * 40_000 + b'", "@metadata": {"@id": "l/1"}}'
+    end, ms, me = run(impl, body, 1 << 16)
+    assert end == len(body) and body[ms:me] == b'{"@id": "l/1"}'
+    assert impl.compact(body, 0, end) == body.replace(b'", "@', b'","@').replace(b'": ', b'":')

@@ -67,3 +67,10 @@ def test_dumps_types():
         dumps({1: 2})
     with pytest.raises(TypeError):
         dumps(object())
+
+
+def test_nested_floats_become_decimals_on_every_path():
+    for text in (b'{"a": [1, {"b": [2, 3.5]}], "c": "x"}', b'{"a": [1, {"b": [2, 3.5],}], "c": "x"}'):
+        v = loads(text)
+        assert v["a"][1]["b"][1] == Decimal("3.5") and type(v["a"][1]["b"][1]) is Decimal
+    assert type(loads(b"[[[[18446744073709551616]]]]")[0][0][0][0]) is int

@@ -41,16 +41,17 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 def _has_float(value: Any) -> bool:
     """Whether a parsed value holds a float (then it is re-parsed so numbers become Decimal)."""
     t = type(value)
-    if t is float:
-        return True
     if t is dict:
-        value = value.values()
-    elif t is not list:
-        return False
-    for v in value:
-        tv = type(v)
-        if tv is float or ((tv is dict or tv is list) and _has_float(v)):
-            return True
+        values = value.values()
+    elif t is list:
+        values = value
+    else:
+        return t is float
+    types = set(map(type, values))
+    if float in types:
+        return True
+    if dict in types or list in types:
+        return any(_has_float(v) for v in values if type(v) is dict or type(v) is list)
     return False
 
 

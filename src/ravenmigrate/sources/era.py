@@ -18,8 +18,8 @@ from pathlib import Path
 from ..records import Attachment, Document, Identity, Index, Transformer
 
 ERAS = ("1.x", "2.x", "2.5", "3.0", "3.5", "StorageExporter", "unknown")
-_FULL_SAMPLE = 10_000  # documents examined one by one; later ones are sampled
-_SAMPLE_EVERY = 64
+FULL_SAMPLE = 10_000  # documents a reader shows one by one; later ones only every SAMPLE_EVERY-th
+SAMPLE_EVERY = 64
 _GUID_ETAG = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -69,8 +69,6 @@ class Evidence:
 
     def _document(self, metadata: dict) -> None:
         self.documents += 1
-        if self.documents > _FULL_SAMPLE and self.documents % _SAMPLE_EVERY:
-            return
         etag = metadata.get("@etag")
         if isinstance(etag, str):
             if _GUID_ETAG.match(etag) and etag != etag.upper():

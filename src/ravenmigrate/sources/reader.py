@@ -17,7 +17,7 @@ from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError, UnsupportedSource
 from ..records import SECTIONS, Document, Finding, Position, Record
 from . import items
-from .era import Evidence
+from .era import FULL_SAMPLE, SAMPLE_EVERY, Evidence
 from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
@@ -69,6 +69,7 @@ class DumpFile:
         self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
         self.skipped: dict[str, int] = {}
         self.last_id: str | None = None
+        self._documents = 0
         self.section: str | None = None
         self.index: int | None = None
         self.buf = bytearray()
@@ -372,7 +373,9 @@ class DumpFile:
             span = (ms - start, me - start)
         self.last_id = doc_id
         doc = Document(doc_id, data, metadata, span, pos, self.compact)
-        self.evidence.record(doc)
+        self._documents += 1
+        if self._documents <= FULL_SAMPLE or not self._documents % SAMPLE_EVERY:
+            self.evidence.record(doc)
         return doc
 
     # -- salvage -------------------------------------------------------------------------------
