@@ -14,6 +14,6 @@ run_pytest() {
   return "$rc"
 }
 echo "== native twins =="
-run_pytest -q "$@"
+run_pytest -q --durations=15 "$@"
 echo "== pure-Python twins (RAVENMIGRATE_PUREPYTHON=1) =="
 RAVENMIGRATE_PUREPYTHON=1 run_pytest -q -m "not slow" "$@"

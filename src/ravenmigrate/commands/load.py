@@ -18,6 +18,7 @@ from ..sinks.loader import (
 )
 from ..sinks.progress import table
 from ..sinks.streams import Limits
+from ..sources.voron import options as voron_options
 
 EPILOG = """transports:
   import       (default) streams the records through the server's own /smuggler/import, in parallel
@@ -55,6 +56,7 @@ def register(sub) -> None:
                    help="seconds of transient failures (refused, reset, 503) to retry before stopping (default 120)")
     p.add_argument("--gzip", action="store_true", help="gzip bulk insert bodies (worth it over a slow network)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    voron_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     options = LoadOptions(url=url, database=args.database, transport=args.transport, streams=args.streams,
                           create=args.create, resume=args.resume, checkpoint=checkpoint, retry_for=args.retry_for,
                           limits=Limits(args.operation_docs, int(args.operation_mb * 2**20)), compress=args.gzip,
-                          progress=False if args.quiet else None)
+                          progress=False if args.quiet else None, source_options=voron_options.from_namespace(args))
     try:
         report = Loader(args.source, options).run()
     except LoadError as exc:

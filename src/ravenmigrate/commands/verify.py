@@ -9,6 +9,7 @@ from ..sinks import embedded
 from ..sinks.loader import TRANSPORTS
 from ..sinks.progress import table
 from ..sinks.verify import verify
+from ..sources.voron import options as voron_options
 
 SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
 
@@ -22,12 +23,13 @@ def register(sub) -> None:
                    help="the transport the load used: with bulk-insert its documented deviations "
                         "(@last-modified, revisions) are counted apart, not as differences")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    voron_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     url = args.url or embedded.ensure_running()[0]
-    report = verify(args.source, url, args.database, args.transport)
+    report = verify(args.source, url, args.database, args.transport, **voron_options.from_namespace(args))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1

@@ -60,6 +60,7 @@ class LoadOptions:
     limits: Limits = field(default_factory=Limits)
     compress: bool = False
     progress: bool | None = None
+    source_options: dict[str, Any] = field(default_factory=dict)
 
 
 def default_checkpoint(report: str | None, database: str) -> Path:
@@ -69,12 +70,14 @@ def default_checkpoint(report: str | None, database: str) -> Path:
     return Path(f"ravenmigrate-load-{database}.checkpoint")
 
 
-def open_records(source: str) -> tuple[Iterator[Any], Callable[[int], float | None], Callable[[], None]]:
+def open_records(source: str, **source_options: Any
+                 ) -> tuple[Iterator[Any], Callable[[int], float | None], Callable[[], None]]:
     """(records, fraction read given the last record's offset, close) of a source opened with
-    compact document bodies."""
+    compact document bodies; *source_options* go to ``open_source`` (raw storage: journals path,
+    bundle settings)."""
     from ..sources import open_source
 
-    src = open_source(source, compact=True)
+    src = open_source(source, compact=True, **source_options)
     close = getattr(src, "close", None) or (lambda: None)
     own = getattr(src, "fraction", None)
     if callable(own):
@@ -203,7 +206,7 @@ class Loader:
                    for i in range(cp.streams)]
         error: BaseException | None = None
         if self.pairs is None:
-            records, at, close = open_records(self.source)
+            records, at, close = open_records(self.source, **self.o.source_options)
             pairs = converted_pairs(records)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)

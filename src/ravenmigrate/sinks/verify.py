@@ -139,10 +139,10 @@ class Expected:
             self.skipped += 1
 
 
-def expected_from(source: str, bulk: bool) -> Expected:
+def expected_from(source: str, bulk: bool, **source_options: Any) -> Expected:
     exp = Expected()
     converter = make_converter()
-    records, _, close = open_records(source)
+    records, _, close = open_records(source, **source_options)
     try:
         for record in records:
             for conv in convert(converter, record):
@@ -172,10 +172,12 @@ class _Section:
                 "missing_items": self.missing, "extra_items": self.extra, "different_items": self.different}
 
 
-def verify(source: str, url: str, database: str, transport: str = "import") -> dict[str, Any]:
-    """Compare *database* at *url* with the converted *source*; a report with ``ok``."""
+def verify(source: str, url: str, database: str, transport: str = "import",
+           **source_options: Any) -> dict[str, Any]:
+    """Compare *database* at *url* with the converted *source*; a report with ``ok``.
+    *source_options* go to ``open_source`` (raw storage: journals path, bundle settings)."""
     bulk = transport == "bulk-insert"
-    exp = expected_from(source, bulk)
+    exp = expected_from(source, bulk, **source_options)
     client = RavenClient(url)
     docs, atts, revs, idents, idxs = _Section(), _Section(), _Section(), _Section(), _Section()
     deviations = {"last_modified": 0, "revisions_not_stored": 0}
