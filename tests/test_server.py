@@ -53,3 +53,34 @@ def test_server_own_import_of_real_3_5_dump(ravendb, new_database):
         # target-4x.md §14: Northwind 3.5 -> 1059 docs read, Raven/ system docs partly skipped.
         assert 1000 < stats["CountOfDocuments"] <= 1059
         assert client.get_document(db, "orders/830")["@metadata"]["@collection"] == "Orders"
+
+
+def test_a_killed_test_run_leaves_no_server_behind(tmp_path):
+    """The server dies with the process that started it (PR_SET_PDEATHSIG), even on SIGKILL."""
+    import os
+    import signal
+    import sys
+    import time
+
+    script = ("import sys, time\n"
+              "from ravenmigrate.server import EmbeddedServer\n"
+              "srv = EmbeddedServer().start()\n"
+              "print(srv.proc.pid, flush=True)\n"
+              "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    server_pid = int(parent.stdout.readline())
+    os.kill(server_pid, 0)  # running
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            break
+        if open(f"/proc/{server_pid}/stat").read().split(")")[1].split()[0] == "Z":
+            break  # dead, waiting to be reaped by init
+        time.sleep(0.2)
+    else:
+        os.kill(server_pid, signal.SIGKILL)
+        raise AssertionError(f"server {server_pid} outlived its killed parent")

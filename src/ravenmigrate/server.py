@@ -169,12 +169,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _kill_me_with_parent() -> None:
+    """In the child before exec: SIGKILL this process when its parent dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``), so a test run that is itself killed leaves no server behind."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class EmbeddedServer:
     """A RavenDB 4.1 process on loopback; use as a context manager or call start()/stop()."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None, port: int | None = None,
-                 installation: Installation | None = None) -> None:
+                 installation: Installation | None = None, die_with_parent: bool = True) -> None:
         self.installation = installation or install()
+        self.die_with_parent = die_with_parent
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="ravenmigrate-server-")
@@ -208,7 +220,8 @@ class EmbeddedServer:
         ]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=inst.server_dir, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_kill_me_with_parent if self.die_with_parent else None)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -40,11 +40,11 @@ def ensure_running() -> tuple[str, int | None]:
         port = json.loads(_state_file().read_text()).get("port")
     except (OSError, ValueError):
         pass
-    srv = EmbeddedServer(data_dir(), port=port)
+    srv = EmbeddedServer(data_dir(), port=port, die_with_parent=False)
     try:
         srv.start()
     except Exception:  # noqa: BLE001 - the old port may be taken: take a free one
-        srv = EmbeddedServer(data_dir())
+        srv = EmbeddedServer(data_dir(), die_with_parent=False)
         srv.start()
     _state_file().write_text(json.dumps({"port": srv.port, "pid": srv.proc.pid, "url": srv.url}))
     return srv.url, srv.proc.pid
