@@ -26,7 +26,9 @@ from .http import (
     TRANSIENT_STATUSES,
     TransientError,
     db_path,
+    error_message,
     fault_message,
+    interrupted,
     operation_state,
     stream_request,
 )
@@ -143,7 +145,7 @@ class BulkInsertSender:
         if status in TRANSIENT_STATUSES or any(m in text for m in TRANSIENT_MESSAGES):
             raise TransientError(f"bulk insert answered {status}: {text[:500]}", status=status)
         self._raise_if_faulted(client, op, op_id, text)
-        raise permanent(op.stream, op, f"bulk insert answered {status}: {_message(text)}", _rejected_id(text, op))
+        raise permanent(op.stream, op, f"bulk insert answered {status}: {error_message(text)}", _rejected_id(text, op))
 
     def _raise_if_faulted(self, client: RavenClient, op: Operation, op_id: int, text: str | None) -> None:
         """A faulted bulk insert names the reason (§9 "the client reports errors by querying the state")."""
@@ -152,7 +154,7 @@ class BulkInsertSender:
         except ServerError:
             return
         message = fault_message(state)
-        if message is None or any(m in message for m in TRANSIENT_MESSAGES) or _interrupted(message):
+        if message is None or any(m in message for m in TRANSIENT_MESSAGES) or interrupted(message):
             return
         raise permanent(op.stream, op, message, _rejected_id(message + (text or ""), op))
 
@@ -164,21 +166,6 @@ class BulkInsertSender:
     def _delete(self, client: RavenClient, ids: list[str]) -> None:
         commands = [{"Id": i, "Type": "DELETE", "ChangeVector": None} for i in ids]
         client.json("POST", db_path(self.database, "bulk_docs"), {"Commands": commands}, ok=(201,))
-
-
-def _interrupted(message: str) -> bool:
-    """A bulk insert that faulted because its connection went away (kill, stop), not its data."""
-    low = message.lower()
-    return any(s in low for s in ("unexpected end", "connection", "aborted", "reset", "shutdown", "disposed",
-                                  "canceled", "cancelled"))
-
-
-def _message(text: str) -> str:
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text[:1000]
-    return str(body.get("Message") or body.get("Error") or text)[:1000]
 
 
 def _rejected_id(text: str, op: Operation) -> str | None:

@@ -122,6 +122,24 @@ def fault_message(state: dict[str, Any] | None) -> str | None:
     return result.get("Message") or result.get("Error") or json.dumps(result)[:2000]
 
 
+def error_message(text: str) -> str:
+    """The ``Message`` (else ``Error``) of a server's JSON error body, else the text; 1000 chars at most."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:1000]
+    return str(body.get("Message") or body.get("Error") or text)[:1000] if isinstance(body, dict) else text[:1000]
+
+
+_INTERRUPTED = ("unexpected end", "connection", "aborted", "reset", "shutdown", "disposed", "canceled", "cancelled")
+
+
+def interrupted(message: str) -> bool:
+    """Whether a faulted operation failed because its connection went away (kill, stop), not its data."""
+    low = message.lower()
+    return any(s in low for s in _INTERRUPTED)
+
+
 class Retry:
     """Exponential back-off over transient failures, for at most ``budget`` seconds in a row."""
 

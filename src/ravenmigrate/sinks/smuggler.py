@@ -28,7 +28,9 @@ from .http import (
     TRANSIENT_STATUSES,
     TransientError,
     db_path,
+    error_message,
     fault_message,
+    interrupted,
     operation_state,
     stream_request,
 )
@@ -156,7 +158,7 @@ class ImportSender:
             return json.loads(data) if data else {}
         if status in TRANSIENT_STATUSES or any(m in text for m in TRANSIENT_MESSAGES):
             raise TransientError(f"import answered {status}: {text[:500]}", status=status)
-        message = _message(text)
+        message = error_message(text)
         if op is None:
             raise ServerError(f"import into {self.database} failed ({status}): {message}", status=status)
         raise permanent(op.stream, op, f"import answered {status}: {message}", _named_id(message, op))
@@ -168,18 +170,9 @@ class ImportSender:
             return
         if message is None or op is None or any(m in message for m in TRANSIENT_MESSAGES):
             return
-        low = message.lower()
-        if any(s in low for s in ("unexpected end", "connection", "aborted", "reset", "canceled", "shutdown")):
+        if interrupted(message):
             return
         raise permanent(op.stream, op, message, _named_id(message, op))
-
-
-def _message(text: str) -> str:
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text[:1000]
-    return str(body.get("Message") or body.get("Error") or text)[:1000]
 
 
 def _named_id(message: str, op: Operation) -> str | None:
