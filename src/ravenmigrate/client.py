@@ -75,10 +75,10 @@ class RavenClient:
         return resp.status, data
 
     def json(self, method: str, path: str, payload: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
-        body = None if payload is None else json.dumps(payload).encode()
+        body = None if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"} if body is not None else {}
         _, data = self.request(method, path, body, headers, ok)
-        return json.loads(data) if data else None
+        return json.loads(data, strict=False) if data else None
 
     # -- databases ---------------------------------------------------------------------------
     def database_names(self) -> list[str]:
@@ -104,7 +104,7 @@ class RavenClient:
         status, data = self.request("GET", f"/databases/{urllib.parse.quote(database)}/docs?{q}", ok=(200, 404))
         if status == 404:
             return None
-        results = json.loads(data)["Results"]
+        results = json.loads(data, strict=False)["Results"]
         return results[0] if results else None
 
     # -- operations and the server's own import -------------------------------------------------
@@ -148,7 +148,7 @@ class RavenClient:
         if resp.status != 200:
             raise ServerError(f"import into {database} failed ({resp.status}): {data[:2000].decode('utf-8', 'replace')}",
                               status=resp.status, url=self.url + path)
-        return json.loads(data) if data else None
+        return json.loads(data, strict=False) if data else None
 
     def import_file(self, database: str, path: str, options: dict[str, Any] | None = None,
                     chunk_size: int = 1 << 20) -> Any:

@@ -74,7 +74,7 @@ def _short(value: Any) -> str:
 
 
 def _loads(data: bytes) -> Any:
-    return json.loads(data, parse_float=Decimal)
+    return json.loads(data, parse_float=Decimal, strict=False)
 
 
 def _db(database: str) -> str:

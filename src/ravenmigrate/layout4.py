@@ -92,7 +92,7 @@ def _array(data: bytes, pos: int, section: str, path: str) -> tuple[list[Element
         pos = _ws(data, pos)
         end = _value_end(data, pos, path)
         try:
-            value = json.loads(data[pos:end])
+            value = json.loads(data[pos:end], strict=False)
         except ValueError as exc:
             raise SourceError(f"invalid JSON element: {exc}", path=path, section=section, index=len(out),
                               offset=pos) from exc
@@ -123,14 +123,14 @@ def parse(data: bytes, path: str = "<memory>") -> Dump4:
     while True:
         pos = _expect(data, pos, b'"', path, "a section name")
         kend = _value_end(data, pos, path)
-        name = json.loads(data[pos:kend])
+        name = json.loads(data[pos:kend], strict=False)
         pos = _expect(data, kend, b":", path, "':'") + 1
         pos = _ws(data, pos)
         if data[pos] == 0x5B:
             value, pos = _array(data, pos, name, path)
         else:
             end = _value_end(data, pos, path)
-            value = json.loads(data[pos:end])
+            value = json.loads(data[pos:end], strict=False)
             pos = end
             if name == "BuildVersion" and not sections and isinstance(value, int):
                 build_version = value

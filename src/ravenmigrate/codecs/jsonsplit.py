@@ -12,6 +12,12 @@ necessarily, the last key).
 
 :func:`compact` drops insignificant whitespace, comments and trailing commas from a value the
 scanner accepted (3.x writes ``Formatting.Indented`` with CRLF, formats-3x.md §1).
+
+:func:`raw_unicode` writes the ``\\uXXXX`` escapes of double-quoted strings as raw UTF-8, the way
+RavenDB 4.x's own export writes strings (docs/deviations.md): the 4.1 JSON
+parser corrupts an escape that a network read splits, and stores an escaped surrogate pair as two
+U+FFFD. ``\\u0022`` and ``\\u005c`` become ``\\"`` and ``\\\\``; a lone surrogate becomes
+U+FFFD (what the server stores for it); other escapes stay as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import re
 
 from .jsonvalue import JSONValueError
 
-__all__ = ["Scanner", "ScanError", "compact", "compact_document", "error_message", "NEED_MORE"]
+__all__ = ["Scanner", "ScanError", "compact", "compact_document", "error_message", "raw_unicode", "NEED_MORE"]
 
 ScanError = JSONValueError
 NEED_MORE = -1
@@ -292,3 +298,37 @@ def compact_document(buf, start: int, end: int, meta_start: int, meta_end: int) 
     head = compact(buf, start, meta_start)
     meta = compact(buf, meta_start, meta_end)
     return head + meta + compact(buf, meta_end, end), len(head), len(head) + len(meta)
+
+
+_STRING_WITH_U = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.S)
+_ESCAPE = re.compile(rb"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|.)", re.S)
+_REPLACEMENT = "\ufffd".encode()
+
+
+def _unescape(m: re.Match) -> bytes:
+    if m.group(1) is not None:
+        hi, lo = int(m.group(1), 16), int(m.group(2), 16)
+        return chr(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).encode()
+    if m.group(3) is None:
+        return m.group(0)
+    code = int(m.group(3), 16)
+    if code == 0x22:
+        return b'\\"'
+    if code == 0x5C:
+        return b"\\\\"
+    if 0xD800 <= code < 0xE000:
+        return _REPLACEMENT
+    return chr(code).encode()
+
+
+def _string(m: re.Match) -> bytes:
+    token = m.group(0)
+    return _ESCAPE.sub(_unescape, token) if b"\\u" in token else token
+
+
+def raw_unicode(data: bytes) -> bytes:
+    """*data* (compact JSON) with every ``\\uXXXX`` escape of its double-quoted strings written raw
+    (see the module docstring); *data* itself when it has none."""
+    if b"\\u" not in data:
+        return data
+    return _STRING_WITH_U.sub(_string, data)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-CODES = ("identity-integer", "nested-metadata-id", "last-modified-carry-over", "last-modified-fff")
+CODES = ("identity-integer", "nested-metadata-id", "last-modified-carry-over", "last-modified-fff",
+         "escaped-surrogate-pair")
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,7 +1,9 @@
 """3.x documents -> 4.x documents and legacy revisions (target-4x.md §3, §4).
 
 Per document: rewrite ``@metadata`` (twin ``metadata4``, §3.2) and splice it back into the
-untouched body bytes; resolve id, collection (``@empty`` when absent, ``@hilo`` for ids containing
+untouched body bytes, with ``\\uXXXX`` escapes written as raw UTF-8 (``jsonsplit.raw_unicode``:
+RavenDB 4.1's JSON parser corrupts an escape split by a network read and an escaped surrogate
+pair, docs/deviations.md); resolve id, collection (``@empty`` when absent, ``@hilo`` for ids containing
 ``Raven/Hilo/``), last-modified (§3.4), flags and legacy revisions (``RV:`` change vectors, §4);
 skip the six replication/backup system documents (§3.1 step 5) and, optionally, expired ones.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +27,8 @@ from .lastmodified import is_fff, to_4x
 
 _twins.register("metadata4", "ravenmigrate.convert.metadata")
 _metadata4 = _twins.load("metadata4")
+_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+_jsonsplit = _twins.load("jsonsplit")
 
 # §3.1 step 5: skipped exactly (case-sensitive), plus Raven/Replication/Sources/<guid> (length 62).
 SKIPPED_SYSTEM_DOCUMENTS = frozenset({
@@ -34,6 +39,7 @@ REPLICATION_SOURCES = "Raven/Replication/Sources/"
 HILO_MARKER = "Raven/Hilo/"
 REVISIONS_MARKER = "/revisions/"
 HILO_MEMBER = b'"@collection":"@hilo"'
+SURROGATE_PAIR = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 # 4.1 document flags a 3.x ``@flags`` value may name (unknown names are ignored, §13).
 PERSISTED_FLAGS = ("HasRevisions", "DeleteRevision", "Revision", "HasAttachments", "HasCounters",
                    "Resolved", "Conflicted")
@@ -148,6 +154,10 @@ class DocumentConverter:
         out = b"".join(pieces)
         if not doc.compact:
             out = compact(out)
+        if b"\\u" in out:
+            if SURROGATE_PAIR.search(out):
+                self.deviate(Deviation("escaped-surrogate-pair", doc_id, "\ufffd\ufffd", "the character"))
+            out = _jsonsplit.raw_unicode(out)  # 4.1 corrupts split and paired escapes
         return Document4(doc_id, out, collection, last_modified, doc.position, flags, revision_of, change_vector)
 
     def _rewrite_all(self, data: bytes) -> tuple[list[bytes | None], list, list]:

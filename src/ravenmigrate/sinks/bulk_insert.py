@@ -54,7 +54,7 @@ DEVIATIONS = (
 def put_command(doc: Document4) -> bytes:
     """``{"Id":…,"Type":"PUT","Document":<data>}`` around the converted bytes (§9 body)."""
     doc_id = doc.id
-    quoted = b'"' + doc_id.encode() + b'"' if _PLAIN_ID.match(doc_id) else json.dumps(doc_id).encode()
+    quoted = b'"' + doc_id.encode() + b'"' if _PLAIN_ID.match(doc_id) else json.dumps(doc_id, ensure_ascii=False).encode()
     return PUT_HEAD + quoted + PUT_MID + doc.data + b"}"
 
 

@@ -11,7 +11,7 @@ import json
 from ..convert.jsonbytes import decode_key, iter_object
 
 METADATA_KEY = b'"@metadata":'
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(strict=False)
 _VALUE_OFFSET = len(METADATA_KEY)
 
 

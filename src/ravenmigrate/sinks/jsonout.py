@@ -28,7 +28,7 @@ def _dump(value: Any) -> str:
 
 def loads(data: bytes) -> Any:
     """Parse keeping non-integral numbers exact (``Decimal``)."""
-    return json.loads(data, parse_float=Decimal)
+    return json.loads(data, parse_float=Decimal, strict=False)
 
 
 def top_metadata_value(data: bytes) -> int | None:
@@ -44,7 +44,7 @@ def top_metadata_value(data: bytes) -> int | None:
     if tail.count(b"{") == tail.count(b"}") and tail.count(b"[") == tail.count(b"]"):
         return start
     try:
-        json.loads(tail)
+        json.loads(tail, strict=False)
     except ValueError:
         return None
     return start

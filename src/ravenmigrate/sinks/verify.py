@@ -70,7 +70,7 @@ def stream_documents(client: RavenClient, database: str) -> Iterator[dict[str, A
             raise ServerError(f"GET {client.url}{path} answered {resp.status}: {resp.read()[:500]!r}",
                               status=resp.status)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        parser = json.JSONDecoder(parse_float=Decimal)
+        parser = json.JSONDecoder(parse_float=Decimal, strict=False)
         buf = ""
         pos = 0
         started = False
@@ -122,7 +122,7 @@ class Expected:
             if conv.revision_of is not None:
                 self.revisions.setdefault(conv.revision_of.lower(), set()).add(conv.change_vector or "")
                 return
-            body, meta, _ = split(json.loads(conv.data, parse_float=Decimal), bulk)
+            body, meta, _ = split(json.loads(conv.data, parse_float=Decimal, strict=False), bulk)
             self.documents[conv.id.lower()] = (conv.id, body, meta, conv.last_modified, conv.collection)
         elif isinstance(conv, AttachmentPut4):
             self.attachments[(conv.document_id.lower(), conv.name)] = conv.hash
