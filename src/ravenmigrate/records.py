@@ -191,4 +191,30 @@ class Skipped:
     source: Position
 
 
-Converted = Document4 | AttachmentPut4 | Delete4 | Index4 | Identity4 | Skipped
+@dataclass(slots=True)
+class DocumentRun:
+    """Consecutive common documents of one section, read and converted in one step.
+
+    Only a reader opened with ``runs=True`` yields it (``convert`` and ``load`` do); it is both a
+    source record and a converted one: ``results`` are the ``(id, data, collection, last_modified,
+    etag, legacy_last_modified)`` tuples of the ``docrun`` twin, exactly the ``Document4`` fields
+    the general path computes for those documents (target-4x.md §3; ``convert/docrun.py`` says
+    which documents qualify). ``position`` is the first document's; ``offsets`` hold every
+    document's uncompressed offset.
+    """
+
+    results: list[tuple[str, bytes, str, str, str | None, str | None]]
+    position: Position
+    offsets: list[int]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def documents(self) -> list[Document4]:
+        """The run as ``Document4`` records (each with its own position)."""
+        p = self.position
+        return [Document4(r[0], r[1], r[2], r[3], Position(p.source, p.section, p.index + k, self.offsets[k]))
+                for k, r in enumerate(self.results)]
+
+
+Converted = Document4 | AttachmentPut4 | Delete4 | Index4 | Identity4 | Skipped | DocumentRun

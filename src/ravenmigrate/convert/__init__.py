@@ -22,6 +22,7 @@ from ..records import (
     Delete4,
     Document,
     DocumentDeletion,
+    DocumentRun,
     Identity,
     Identity4,
     Index,
@@ -79,10 +80,15 @@ class Converter:
             self.documents.new_section()
         self._index = pos.index
 
-    def convert(self, record: Record) -> Iterable[Converted]:
+    def convert(self, record: Record | DocumentRun) -> Iterable[Converted]:
         self._track_section(record)
         if isinstance(record, Document):
             return (self.documents.convert(record),)
+        if isinstance(record, DocumentRun):
+            # Converted already (convert/docrun.py); only the section state follows it (§3.4).
+            self._index = record.position.index + len(record) - 1
+            self.documents.state.last_modified = record.results[-1][3]
+            return (record,)
         if isinstance(record, Attachment):
             out = convert_attachment(record)
             return (out,) if isinstance(out, Skipped) else out

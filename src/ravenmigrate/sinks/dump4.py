@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from ..records import AttachmentPut4, Converted, Delete4, Document4, Identity4, Index4, Skipped
+from ..records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
 from . import dump4_records as enc
 from .deflate import gzip_compressor
 
@@ -136,6 +136,9 @@ class Dump4Writer:
         if isinstance(record, Document4):
             self._release()
             self._pending = record
+        elif isinstance(record, DocumentRun):
+            self._release()
+            self._write_run(record)
         elif isinstance(record, AttachmentPut4):
             if self._pending is None or self._pending.id != record.document_id:
                 self._release()
@@ -203,6 +206,17 @@ class Dump4Writer:
             self.stats.revisions += 1
         else:
             self.stats.documents += 1
+        self._end_element()
+
+    def _write_run(self, run: DocumentRun) -> None:
+        """A run's documents, framed like :func:`~.dump4_records.document_parts` frames them: each has a
+        last-modified, no flags and a plain id, and its ``@metadata`` (only scalars) closes the document."""
+        buf = self._element("Docs")
+        buf += b",".join([b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),
+                                    b'","@last-modified":"', last_modified.encode(), b'"}}'))
+                          for doc_id, data, _, last_modified, _, _ in run.results])
+        self._section_has_last_modified = True
+        self.stats.documents += len(run)
         self._end_element()
 
     def _count_attachment(self, put: AttachmentPut4) -> None:

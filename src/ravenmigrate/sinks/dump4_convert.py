@@ -49,7 +49,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     """
     opts = options or Dump4Options()
     started = time.perf_counter()
-    src = open_source(source, compact=True)
+    src = open_source(source, compact=True, runs=True)
     converter = Converter(opts.convert)
     measure = _InputMeasure()
     writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,

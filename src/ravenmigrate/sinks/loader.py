@@ -23,7 +23,7 @@ from typing import Any
 
 from ..client import RavenClient
 from ..errors import RavenMigrateError, ServerError
-from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4, Skipped
+from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
 from .http import PermanentError, Retry, TransientError, db_path
@@ -70,14 +70,14 @@ def default_checkpoint(report: str | None, database: str) -> Path:
     return Path(f"ravenmigrate-load-{database}.checkpoint")
 
 
-def open_records(source: str, **source_options: Any
+def open_records(source: str, runs: bool = False, **source_options: Any
                  ) -> tuple[Iterator[Any], Callable[[int], float | None], Callable[[], None]]:
     """(records, fraction read given the last record's offset, close) of a source opened with
-    compact document bodies; *source_options* go to ``open_source`` (raw storage: journals path,
-    bundle settings)."""
+    compact document bodies (``runs``: common documents come converted, ``DocumentRun``);
+    *source_options* go to ``open_source`` (raw storage: journals path, bundle settings)."""
     from ..sources import open_source
 
-    src = open_source(source, compact=True, **source_options)
+    src = open_source(source, compact=True, runs=runs, **source_options)
     close = getattr(src, "close", None) or (lambda: None)
     own = getattr(src, "fraction", None)
     if callable(own):
@@ -122,6 +122,8 @@ def convert(converter: Any, record: Any) -> list[Any]:
     out = converter.convert(record)
     if out is None:
         return []
+    if isinstance(record, DocumentRun):
+        return record.documents()
     if isinstance(out, (list, tuple)):
         return list(out)
     if isinstance(out, (Document4, AttachmentPut4, Delete4, Index4, Identity4, Skipped)):
@@ -206,7 +208,7 @@ class Loader:
                    for i in range(cp.streams)]
         error: BaseException | None = None
         if self.pairs is None:
-            records, at, close = open_records(self.source, **self.o.source_options)
+            records, at, close = open_records(self.source, runs=True, **self.o.source_options)
             pairs = converted_pairs(records)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
@@ -258,7 +260,7 @@ class Loader:
         for record, converted in pairs:
             if failed.is_set():
                 break
-            self.counts["records_read"] += 1
+            self.counts["records_read"] += len(record) if isinstance(record, DocumentRun) else 1
             pos = getattr(record, "position", None)
             if pos is not None and pos.offset > 0:
                 self._offset = pos.offset

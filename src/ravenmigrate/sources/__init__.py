@@ -34,8 +34,12 @@ def register_opener(opener: Opener) -> None:
         _OPENERS.append(opener)
 
 
-def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False, **options) -> Source:
+def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False, runs: bool = False,
+                **options) -> Source:
     """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable.
+
+    ``runs`` (with ``compact``): exports yield their common documents as already converted
+    ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it.
 
     *options* go to the registered openers only (raw Voron storage: ``journals_path``,
     ``compression``, ``encryption``; see ``ravenmigrate.sources.voron.options``).
@@ -48,10 +52,10 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
         if source is not None:
             return source
     if p.is_dir():
-        return DumpSource(p, compact=compact, salvage=salvage)
+        return DumpSource(p, compact=compact, salvage=salvage, runs=runs)
     if sniff(p) == "zip":
         raise UnsupportedSource(_zip_message(p), path=str(path))
-    return DumpSource(p, compact=compact, salvage=salvage)
+    return DumpSource(p, compact=compact, salvage=salvage, runs=runs)
 
 
 def _zip_message(path: Path) -> str:

@@ -68,15 +68,17 @@ class Evidence:
             self.attachments_null_etag += record.etag is None
 
     def _document(self, metadata: dict) -> None:
+        self.document(metadata.get("@etag"), metadata.get("Last-Modified"))
+
+    def document(self, etag, modified) -> None:
+        """A document's ``@etag`` and ``Last-Modified`` metadata values (anything; only strings count)."""
         self.documents += 1
-        etag = metadata.get("@etag")
         if isinstance(etag, str):
             if _GUID_ETAG.match(etag) and etag != etag.upper():
                 self.lower_guid_etags += 1
             elif self._last_etag is not None and etag.upper() < self._last_etag:
                 self.etag_descents += 1
             self._last_etag = etag.upper()
-        modified = metadata.get("Last-Modified")
         if isinstance(modified, str) and modified[:4].isdigit() and not modified.endswith("Z") \
                 and "+" not in modified[10:]:
             self.zoneless_last_modified += 1

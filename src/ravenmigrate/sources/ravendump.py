@@ -75,9 +75,11 @@ class DumpSource:
     source, including items skipped on purpose (incremental replay) or because they were bad.
     """
 
-    def __init__(self, path: str | os.PathLike, *, compact: bool = False, salvage: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, *, compact: bool = False, salvage: bool = False,
+                 runs: bool = False) -> None:
         self.path = str(path)
         self.compact = compact
+        self.runs = runs
         self.salvage = salvage
         root = Path(path)
         if root.is_dir():
@@ -134,7 +136,7 @@ class DumpSource:
                 started = True
                 offset = after.offset
             reader = DumpFile(path, compact=self.compact, salvage=self.salvage, findings=self.findings,
-                              evidence=self.evidence, skip_sections=skip, after=offset)
+                              evidence=self.evidence, skip_sections=skip, after=offset, runs=self.runs)
             self._reader = reader
             try:
                 yield from reader.records()

@@ -15,12 +15,13 @@ from pathlib import Path
 from .. import _twins
 from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError, UnsupportedSource
-from ..records import SECTIONS, Document, Finding, Position, Record
+from ..records import SECTIONS, Document, DocumentRun, Finding, Position, Record
 from . import items
 from .era import FULL_SAMPLE, SAMPLE_EVERY, Evidence
 from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+_twins.register("docrun", "ravenmigrate.convert.docrun")
 
 _SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
 _TRIM_AT = 1 << 20
@@ -50,13 +51,16 @@ class DumpFile:
 
     ``skip_sections``: sections whose items are scanned but not yielded (incremental replay,
     formats-3x.md §7.1). ``after``: uncompressed offset; records starting at or before it are
-    scanned but not built (resuming). Findings are appended to ``findings``.
+    scanned but not built (resuming). Findings are appended to ``findings``. ``runs``: common
+    documents come as :class:`~ravenmigrate.records.DocumentRun` records, already converted by the
+    ``docrun`` twin (needs ``compact``; what ``convert`` and ``load`` read).
     """
 
     def __init__(self, path: Path, *, compact: bool = False, salvage: bool = False,
                  findings: list[Finding] | None = None, evidence: Evidence | None = None,
-                 skip_sections: frozenset[str] = frozenset(), after: int = -1) -> None:
+                 skip_sections: frozenset[str] = frozenset(), after: int = -1, runs: bool = False) -> None:
         self.path = Path(path)
+        self.docrun = _twins.load("docrun") if runs and compact else None
         self.name = str(path)
         self.compact = compact
         self.salvage = salvage
@@ -278,7 +282,17 @@ class DumpFile:
             batch, after_batch = self._scanner.scan_items(self.buf, p, _BATCH)
             if batch:
                 resync = None
-                for start, end, ms, me in batch:
+                lane = self.docrun is not None and build is None and not skip
+                j = 0
+                while j < len(batch):
+                    if lane and self.base + batch[j][0] > self.after:
+                        run = self._run(section, batch, j)
+                        if run is not None:
+                            j += len(run)
+                            yield run
+                            continue
+                    start, end, ms, me = batch[j]
+                    j += 1
                     self.index = self.counts[section]
                     try:
                         record = self._record(section, build, skip, start, end, ms, me)
@@ -345,6 +359,28 @@ class DumpFile:
             raise _Bad(f"bad {section} record: {exc}", start, start) from None
         self.evidence.record(record)
         return record
+
+    def _run(self, section: str, batch: list, first: int) -> DocumentRun | None:
+        """The common documents from ``batch[first]`` on, converted in one native pass (None: not one)."""
+        results, stop = self.docrun.convert_run(self.buf, batch, first, len(batch))
+        if not results:
+            return None
+        base = self.base
+        index = self.counts[section]
+        run = DocumentRun(results, Position(self.name, section, index, base + batch[first][0]),
+                          [base + item[0] for item in batch[first:stop]])
+        n = len(results)
+        self.counts[section] += n
+        seen = self._documents
+        self._documents += n
+        sample = max(0, min(n, FULL_SAMPLE - seen))
+        for k in range(sample):
+            self.evidence.document(results[k][4], results[k][5])
+        for k in range(sample + (-(seen + sample + 1)) % SAMPLE_EVERY, n, SAMPLE_EVERY):
+            self.evidence.document(results[k][4], results[k][5])
+        self.last_id = results[-1][0]
+        self.index = self.counts[section]
+        return run
 
     def _document(self, start: int, end: int, ms: int, me: int, pos: Position) -> Document | None:
         """A document keeps its bytes; only ``@metadata`` is parsed (formats-3x.md §3.1, §15.9)."""

@@ -1,0 +1,376 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Native twin of ravenmigrate.convert.docrun (the specification): the common 3.x document read
+and converted in one pass over its bytes in C (compaction, the ``@metadata`` rewrite of
+target-4x.md §3.2, the last-modified of §3.4), stopping at the first document that needs the
+general path. Same results, same stopping point as the pure twin.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcmp, memcpy
+
+cdef unsigned char WS[256]
+cdef unsigned char WORD[256]
+
+
+cdef void _init():
+    cdef int i
+    for i in range(256):
+        WS[i] = 0
+        WORD[i] = 0
+    for i in b" \t\r\n\f\v":
+        WS[i] = 1
+    for i in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-._":
+        WORD[i] = 1
+
+
+_init()
+
+# Metadata keys with a rule (target-4x.md §3.2); anything else is kept verbatim.
+DEF K_OTHER = 0
+DEF K_ID = 1
+DEF K_LAST_MODIFIED = 2      # @last-modified, Raven-Last-Modified
+DEF K_ETAG = 3
+DEF K_LEGACY_LM = 4          # Last-Modified: dropped, seen by the era evidence
+DEF K_DROPPED = 5
+DEF K_DROPPED_ARRAY = 6
+DEF K_ENTITY_NAME = 7        # Raven-Entity-Name -> @collection
+DEF K_COLLECTION = 8         # @collection, kept as it is
+DEF K_GENERAL = 9            # needs the general path: @flags, @change-vector, revisions, expiration
+
+cdef list _NAMES = [
+    (b"@id", K_ID), (b"@last-modified", K_LAST_MODIFIED), (b"Raven-Last-Modified", K_LAST_MODIFIED),
+    (b"@etag", K_ETAG), (b"Last-Modified", K_LEGACY_LM),
+    (b"@index-score", K_DROPPED), (b"Raven-Read-Only", K_DROPPED), (b"Raven-Document-Revision", K_DROPPED),
+    (b"Raven-Replication-Source", K_DROPPED), (b"Raven-Replication-Version", K_DROPPED),
+    (b"Non-Authoritative-Information", K_DROPPED), (b"Raven-Document-Parent-Revision", K_DROPPED),
+    (b"Raven-Replication-Merged-History", K_DROPPED), (b"Raven-Replication-History", K_DROPPED_ARRAY),
+    (b"Raven-Entity-Name", K_ENTITY_NAME), (b"@collection", K_COLLECTION),
+    (b"@flags", K_GENERAL), (b"@change-vector", K_GENERAL), (b"Raven-Document-Revision-Status", K_GENERAL),
+    (b"Raven-Expiration-Date", K_GENERAL), (b"@expires", K_GENERAL),
+]
+
+cdef int _kind(const unsigned char* k, Py_ssize_t n):
+    cdef bytes name
+    cdef int kind
+    for name, kind in _NAMES:
+        if len(name) == n and memcmp(PyBytes_AS_STRING(name), k, n) == 0:
+            return kind
+    return K_OTHER
+
+
+cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and WS[b[i]]:
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept:
+    """End (after the closing quote) of the string opening at *i*; -1 when unterminated."""
+    i += 1
+    while i < n:
+        if b[i] == 92:
+            escaped[0] = True
+            i += 2
+            continue
+        if b[i] == 34:
+            return i + 1
+        i += 1
+    return -1
+
+
+cdef Py_ssize_t _composite_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """End of the object/array at *i* made of double-quoted strings only; -1 otherwise."""
+    cdef Py_ssize_t depth = 0
+    cdef bint esc = False
+    cdef unsigned char c
+    while i < n:
+        c = b[i]
+        if c == 34:
+            i = _string_end(b, i, n, &esc)
+            if i < 0:
+                return -1
+            continue
+        if c == 39 or c == 47:
+            return -1
+        if c == 123 or c == 91:
+            depth += 1
+        elif c == 125 or c == 93:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char* out,
+                         Py_ssize_t k) noexcept:
+    """Copy b[i:end] to out[k:] without whitespace; -1 for a single quote, a comment or a trailing comma."""
+    cdef Py_ssize_t j, s
+    cdef unsigned char c
+    cdef bint esc = False
+    while i < end:
+        c = b[i]
+        if c == 34:
+            j = _string_end(b, i, end, &esc)
+            if j < 0:
+                return -1
+            memcpy(out + k, b + i, j - i)
+            k += j - i
+            i = j
+        elif WS[c]:
+            i += 1
+        elif c == 39 or c == 47:
+            return -1
+        else:
+            if c == 44:
+                s = _skip(b, i + 1, end)
+                if s < end and (b[s] == 125 or b[s] == 93):
+                    return -1
+            out[k] = c
+            k += 1
+            i += 1
+    return k
+
+
+cdef inline int _d2(const unsigned char* p) noexcept:
+    if not (48 <= p[0] <= 57 and 48 <= p[1] <= 57):
+        return -1
+    return (p[0] - 48) * 10 + p[1] - 48
+
+
+cdef bint _last_modified(const unsigned char* v, Py_ssize_t n, char* out) noexcept:
+    """§3.4 for the shapes that need no deviation: 19/20 and 27/28 characters -> 28 in *out*."""
+    cdef int year, month, day, i
+    cdef int days
+    if n != 19 and n != 20 and n != 27 and n != 28:
+        return False
+    if n % 2 == 0 and v[n - 1] != 90:
+        return False
+    if v[4] != 45 or v[7] != 45 or v[10] != 84 or v[13] != 58 or v[16] != 58:
+        return False
+    if _d2(v) < 0 or _d2(v + 2) < 0:
+        return False
+    year = _d2(v) * 100 + _d2(v + 2)
+    month = _d2(v + 5)
+    day = _d2(v + 8)
+    if year < 1 or month < 1 or month > 12 or day < 1:
+        return False
+    if month == 2:
+        days = 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28
+    elif month == 4 or month == 6 or month == 9 or month == 11:
+        days = 30
+    else:
+        days = 31
+    if day > days or not (0 <= _d2(v + 11) < 24) or not (0 <= _d2(v + 14) < 60) or not (0 <= _d2(v + 17) < 60):
+        return False
+    memcpy(out, v, 19)
+    if n >= 27:
+        if v[19] != 46:
+            return False
+        for i in range(20, 27):
+            if not (48 <= v[i] <= 57):
+                return False
+        memcpy(out + 19, v + 19, 8)
+    else:
+        memcpy(out + 19, b".0000000", 8)
+    out[27] = 90
+    return True
+
+
+cdef inline bint _has(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n - m + 1):
+        if b[i] == <unsigned char>what[0] and memcmp(b + i, what, m) == 0:
+            return True
+    return False
+
+
+cdef inline int _count(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m, int limit) noexcept:
+    cdef Py_ssize_t i = 0
+    cdef int found = 0
+    while i <= n - m:
+        if b[i] == <unsigned char>what[0] and memcmp(b + i, what, m) == 0:
+            found += 1
+            if found >= limit:
+                return found
+            i += m
+        else:
+            i += 1
+    return found
+
+
+cdef inline bint _plain(const unsigned char* s, Py_ssize_t n) noexcept:
+    """No control byte (the string had no escape: checked by the caller)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if s[i] < 32:
+            return False
+    return True
+
+
+cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ssize_t ms, Py_ssize_t me,
+                 unsigned char* out):
+    """The converted document at b[start:end] (see the pure twin), or None."""
+    cdef Py_ssize_t i, k, ks, ke, vs, ve, id_s = -1, id_e = -1, lm_s = -1, lm_e = -1
+    cdef Py_ssize_t et_s = -1, et_e = -1, ll_s = -1, ll_e = -1, co_s = -1, co_e = -1, members = 0
+    cdef bint esc, etag_string = False, legacy_string = False, coll_null = False
+    cdef unsigned char c
+    cdef int kind
+    cdef char lm[28]
+    if ms < 0 or b[start] != 123 or b[ms] != 123 or me <= ms:
+        return None
+    if _count(b + start, end - start, b"@metadata", 9, 2) != 1:
+        return None
+    i = _skip(b, me, end)
+    if i != end - 1 or b[i] != 125:
+        return None
+    k = _compact(b, start, ms, out, 0)
+    if k < 0:
+        return None
+    out[k] = 123
+    k += 1
+    i = _skip(b, ms + 1, me)
+    if i < me and b[i] == 125:
+        i += 1
+    else:
+        while True:
+            if i >= me or b[i] != 34:
+                return None
+            ks = i
+            esc = False
+            ke = _string_end(b, i, me, &esc)
+            if ke < 0 or esc:
+                return None
+            i = _skip(b, ke, me)
+            if i >= me or b[i] != 58:
+                return None
+            vs = _skip(b, i + 1, me)
+            if vs >= me:
+                return None
+            c = b[vs]
+            esc = False
+            if c == 34:
+                ve = _string_end(b, vs, me, &esc)
+            elif c == 123 or c == 91:
+                ve = _composite_end(b, vs, me)
+            elif WORD[c]:
+                ve = vs + 1
+                while ve < me and WORD[b[ve]]:
+                    ve += 1
+            else:
+                return None
+            if ve < 0:
+                return None
+            kind = _kind(b + ks + 1, ke - ks - 2)
+            if kind == K_GENERAL:
+                return None
+            if c == 123 or (c == 91 and kind != K_DROPPED_ARRAY):
+                return None  # kept or dropped composites: nested rules (§3.3), the general path
+            if kind == K_ID:
+                if c != 34 or esc:
+                    return None
+                id_s, id_e = vs + 1, ve - 1
+            elif kind == K_LAST_MODIFIED:
+                if c != 34 or esc:
+                    return None
+                lm_s, lm_e = vs + 1, ve - 1
+            elif kind == K_ETAG:
+                if esc:
+                    return None
+                etag_string = c == 34
+                et_s, et_e = vs + 1, ve - 1
+            elif kind == K_LEGACY_LM:
+                if esc:
+                    return None
+                legacy_string = c == 34
+                ll_s, ll_e = vs + 1, ve - 1
+            elif kind == K_DROPPED:
+                pass
+            elif kind == K_DROPPED_ARRAY:
+                if c != 91:
+                    return None
+            else:
+                if kind == K_ENTITY_NAME or kind == K_COLLECTION:
+                    if c == 34 and not esc:
+                        co_s, co_e = vs + 1, ve - 1
+                        coll_null = False
+                    elif ve - vs == 4 and memcmp(b + vs, b"null", 4) == 0:
+                        coll_null = True
+                    else:
+                        return None
+                if members:
+                    out[k] = 44
+                    k += 1
+                if kind == K_ENTITY_NAME:
+                    memcpy(out + k, b'"@collection"', 13)
+                    k += 13
+                else:
+                    memcpy(out + k, b + ks, ke - ks)
+                    k += ke - ks
+                out[k] = 58
+                memcpy(out + k + 1, b + vs, ve - vs)
+                k += 1 + ve - vs
+                members += 1
+            i = _skip(b, ve, me)
+            if i < me and b[i] == 44:
+                i = _skip(b, i + 1, me)
+                if i < me and b[i] == 125:
+                    return None  # trailing comma
+                continue
+            if i < me and b[i] == 125:
+                break
+            return None
+    if id_s < 0 or lm_s < 0 or not _plain(b + id_s, id_e - id_s):
+        return None
+    if _has(b + id_s, id_e - id_s, b"Raven/", 6):
+        return None  # system documents and @hilo (§3.1)
+    if not _last_modified(b + lm_s, lm_e - lm_s, lm):
+        return None
+    out[k] = 125
+    out[k + 1] = 125
+    k += 2
+    try:
+        doc_id = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + id_s), id_e - id_s)).decode("utf-8")
+        if co_s >= 0 and not coll_null:
+            collection = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + co_s), co_e - co_s)).decode("utf-8")
+        else:
+            collection = "@empty"
+        etag = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + et_s), et_e - et_s)).decode("utf-8") \
+            if etag_string else None
+        legacy = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + ll_s), ll_e - ll_s)).decode("utf-8") \
+            if legacy_string else None
+    except UnicodeDecodeError:
+        return None
+    return (doc_id, PyBytes_FromStringAndSize(<const char*>out, k), collection,
+            PyBytes_FromStringAndSize(lm, 28).decode("ascii"), etag, legacy)
+
+
+def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop):
+    """See ravenmigrate.convert.docrun.convert_run."""
+    cdef Py_ssize_t n = buf.shape[0]
+    cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+    cdef Py_ssize_t i = first, start, end, ms, me, longest = 0
+    cdef list results = []
+    cdef unsigned char* out
+    for i in range(first, stop):
+        start, end, ms, me = items[i]
+        if end - start > longest:
+            longest = end - start
+    out = <unsigned char*>malloc(longest + 64)
+    if out == NULL:
+        raise MemoryError()
+    try:
+        i = first
+        while i < stop:
+            start, end, ms, me = items[i]
+            if end > n or _count(b + start, end - start, b"\\u", 2, 1):
+                break
+            r = _one(b, start, end, ms, me, out)
+            if r is None:
+                break
+            results.append(r)
+            i += 1
+    finally:
+        free(out)
+    return results, i

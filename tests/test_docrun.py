@@ -1,0 +1,182 @@
+"""The ``docrun`` lane (common documents read and converted in one pass) changes nothing.
+
+For every real dump, generated variants and a dump of hand-made edge documents: the 4.x dump
+written from ``DocumentRun`` records equals, byte for byte, the one written through the general
+path (reader ``Document`` -> converter ``Document4``), with the same deviations, counts, era and
+findings. Both twins, and native == pure on the same spans.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import io
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import real
+from twins import use_twin
+
+from ravenmigrate import _twins
+from ravenmigrate.codecs import jsonsplit
+from ravenmigrate.convert import Converter, docrun
+from ravenmigrate.errors import SourceError
+from ravenmigrate.records import DocumentRun
+from ravenmigrate.sinks.dump4 import Dump4Writer
+from ravenmigrate.sources import open_source
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+import generate  # noqa: E402
+
+try:
+    native = importlib.import_module("ravenmigrate._native.docrun")
+except ImportError:
+    native = None
+
+REAL = ["Northwind_3.5.35168.ravendump", "Periodic_full_3.5.ravendump", "Revisions_3.5.35220.ravendump",
+        "Sandbox_2.0.ravendump", "Indexes_And_Transformers_3.5.ravendump", "Northwind_2.5.dump",
+        "MvcMusicStore_2.0.json"]
+LM = '"Raven-Last-Modified": "2016-08-22T11:23:36.1861726"'
+# Each line one document; the lane must either convert it exactly like the general path or leave it.
+EDGE_DOCS = [
+    '{"A": 1, "@metadata": {"@id": "a/1", ' + LM + '}}',
+    '{"@metadata": {"@id": "a/2", ' + LM + ', "Raven-Entity-Name": "As", "@etag": "01000000-0000-0001-0000-00000000000A"}}',
+    '{"A": [1, {"b": null}], "@metadata": {"Raven-Entity-Name": null, "@id": "a/3", ' + LM + '}}',
+    '{"A": "x", "@metadata": {"@id": "a/4", "Raven-Last-Modified": "2016-08-22T11:23:36.186"}}',
+    '{"A": "x", "@metadata": {"@id": "a/6", "Raven-Last-Modified": "2016-02-29T11:23:36Z"}}',
+    '{"A": "x", "@metadata": {"@id": "a/8"}}',
+    '{"A": "x", "@metadata": {"@id": "Raven/Hilo/as", ' + LM + '}}',
+    '{"A": "x", "@metadata": {"@id": "Raven/Backup/Status", ' + LM + '}}',
+    '{"A": "x", "@metadata": {"@id": "a/9", ' + LM + ', "@flags": "HasRevisions"}}',
+    '{"A": "x", "@metadata": {"@id": "a/10", ' + LM + ', "Raven-Document-Revision-Status": "Current"}}',
+    '{"A": "x", "@metadata": {"@id": "a/11", ' + LM + ', "Raven-Expiration-Date": "2000-01-01T00:00:00.0000000Z"}}',
+    '{"A": "x", "@metadata": {"@id": "a/12", ' + LM + ', "Nested": {"Raven-Entity-Name": "n"}}}',
+    '{"A": "x", "@metadata": {"@id": "a/13", ' + LM + ', "Raven-Replication-History": [{"a": "b"}]}}',
+    '{"A": "x\\u00e9", "@metadata": {"@id": "a/14", ' + LM + '}}',
+    '{"A": "x", "@metadata": {"@id": "a\\"15", ' + LM + '}}',
+    '{"C": {"@metadata": {"@id": "nested"}}, "@metadata": {"@id": "a/16", ' + LM + '}}',
+    '{"@metadata": {"@id": "a/17", ' + LM + '}, "After": 1}',
+    "{'A': 'single', \"@metadata\": {\"@id\": \"a/18\", " + LM + "}}",
+    '{"A": 1, /* c */ "@metadata": {"@id": "a/19", ' + LM + '}}',
+    '{"A": [1, 2, ], "@metadata": {"@id": "a/20", ' + LM + '}}',
+    '{"A": 1, "@metadata": {"@id": "a/21", ' + LM + ', }}',
+    '{"A": 1, "@metadata": {"@id": 21, ' + LM + '}}',
+    '{"A": 1, "@metadata": {"@id": "a/23", "@last-modified": "2016-08-22T11:23:36.1861726Z", ' + LM + '}}',
+    '{"A": 1, "@metadata": {"@id": "a/24", ' + LM + ', "@id": "a/24b"}}',
+    '{"A": 1, "@metadata": {"@id": "a/26", ' + LM + ', "Raven-Entity-Name": "X", "@collection": "Y"}}',
+    '{"A": 1, "@metadata": {"@id": "a/27", ' + LM + ', "Raven-Read-Only": true, "Last-Modified": "2016-08-22T11:23:36", '
+    '"Non-Authoritative-Information": false, "Raven-Replication-History": [], "Raven-Clr-Type": "T, A", "N": 1.50}}',
+    '{"A": 1, "@metadata": {"@id": "\u00e9t\u00e9/31", ' + LM + ', "K\u00e9": "v"}}',
+    '{"A": 1, "@metadata": {"@id": "a/36", ' + LM + ', "@expires": "2000-01-01T00:00:00.0000000Z"}}',
+    '{"A": 1, "@metadata": {"@id": "a/37", ' + LM + ', "@change-vector": "A:1"}}',
+    '{"A": 1, "@metadata": {"@id": "a/38", ' + LM + ', "@etag": 5, "Last-Modified": null}}',
+    '{"A": 1, "@metadata": {"@id": "a/39", ' + LM + ', "Empty": "", "Raven-Entity-Name": ""}}',
+    '{"A": 1,\r\n\t"B": "a  b",\r\n  "@metadata": {\r\n    "@id": "a/40",\r\n    ' + LM + '\r\n  }\r\n}',
+]
+# Documents the general path rejects: the same error with and without runs.
+ERROR_DOCS = [
+    '{"A": "x", "@metadata": {"@id": "a/5", "Raven-Last-Modified": "2016-02-30T11:23:36"}}',
+    '{"A": "x", "@metadata": {"@id": "a/7", "Raven-Last-Modified": "2015-02-29T11:23:36Z"}}',
+    '{"A": 1, "@metadata": {"@id": "a/22", "Raven-Last-Modified": 5}}',
+    '{"A": 1, "@metadata": {"@id": "a/25", ' + LM + ', "Raven-Entity-Name": 5}}',
+    '{"A": 1, "@metadata": {"@id": "a/28", ' + LM + ', "Raven-Read-Only": {}}}',
+    '{"A": 1, "@metadata": {"@id": "a/29", ' + LM + ', "Raven-Replication-History": "x"}}',
+    '{"A": 1, "@metadata": {"@id": "a/30", "@etag": {"x": 1}, ' + LM + '}}',
+    '{"A": 1, "@metadata": {"@id": "a/32", "Raven-Last-Modified": "2016-08-22 11:23:36.1861726"}}',
+    '{"A": 1, "@metadata": {"@id": "a/33", "Raven-Last-Modified": "2016-08-22T24:23:36.1861726"}}',
+    '{"A": 1, "@metadata": {"@id": "a/34", "Raven-Last-Modified": "2016-08-22T11:23:36.1861726X"}}',
+    '{"A": 1, "@metadata": {"@id": "a/35", "Raven-Last-Modified": "2016-08-22T11:23:36.18617\u00e96"}}',
+]
+
+
+def edge_dump(path: Path, docs: list[str]) -> Path:
+    body = "{\r\n  \"Docs\": [\r\n" + ",\r\n".join(docs) + "\r\n  ],\r\n  \"Attachments\": [],\r\n" \
+           '  "Indexes": [],\r\n  "Transformers": [],\r\n  "Identities": []\r\n}'
+    path.write_bytes(gzip.compress(body.encode("utf-8")))
+    return path
+
+
+def dump_of(path: Path, runs: bool) -> tuple:
+    src = open_source(path, compact=True, runs=runs)
+    converter = Converter()
+    out = io.BytesIO()
+    writer = Dump4Writer(out, level=1)
+    lane = 0
+    for record in src.records():
+        lane += len(record) if isinstance(record, DocumentRun) else 0
+        for converted in converter.convert(record):
+            writer.write(converted)
+    writer.close()
+    return (zlib.decompress(out.getvalue(), 31), dict(converter.deviation_counts), src.counts, src.era,
+            [(f.code, f.message) for f in src.findings]), lane
+
+
+def assert_same(path: Path) -> int:
+    general, none = dump_of(path, False)
+    laned, lane = dump_of(path, True)
+    assert none == 0
+    assert laned[1:] == general[1:]
+    if laned[0] != general[0]:
+        at = next(i for i in range(min(len(laned[0]), len(general[0]))) if laned[0][i] != general[0][i])
+        pytest.fail(f"dump bytes differ at {at}: {general[0][at - 150:at + 80]!r} != {laned[0][at - 150:at + 80]!r}")
+    return lane
+
+
+@pytest.fixture(params=["pure", "native"])
+def twin(request, monkeypatch):
+    use_twin(request.param, monkeypatch)
+    if request.param == "native" and native is None:
+        pytest.skip("native docrun twin not built")
+    import ravenmigrate.sources.reader  # noqa: F401 - registers docrun
+
+    assert _twins.kind(_twins.load("docrun")) == request.param
+    return request.param
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_dumps_same_with_and_without_runs(twin, name):
+    lane = assert_same(real(name))
+    if name.startswith("Northwind_3.5"):
+        assert lane == 1045  # every document but the system ones, @hilo and the Raven/ configuration ones
+
+
+def test_edge_documents_same_with_and_without_runs(twin, tmp_path):
+    lane = assert_same(edge_dump(tmp_path / "edge.ravendump", EDGE_DOCS * 3))
+    assert 3 * 8 <= lane < 3 * len(EDGE_DOCS)
+
+
+@pytest.mark.parametrize("bad", ERROR_DOCS)
+def test_rejected_documents_same_error_with_and_without_runs(twin, tmp_path, bad):
+    path = edge_dump(tmp_path / "bad.ravendump", [EDGE_DOCS[0], bad, EDGE_DOCS[1]])
+    errors = []
+    for runs in (False, True):
+        with pytest.raises(SourceError) as err:
+            dump_of(path, runs)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1] and "record 1" in errors[0]
+
+
+@pytest.mark.parametrize("opts", [
+    {"docs": 3000, "nested_metadata": True, "expiration": True, "unicode_ids": True},
+    {"docs": 3000, "revisions": 40, "deletions": 30, "attachments": 5, "last_modified_formats": True},
+    {"docs": 12000, "hilo": True, "system_docs": True},
+], ids=["nested-expiration-unicode", "revisions-deletions-formats", "sampling"])
+def test_generated_variants_same_with_and_without_runs(twin, tmp_path, opts):
+    path = tmp_path / "gen.ravendump"
+    generate.generate(path, **opts, level=1)
+    assert assert_same(path) > 0
+
+
+def test_twins_agree_on_spans():
+    if native is None:
+        pytest.skip("native docrun twin not built")
+    body = ("[" + ",".join(EDGE_DOCS + ERROR_DOCS) + ",]").encode("utf-8")
+    scanner = jsonsplit.Scanner()
+    items, _ = scanner.scan_items(body, 1, 1000)
+    assert len(items) == len(EDGE_DOCS) + len(ERROR_DOCS)
+    for first in range(len(items)):
+        assert native.convert_run(body, items, first, len(items)) == docrun.convert_run(body, items, first, len(items))
+        one = docrun.convert_run(body, items, first, first + 1)
+        assert native.convert_run(bytearray(body), items, first, first + 1) == one
