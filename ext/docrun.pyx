@@ -6,8 +6,8 @@ general path. Same results, same stopping point as the pure twin.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcmp, memcpy
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memchr, memcmp, memcpy
 
 cdef unsigned char WS[256]
 cdef unsigned char WORD[256]
@@ -38,24 +38,47 @@ DEF K_ENTITY_NAME = 7        # Raven-Entity-Name -> @collection
 DEF K_COLLECTION = 8         # @collection, kept as it is
 DEF K_GENERAL = 9            # needs the general path: @flags, @change-vector, revisions, expiration
 
-cdef list _NAMES = [
-    (b"@id", K_ID), (b"@last-modified", K_LAST_MODIFIED), (b"Raven-Last-Modified", K_LAST_MODIFIED),
-    (b"@etag", K_ETAG), (b"Last-Modified", K_LEGACY_LM),
-    (b"@index-score", K_DROPPED), (b"Raven-Read-Only", K_DROPPED), (b"Raven-Document-Revision", K_DROPPED),
-    (b"Raven-Replication-Source", K_DROPPED), (b"Raven-Replication-Version", K_DROPPED),
-    (b"Non-Authoritative-Information", K_DROPPED), (b"Raven-Document-Parent-Revision", K_DROPPED),
-    (b"Raven-Replication-Merged-History", K_DROPPED), (b"Raven-Replication-History", K_DROPPED_ARRAY),
-    (b"Raven-Entity-Name", K_ENTITY_NAME), (b"@collection", K_COLLECTION),
-    (b"@flags", K_GENERAL), (b"@change-vector", K_GENERAL), (b"Raven-Document-Revision-Status", K_GENERAL),
-    (b"Raven-Expiration-Date", K_GENERAL), (b"@expires", K_GENERAL),
-]
+cdef inline bint _is(const unsigned char* k, Py_ssize_t n, const char* name, Py_ssize_t m) noexcept:
+    return n == m and memcmp(k, name, m) == 0
 
-cdef int _kind(const unsigned char* k, Py_ssize_t n):
-    cdef bytes name
-    cdef int kind
-    for name, kind in _NAMES:
-        if len(name) == n and memcmp(PyBytes_AS_STRING(name), k, n) == 0:
-            return kind
+
+cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept:
+    """The rule of the metadata key *k* (the names of the pure twin's sets)."""
+    if n == 0:
+        return K_OTHER
+    if k[0] == 64:  # @
+        if _is(k, n, b"@id", 3):
+            return K_ID
+        if _is(k, n, b"@etag", 5):
+            return K_ETAG
+        if _is(k, n, b"@last-modified", 14):
+            return K_LAST_MODIFIED
+        if _is(k, n, b"@collection", 11):
+            return K_COLLECTION
+        if _is(k, n, b"@index-score", 12):
+            return K_DROPPED
+        if _is(k, n, b"@flags", 6) or _is(k, n, b"@change-vector", 14) or _is(k, n, b"@expires", 8):
+            return K_GENERAL
+        return K_OTHER
+    if k[0] == 82 and n > 6 and memcmp(k, b"Raven-", 6) == 0:  # Raven-
+        if _is(k, n, b"Raven-Last-Modified", 19):
+            return K_LAST_MODIFIED
+        if _is(k, n, b"Raven-Entity-Name", 17):
+            return K_ENTITY_NAME
+        if _is(k, n, b"Raven-Replication-History", 25):
+            return K_DROPPED_ARRAY
+        if (_is(k, n, b"Raven-Read-Only", 15) or _is(k, n, b"Raven-Document-Revision", 23)
+                or _is(k, n, b"Raven-Replication-Source", 24) or _is(k, n, b"Raven-Replication-Version", 25)
+                or _is(k, n, b"Raven-Document-Parent-Revision", 30)
+                or _is(k, n, b"Raven-Replication-Merged-History", 32)):
+            return K_DROPPED
+        if _is(k, n, b"Raven-Document-Revision-Status", 30) or _is(k, n, b"Raven-Expiration-Date", 21):
+            return K_GENERAL
+        return K_OTHER
+    if _is(k, n, b"Last-Modified", 13):
+        return K_LEGACY_LM
+    if _is(k, n, b"Non-Authoritative-Information", 29):
+        return K_DROPPED
     return K_OTHER
 
 
@@ -66,16 +89,25 @@ cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n)
 
 
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept:
-    """End (after the closing quote) of the string opening at *i*; -1 when unterminated."""
+    """End (after the closing quote) of the string opening at *i*; -1 when unterminated. Sets
+    *escaped* when the string holds a backslash."""
+    cdef const unsigned char* q
+    cdef Py_ssize_t j, slashes
     i += 1
     while i < n:
-        if b[i] == 92:
+        q = <const unsigned char*>memchr(b + i, 34, n - i)
+        if q == NULL:
+            return -1
+        j = q - b
+        if memchr(b + i, 92, j - i) != NULL:
             escaped[0] = True
-            i += 2
-            continue
-        if b[i] == 34:
-            return i + 1
-        i += 1
+            slashes = 0
+            while j - 1 - slashes >= i and b[j - 1 - slashes] == 92:
+                slashes += 1
+            if slashes % 2:
+                i = j + 1
+                continue
+        return j + 1
     return -1
 
 
@@ -111,15 +143,17 @@ cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, u
     cdef bint esc = False
     while i < end:
         c = b[i]
-        if c == 34:
+        if WS[c]:
+            i += 1
+            while i < end and WS[b[i]]:
+                i += 1
+        elif c == 34:
             j = _string_end(b, i, end, &esc)
             if j < 0:
                 return -1
             memcpy(out + k, b + i, j - i)
             k += j - i
             i = j
-        elif WS[c]:
-            i += 1
         elif c == 39 or c == 47:
             return -1
         else:
@@ -187,10 +221,16 @@ cdef inline bint _has(const unsigned char* b, Py_ssize_t n, const char* what, Py
 
 
 cdef inline int _count(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m, int limit) noexcept:
+    """Occurrences of what[:m] in b[:n] (non-overlapping), counting up to *limit*."""
+    cdef const unsigned char* q
     cdef Py_ssize_t i = 0
     cdef int found = 0
     while i <= n - m:
-        if b[i] == <unsigned char>what[0] and memcmp(b + i, what, m) == 0:
+        q = <const unsigned char*>memchr(b + i, <unsigned char>what[0], n - m + 1 - i)
+        if q == NULL:
+            return found
+        i = q - b
+        if memcmp(b + i, what, m) == 0:
             found += 1
             if found >= limit:
                 return found
@@ -350,22 +390,23 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     """See ravenmigrate.convert.docrun.convert_run."""
     cdef Py_ssize_t n = buf.shape[0]
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-    cdef Py_ssize_t i = first, start, end, ms, me, longest = 0
+    cdef Py_ssize_t i = first, start, end, ms, me, capacity = 1 << 16
     cdef list results = []
-    cdef unsigned char* out
-    for i in range(first, stop):
-        start, end, ms, me = items[i]
-        if end - start > longest:
-            longest = end - start
-    out = <unsigned char*>malloc(longest + 64)
+    cdef unsigned char* out = <unsigned char*>malloc(capacity)
+    cdef unsigned char* grown
     if out == NULL:
         raise MemoryError()
     try:
-        i = first
         while i < stop:
             start, end, ms, me = items[i]
             if end > n or _count(b + start, end - start, b"\\u", 2, 1):
                 break
+            if end - start + 64 > capacity:
+                capacity = end - start + 64
+                grown = <unsigned char*>realloc(out, capacity)
+                if grown == NULL:
+                    raise MemoryError()
+                out = grown
             r = _one(b, start, end, ms, me, out)
             if r is None:
                 break

@@ -16,20 +16,25 @@ from . import __version__, commands
 from .errors import RavenMigrateError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or only *only* (the one being run: its module alone is imported)."""
     parser = argparse.ArgumentParser(
         prog="ravenmigrate",
         description="Migrate RavenDB 3.x data (dumps, raw storage) into RavenDB 4.x.",
     )
     parser.add_argument("--version", action="version", version=f"ravenmigrate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    for name in sorted(info.name for info in pkgutil.iter_modules(commands.__path__)):
+        if only is None or name == only:
+            importlib.import_module(f"{commands.__name__}.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    first = next((w for w in words if not w.startswith("-")), None)
+    names = {info.name for info in pkgutil.iter_modules(commands.__path__)}
+    parser = build_parser(first if first in names else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -10,6 +10,8 @@ standard zlib. ``deflater=`` forces one library (an error if it is not installed
 from __future__ import annotations
 
 import importlib
+import queue
+import threading
 from types import ModuleType
 from typing import Protocol
 
@@ -71,3 +73,63 @@ def gzip_decompressor(deflater: str = "auto"):
     if mod is None:
         raise ValueError(f"deflater {name!r} is not installed")
     return mod.decompressobj(GZIP_WBITS)
+
+
+class BackgroundWriter:
+    """Compresses and writes chunks in one worker thread, in order, so deflating overlaps the work
+    that produces the chunks (zlib, zlib-ng and ISA-L release the GIL while they compress).
+
+    ``write`` hands a chunk over (it must not be changed afterwards) and raises the worker's error,
+    if any; ``close`` drains the queue, writes the gzip trailer and raises the worker's error;
+    ``json_bytes``/``gzip_bytes`` count what the worker has compressed so far.
+    """
+
+    def __init__(self, compressor: Compressor, out, depth: int = 4) -> None:
+        self._compressor = compressor
+        self._out = out
+        self._queue: queue.Queue = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self.json_bytes = 0
+        self.gzip_bytes = 0
+        self._thread = threading.Thread(target=self._run, name="ravenmigrate-deflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                chunk = self._compressor.compress(data)
+                if chunk:
+                    self._out.write(chunk)
+                self.json_bytes += len(data)
+                self.gzip_bytes += len(chunk)
+            except BaseException as exc:  # noqa: BLE001 - handed to the producer on its next call
+                self._error = exc
+
+    def write(self, data: bytes | bytearray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> None:
+        self._stop()
+        if self._error is not None:
+            raise self._error
+        tail = self._compressor.flush()
+        self._out.write(tail)
+        self.gzip_bytes += len(tail)
+
+    def abort(self) -> None:
+        """Stop without finishing the gzip member (after an error elsewhere)."""
+        if self._error is None:
+            self._error = RuntimeError("output aborted")
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()

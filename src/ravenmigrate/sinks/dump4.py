@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from ..records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
 from . import dump4_records as enc
-from .deflate import gzip_compressor
+from .deflate import BackgroundWriter, gzip_compressor
 
 BUILD_VERSION = 40
 """Read as V4 by 4.0 and 4.1 (``BuildVersion.Type``: 40..49 or 40000..49999, §2); the value the
@@ -69,12 +69,14 @@ class Dump4Writer:
 
     ``level`` is the gzip level 0-9 and ``deflater`` the library (:mod:`.deflate`);
     ``attachments="stream"`` writes converted 3.x attachments as V4 streams instead of the
-    legacy section. :meth:`close` finishes the gzip member but does not close *out*.
+    legacy section; ``background=True`` compresses and writes in a worker thread
+    (:class:`~.deflate.BackgroundWriter`; *out* is then written from that thread). :meth:`close`
+    finishes the gzip member but does not close *out*.
     """
 
     def __init__(self, out: BinaryIO, *, level: int = DEFAULT_LEVEL, deflater: str = "auto",
                  attachments: str = "legacy", build_version: int = BUILD_VERSION,
-                 buffer_size: int = BUFFER_SIZE) -> None:
+                 buffer_size: int = BUFFER_SIZE, background: bool = False) -> None:
         if attachments not in ATTACHMENT_MODES:
             raise ValueError(f"attachments must be one of {ATTACHMENT_MODES}, got {attachments!r}")
         self.out = out
@@ -82,6 +84,7 @@ class Dump4Writer:
         self.buffer_size = buffer_size
         self.stats = Dump4Stats()
         self._compressor, self.deflater = gzip_compressor(level, deflater)
+        self._background = BackgroundWriter(self._compressor, out) if background else None
         self._buf = bytearray(b'{"BuildVersion":' + str(build_version).encode())
         self._section: str | None = None
         self._empty_section = True
@@ -95,6 +98,10 @@ class Dump4Writer:
     def _flush_buffer(self) -> None:
         if self._buf:
             self.stats.json_bytes += len(self._buf)
+            if self._background is not None:
+                self._background.write(self._buf)
+                self._buf = bytearray()
+                return
             chunk = self._compressor.compress(self._buf)
             self._buf = bytearray()
             if chunk:
@@ -125,8 +132,12 @@ class Dump4Writer:
         """Estimated compressed size so far: bytes handed to *out* plus the buffered JSON at the ratio
         seen so far (used to cut split files)."""
         st = self.stats
-        ratio = st.gzip_bytes / st.json_bytes if st.json_bytes else 1.0
-        return st.gzip_bytes + int(len(self._buf) * ratio)
+        gzip_bytes, json_bytes, pending = st.gzip_bytes, st.json_bytes, len(self._buf)
+        if self._background is not None:
+            gzip_bytes, json_bytes = self._background.gzip_bytes, self._background.json_bytes
+            pending += st.json_bytes - json_bytes
+        ratio = gzip_bytes / json_bytes if json_bytes else 1.0
+        return gzip_bytes + int(pending * ratio)
 
     # -- records ----------------------------------------------------------------------------
     def write(self, record: Converted) -> None:
@@ -236,11 +247,21 @@ class Dump4Writer:
         self._close_section()
         self._buf += b"}"
         self._flush_buffer()
+        self._closed = True
+        if self._background is not None:
+            self._background.close()
+            self.stats.gzip_bytes = self._background.gzip_bytes
+            return self.stats
         tail = self._compressor.flush()
         self.stats.gzip_bytes += len(tail)
         self.out.write(tail)
-        self._closed = True
         return self.stats
+
+    def abort(self) -> None:
+        """Stop after an error elsewhere: nothing more is written (the gzip member stays unfinished)."""
+        self._closed = True
+        if self._background is not None:
+            self._background.abort()
 
     def __enter__(self) -> Dump4Writer:
         return self

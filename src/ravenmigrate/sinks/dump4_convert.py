@@ -53,7 +53,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     converter = Converter(opts.convert)
     measure = _InputMeasure()
     writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
-                              attachments=opts.attachments)
+                              attachments=opts.attachments, background=True)
     next_progress = started + PROGRESS_EVERY
     try:
         for record in src.records():

@@ -88,6 +88,8 @@ class SplitDump4Writer:
 
     def abort(self) -> None:
         """Close the open part without finishing it (after an error); the files are left as they are."""
+        if self._writer is not None:
+            self._writer.abort()
         if self._file is not None:
             self._file.close()
             self._file = None

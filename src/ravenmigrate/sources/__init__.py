@@ -71,6 +71,14 @@ def _zip_message(path: Path) -> str:
             "raw storage backups are not supported by this reader")
 
 
-from .voron import open_voron  # noqa: E402 - raw 3.x Voron storage: data dir, backup dir, backup zip
+def _voron(path: Path, **options) -> Source | None:
+    """Raw 3.x Voron storage (data dir, backup dir, backup zip); a plain file is never opened as one,
+    so reading an export does not import the storage engine."""
+    if path.is_file() and sniff(path) != "zip":
+        return None
+    from .voron import open_voron
 
-register_opener(open_voron)
+    return open_voron(path, **options)
+
+
+register_opener(_voron)

@@ -74,11 +74,12 @@ class Evidence:
         """A document's ``@etag`` and ``Last-Modified`` metadata values (anything; only strings count)."""
         self.documents += 1
         if isinstance(etag, str):
-            if _GUID_ETAG.match(etag) and etag != etag.upper():
+            upper = etag.upper()
+            if etag != upper and _GUID_ETAG.match(etag):
                 self.lower_guid_etags += 1
-            elif self._last_etag is not None and etag.upper() < self._last_etag:
+            elif self._last_etag is not None and upper < self._last_etag:
                 self.etag_descents += 1
-            self._last_etag = etag.upper()
+            self._last_etag = upper
         if isinstance(modified, str) and modified[:4].isdigit() and not modified.endswith("Z") \
                 and "+" not in modified[10:]:
             self.zoneless_last_modified += 1

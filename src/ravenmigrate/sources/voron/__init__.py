@@ -6,8 +6,15 @@ Modules, from bytes up: :mod:`.pages` (page and node layout, CRC32C; twin ``voro
 :mod:`.tables` and :mod:`.metadata` (RavenDB's tree layouts), :mod:`.indexdefs`, :mod:`.source`.
 """
 
-from .environment import VoronEnvironment
-from .files import is_voron_dir, zip_is_voron
-from .source import VoronSource, open_voron
+import importlib
 
 __all__ = ["VoronEnvironment", "VoronSource", "is_voron_dir", "open_voron", "zip_is_voron"]
+_WHERE = {"VoronEnvironment": ".environment", "is_voron_dir": ".files", "zip_is_voron": ".files",
+          "VoronSource": ".source", "open_voron": ".source"}
+
+
+def __getattr__(name: str):
+    """Imported on first use: reading an export never loads the storage engine (nor ``cryptography``)."""
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
