@@ -26,6 +26,8 @@ cdef void _init():
 
 _init()
 
+include "unicode_escapes.pxi"
+
 # Metadata keys with a rule (target-4x.md §3.2); anything else is kept verbatim.
 DEF K_OTHER = 0
 DEF K_ID = 1
@@ -249,6 +251,22 @@ cdef inline bint _plain(const unsigned char* s, Py_ssize_t n) noexcept:
     return True
 
 
+cdef bint _surrogate_escape(const unsigned char* b, Py_ssize_t n) noexcept:
+    """A backslash-u escape of a surrogate (d800-dfff) in b[:n]."""
+    cdef const unsigned char* q
+    cdef Py_ssize_t i = 0
+    while i + 3 < n:
+        q = <const unsigned char*>memchr(b + i, 92, n - 3 - i)
+        if q == NULL:
+            return False
+        i = q - b
+        if b[i + 1] == 117 and (b[i + 2] == 100 or b[i + 2] == 68) and (
+                (56 <= b[i + 3] <= 57) or (97 <= b[i + 3] <= 102) or (65 <= b[i + 3] <= 70)):
+            return True
+        i += 2 if b[i + 1] == 92 else 1
+    return False
+
+
 cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ssize_t ms, Py_ssize_t me,
                  unsigned char* out):
     """The converted document at b[start:end] (see the pure twin), or None."""
@@ -370,6 +388,10 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
     out[k] = 125
     out[k + 1] = 125
     k += 2
+    if _count(b + start, end - start, b"\\u", 2, 1):
+        if _surrogate_escape(b + start, end - start):
+            return None  # reported as a deviation by the general path
+        k = _raw_unicode(out, k, out)
     try:
         doc_id = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + id_s), id_e - id_s)).decode("utf-8")
         if co_s >= 0 and not coll_null:
@@ -399,7 +421,7 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     try:
         while i < stop:
             start, end, ms, me = items[i]
-            if end > n or _count(b + start, end - start, b"\\u", 2, 1):
+            if end > n:
                 break
             if end - start + 64 > capacity:
                 capacity = end - start + 64
@@ -415,3 +437,50 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     finally:
         free(out)
     return results, i
+
+
+def dump4_elements(list results):
+    """See ravenmigrate.convert.docrun.dump4_elements."""
+    cdef Py_ssize_t total = 0, k = 0, n, m
+    cdef tuple r
+    cdef bytes data, doc_id, lm
+    cdef list ids = []
+    cdef list lms = []
+    for r in results:
+        data = r[1]
+        doc_id = (<str>r[0]).encode("utf-8")
+        lm = (<str>r[3]).encode("ascii")
+        ids.append(doc_id)
+        lms.append(lm)
+        total += len(data) + len(doc_id) + len(lm) + 40
+    out = PyBytes_FromStringAndSize(NULL, total)
+    cdef char* o = PyBytes_AS_STRING(out)
+    cdef const char* d
+    cdef Py_ssize_t i
+    for i in range(len(results)):
+        data = (<tuple>results[i])[1]
+        d = PyBytes_AS_STRING(data)
+        n = len(data)
+        if i:
+            o[k] = 44
+            k += 1
+        memcpy(o + k, d, n - 2)
+        k += n - 2
+        if n >= 3 and d[n - 3] == 123:
+            memcpy(o + k, b'"@id":"', 7)
+            k += 7
+        else:
+            memcpy(o + k, b',"@id":"', 8)
+            k += 8
+        doc_id = ids[i]
+        m = len(doc_id)
+        memcpy(o + k, PyBytes_AS_STRING(doc_id), m)
+        k += m
+        memcpy(o + k, b'","@last-modified":"', 20)
+        k += 20
+        lm = lms[i]
+        memcpy(o + k, PyBytes_AS_STRING(lm), len(lm))
+        k += len(lm)
+        memcpy(o + k, b'"}}', 3)
+        k += 3
+    return out[:k]

@@ -180,3 +180,6 @@ def test_twins_agree_on_spans():
         assert native.convert_run(body, items, first, len(items)) == docrun.convert_run(body, items, first, len(items))
         one = docrun.convert_run(body, items, first, first + 1)
         assert native.convert_run(bytearray(body), items, first, first + 1) == one
+    results, _ = docrun.convert_run(body, items, 0, len(items))
+    assert results and native.dump4_elements(results) == docrun.dump4_elements(results)
+    assert native.dump4_elements([]) == docrun.dump4_elements([]) == b""

@@ -8,8 +8,9 @@ last-modified; ``tests/test_docrun.py`` checks it on every real and generated du
 the first document that needs the general path. The native twin (``ext/docrun.pyx``) does it in
 one pass in C, which is what makes ``convert`` and ``load`` cost little more than the gzip work.
 
-A document takes the general path when any of these holds: a ``\\u`` escape anywhere (written as
-raw UTF-8 by the general path); ``@metadata`` missing, not last, or appearing more than once
+Escapes ``\\uXXXX`` are written as raw UTF-8 as the general path writes them
+(``jsonsplit.raw_unicode``). A document takes the general path when any of these holds: an
+escaped surrogate (reported as a deviation there); ``@metadata`` missing, not last, or appearing more than once
 (nested metadata, §3.3); a single-quoted string, a comment or a trailing comma (lenient 3.x
 JSON, formats-3x.md §5); an escaped metadata key, an escaped or non-string ``@id`` or
 last-modified, a composite metadata value other than ``Raven-Replication-History``'s array;
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from ..codecs.jsonsplit import compact
+from ..codecs.jsonsplit import compact, raw_unicode
 
 Result = tuple[str, bytes, str, str, str | None, str | None]
 """``(id, data, collection, last_modified, etag, legacy_last_modified)``: the ``Document4`` fields
@@ -43,6 +44,7 @@ _DROPPED = frozenset({
 _GENERAL = frozenset({b"@flags", b"@change-vector", b"Raven-Document-Revision-Status", b"Raven-Expiration-Date",
                       b"@expires"})
 _LAST_MODIFIED = frozenset({b"@last-modified", b"Raven-Last-Modified"})
+_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]")
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -56,8 +58,6 @@ def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int,
     while i < stop:
         start, end, ms, me = items[i]
         record = bytes(buf[start:end])
-        if b"\\u" in record:
-            break
         result = _one(record, ms - start, me - start)
         if result is None:
             break
@@ -215,5 +215,18 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
         text_legacy = legacy.decode("utf-8") if legacy is not None else None
     except UnicodeDecodeError:
         return None
-    head = compact(data, 0, ms)
-    return text_id, head + b"{" + b",".join(members) + b"}}", text_collection, lm, text_etag, text_legacy
+    out = compact(data, 0, ms) + b"{" + b",".join(members) + b"}}"
+    if b"\\u" in data:
+        if _SURROGATE.search(data):
+            return None
+        out = raw_unicode(out)
+    return text_id, out, text_collection, lm, text_etag, text_legacy
+
+
+def dump4_elements(results: list[Result]) -> bytes:
+    """The run's documents as comma-separated 4.x dump ``Docs`` elements: ``@id`` and ``@last-modified``
+    spliced in front of the closing brace of each document's ``@metadata`` (its last member, only
+    scalars inside), exactly as ``sinks.dump4_records.document_parts`` frames a document (§11)."""
+    return b",".join([b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),
+                                b'","@last-modified":"', last_modified.encode(), b'"}}'))
+                      for doc_id, data, _, last_modified, _, _ in results])

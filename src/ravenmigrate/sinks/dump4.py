@@ -29,9 +29,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from .. import _twins
 from ..records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
 from . import dump4_records as enc
 from .deflate import BackgroundWriter, gzip_compressor
+
+_twins.register("docrun", "ravenmigrate.convert.docrun")
+_docrun = _twins.load("docrun")
 
 BUILD_VERSION = 40
 """Read as V4 by 4.0 and 4.1 (``BuildVersion.Type``: 40..49 or 40000..49999, §2); the value the
@@ -223,9 +227,7 @@ class Dump4Writer:
         """A run's documents, framed like :func:`~.dump4_records.document_parts` frames them: each has a
         last-modified, no flags and a plain id, and its ``@metadata`` (only scalars) closes the document."""
         buf = self._element("Docs")
-        buf += b",".join([b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),
-                                    b'","@last-modified":"', last_modified.encode(), b'"}}'))
-                          for doc_id, data, _, last_modified, _, _ in run.results])
+        buf += _docrun.dump4_elements(run.results)
         self._section_has_last_modified = True
         self.stats.documents += len(run)
         self._end_element()
