@@ -1,13 +1,13 @@
 """End-to-end benchmark: every stage of a migration on one generated 3.5-style dump, each next to
 its baseline, measured in the same run (issue 8).
 
-    .venv/bin/python benchmarks/e2e.py --size 200MB [--repeat 3] [--streams 1,2,4]
+    .venv/bin/python benchmarks/e2e.py --size 200MB [--repeat 3] [--streams 1,2,4] [--no-load]
 
 Stages (each run as its own process so CPU time and peak RSS are its own):
   decompress   inflate the dump, nothing else              (baseline of inspect)
   inspect      ravenmigrate inspect --json                 ratio vs decompress
-  floor        inflate + deflate the same bytes, same level (baseline of convert)
-  convert      ravenmigrate convert -o OUT.ravendbdump     ratio vs floor
+  floor LN     inflate + deflate the same bytes at level N  (baseline of convert LN)
+  convert LN   ravenmigrate convert --level N              ratio vs floor LN  (--convert-levels)
   import       the server's own POST /smuggler/import       (baseline of every load)
   load         ravenmigrate load --transport T --streams N  ratio vs import
 Results: a Markdown table and a JSON file under benchmarks/results/, and a PNG bar chart of the
@@ -136,14 +136,35 @@ def uncompressed_size(dump: Path) -> int:
     return int(out.stdout.split()[0])
 
 
+def server_stages(args, dump: Path, tmp: Path, measure) -> None:
+    """The server's own import of the dump, then every load transport and stream count."""
+    with EmbeddedServer() as srv, RavenClient(srv.url) as client:
+        def fresh_db() -> str:
+            name = "bench-" + uuid.uuid4().hex[:8]
+            client.create_database(name)
+            return name
+
+        measure("server /smuggler/import", None, lambda db: [PY, "-c", IMPORT, srv.url, db, str(dump)], srv, fresh_db)
+        for transport in args.transports.split(","):
+            for n in (int(s) for s in args.streams.split(",")):
+                measure(f"load {transport} x{n}", "server /smuggler/import",
+                        lambda db, t=transport, n=n: [PY, "-m", "ravenmigrate", "load", str(dump), "--url", srv.url,
+                                                      "--database", db, "--transport", t, "--streams", str(n),
+                                                      "--quiet", "--report", str(tmp / f"load-{db}.json")],
+                        srv, fresh_db)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="200MB", help="uncompressed size of the generated dump")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--streams", default="1,2,4")
     ap.add_argument("--transports", default="bulk-insert,import")
-    ap.add_argument("--level", type=int, default=6, help="gzip level of the generated dump and of convert")
+    ap.add_argument("--level", type=int, default=6, help="gzip level of the generated dump")
     ap.add_argument("--work", default=None, help="where the generated dump goes (default fixtures/generated)")
+    ap.add_argument("--convert-levels", default="6,1",
+                    help="output gzip levels to run convert and its floor at (1 is convert's default)")
+    ap.add_argument("--no-load", action="store_true", help="skip the stages that need the server")
     args = ap.parse_args(argv)
 
     size = parse_size(args.size)
@@ -171,24 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="ravenmigrate-e2e-"))
     measure("decompress", None, lambda _: [PY, "-c", DECOMPRESS, str(dump)])
     measure("inspect", "decompress", lambda _: [PY, "-m", "ravenmigrate", "inspect", "--json", str(dump)])
-    measure("floor (inflate+deflate)", None, lambda _: [PY, "-c", FLOOR, str(dump), str(args.level)])
-    measure("convert", "floor (inflate+deflate)",
-            lambda _: [PY, "-m", "ravenmigrate", "convert", str(dump), "-o", str(tmp / "out.ravendbdump"),
-                       "--level", str(args.level)])
-    with EmbeddedServer() as srv, RavenClient(srv.url) as client:
-        def fresh_db() -> str:
-            name = "bench-" + uuid.uuid4().hex[:8]
-            client.create_database(name)
-            return name
-
-        measure("server /smuggler/import", None, lambda db: [PY, "-c", IMPORT, srv.url, db, str(dump)], srv, fresh_db)
-        for transport in args.transports.split(","):
-            for n in (int(s) for s in args.streams.split(",")):
-                measure(f"load {transport} x{n}", "server /smuggler/import",
-                        lambda db, t=transport, n=n: [PY, "-m", "ravenmigrate", "load", str(dump), "--url", srv.url,
-                                                      "--database", db, "--transport", t, "--streams", str(n),
-                                                      "--quiet", "--report", str(tmp / f"load-{db}.json")],
-                        srv, fresh_db)
+    for level in (int(x) for x in args.convert_levels.split(",")):
+        floor = f"floor (inflate+deflate) L{level}"
+        measure(floor, None, lambda _, level=level: [PY, "-c", FLOOR, str(dump), str(level)])
+        measure(f"convert L{level}", floor,
+                lambda _, level=level: [PY, "-m", "ravenmigrate", "convert", str(dump), "-o",
+                                        str(tmp / "out.ravendbdump"), "--level", str(level)])
+    if not args.no_load:
+        server_stages(args, dump, tmp, measure)
 
     by_name = {r.stage: r for r in rows}
     table = ["| stage | wall s | MB/s (JSON in) | docs/s | client CPU s | server CPU s | peak RSS MB | ratio | vs |",

@@ -6,6 +6,7 @@ general path. Same results, same stopping point as the pure twin.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -85,8 +86,15 @@ cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept:
 
 
 cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Past the whitespace at *i*; indentation (runs of spaces) eight bytes at a time."""
+    cdef uint64_t w
     while i < n and WS[b[i]]:
         i += 1
+        while i + 8 <= n:
+            memcpy(&w, b + i, 8)
+            if w != 0x2020202020202020ULL:
+                break
+            i += 8
     return i
 
 
@@ -146,9 +154,7 @@ cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, u
     while i < end:
         c = b[i]
         if WS[c]:
-            i += 1
-            while i < end and WS[b[i]]:
-                i += 1
+            i = _skip(b, i, end)
         elif c == 34:
             j = _string_end(b, i, end, &esc)
             if j < 0:

@@ -5,6 +5,7 @@ built for the scanned values.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -213,6 +214,7 @@ cdef class Scanner:
 
     cdef object _scan(self, const unsigned char* b, Py_ssize_t n, bint final):
         cdef Py_ssize_t pos = self.pos, start, end
+        cdef uint64_t word
         cdef unsigned char c, top
         cdef int state, r
         cdef const unsigned char* hit
@@ -225,6 +227,11 @@ cdef class Scanner:
         while True:
             while pos < n and CLASS[b[pos]] == 1:
                 pos += 1
+                while pos + 8 <= n:  # indentation: eight spaces at a time
+                    memcpy(&word, b + pos, 8)
+                    if word != 0x2020202020202020ULL:
+                        break
+                    pos += 8
             if pos >= n:
                 self.pos = n
                 return self._need_more(final, n)
