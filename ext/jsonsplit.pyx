@@ -214,7 +214,7 @@ cdef class Scanner:
 
     cdef object _scan(self, const unsigned char* b, Py_ssize_t n, bint final):
         cdef Py_ssize_t pos = self.pos, start, end
-        cdef uint64_t word
+        cdef uint64_t eight
         cdef unsigned char c, top
         cdef int state, r
         cdef const unsigned char* hit
@@ -228,8 +228,8 @@ cdef class Scanner:
             while pos < n and CLASS[b[pos]] == 1:
                 pos += 1
                 while pos + 8 <= n:  # indentation: eight spaces at a time
-                    memcpy(&word, b + pos, 8)
-                    if word != 0x2020202020202020ULL:
+                    memcpy(&eight, b + pos, 8)
+                    if eight != 0x2020202020202020ULL:
                         break
                     pos += 8
             if pos >= n:
