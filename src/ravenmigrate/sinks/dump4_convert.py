@@ -16,8 +16,9 @@ from typing import Any
 
 from ..convert import Converter, ConvertOptions
 from ..errors import RavenMigrateError
-from ..records import Attachment, Document, Record
+from ..records import Attachment, Document, DocumentRun, Record
 from ..sources import open_source
+from ..threads import responsive
 from .dump4 import BUILD_VERSION, DEFAULT_LEVEL
 from .dump4_split import SplitDump4Writer
 
@@ -55,6 +56,12 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
                               attachments=opts.attachments, background=True)
     next_progress = started + PROGRESS_EVERY
+    with responsive():
+        return _run(source, src, converter, measure, writer, progress, started, next_progress, opts)
+
+
+def _run(source, src, converter: Converter, measure: _InputMeasure, writer: SplitDump4Writer, progress,
+         started: float, next_progress: float, opts: Dump4Options) -> dict[str, Any]:
     try:
         for record in src.records():
             measure.add(record)
@@ -85,7 +92,7 @@ class _InputMeasure:
         self.data = 0
 
     def add(self, record: Record) -> None:
-        offset = record.position.offset
+        offset = record.offsets[-1] if isinstance(record, DocumentRun) else record.position.offset
         if offset > self.furthest:
             self.furthest = offset
         elif offset < 0 and isinstance(record, Document | Attachment):

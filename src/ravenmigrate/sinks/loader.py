@@ -24,6 +24,7 @@ from typing import Any
 from ..client import RavenClient
 from ..errors import RavenMigrateError, ServerError
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
+from ..threads import responsive
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
 from .http import PermanentError, Retry, TransientError, db_path
@@ -195,6 +196,10 @@ class Loader:
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        with responsive():
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         started = time.monotonic()
         self._prepare_database()
         cp = self._checkpoint()
