@@ -52,3 +52,21 @@ def test_raw_voron_storage_converts(tmp_path, capsys):
     dump = layout4.read(out)
     docs = [e for e in dump.elements() if e.section == "Docs"]
     assert len(docs) == 1059 and {"companies/1", "orders/830"} <= {e.value["@metadata"]["@id"] for e in docs}
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_is_a_clear_error_with_a_report(tmp_path, capsys):
+    """A write that fails in the deflate thread (ENOSPC) stops the run with the file named and a report."""
+    report = tmp_path / "r.json"
+    assert main(["convert", str(real("Northwind_3.5.35168.ravendump")), "-o", "/dev/full", "-q",
+                 "--level", "0", "--report", str(report)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write /dev/full: No space left on device" in err and "output is incomplete" in err
+    rep = json.loads(report.read_text())
+    assert rep["status"] == "failed" and "No space left" in rep["error"]
+
+
+def test_output_that_cannot_be_created_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "missing" / "out.ravendbdump"
+    assert main(["convert", str(real("Northwind_3.5.35168.ravendump")), "-o", str(out), "-q"]) == 1
+    assert f"cannot create {out}: No such file or directory" in capsys.readouterr().err

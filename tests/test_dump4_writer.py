@@ -224,3 +224,39 @@ def test_reader_rejects_broken_framing():
         layout4.parse(raw)
     with pytest.raises(SourceError, match="expected ',' or ']'"):
         layout4.parse(b'{"BuildVersion":40,"Docs":[{"A":1} {"B":2}]}')
+
+
+def test_background_deflate_writes_the_same_bytes():
+    recs = [doc(f"users/{i}", b'{"Pad":"%s","@metadata":{}}' % hashlib.sha512(b"%d" % i).hexdigest().encode())
+            for i in range(5000)]
+    for level, name in [(1, "zlib"), (6, deflate.available()[0] if deflate.available()[0] != "isal" else "zlib")]:
+        out = io.BytesIO()
+        with Dump4Writer(out, level=level, deflater=name, buffer_size=8192, background=True) as w:
+            w.write_all(recs)
+        assert out.getvalue() == write(recs, buffer_size=8192, level=level, deflater=name)
+
+
+class _FullDisk(io.BytesIO):
+    """A file that fails like a full disk after *limit* bytes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self.limit:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_background_deflate_failure_reaches_the_writer():
+    """A write error in the deflate thread (disk full) is raised to the producer, which then stops."""
+    recs = [doc(f"users/{i}", b'{"Pad":"%s","@metadata":{}}' % hashlib.sha512(b"%d" % i).hexdigest().encode())
+            for i in range(20000)]
+    w = Dump4Writer(_FullDisk(20000), level=0, buffer_size=8192, background=True)
+    with pytest.raises(OSError, match="No space left"):
+        for r in recs:
+            w.write(r)
+        w.close()
+    w.abort()
+    assert not w._background._thread.is_alive()

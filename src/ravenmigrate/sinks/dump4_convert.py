@@ -53,8 +53,12 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     src = open_source(source, compact=True, runs=True)
     converter = Converter(opts.convert)
     measure = _InputMeasure()
-    writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
-                              attachments=opts.attachments, background=True)
+    try:
+        writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
+                                  attachments=opts.attachments, background=True)
+    except OSError as exc:
+        raise ConvertError(f"cannot create {out}: {exc.strerror or exc}", {"status": "failed", "source": str(source),
+                                                                            "error": str(exc)}) from exc
     next_progress = started + PROGRESS_EVERY
     with responsive():
         return _run(source, src, converter, measure, writer, progress, started, next_progress, opts)
@@ -72,11 +76,15 @@ def _run(source, src, converter: Converter, measure: _InputMeasure, writer: Spli
                 progress(_report(source, writer, writer.current_stats, converter, src, measure.bytes, started, opts,
                                  "running", None))
         stats = writer.close()
-    except RavenMigrateError as exc:
+    except (RavenMigrateError, OSError) as exc:
         stats = writer.current_stats
         writer.abort()
-        report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", str(exc))
-        raise ConvertError(str(exc), report) from exc
+        message = str(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, RavenMigrateError):
+            message = (f"cannot write {writer.paths[-1]}: {exc.strerror or exc}; the output is incomplete "
+                       f"({stats.documents:,} documents were converted before)")
+        report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", message)
+        raise ConvertError(message, report) from exc
     except BaseException:
         writer.abort()
         raise
