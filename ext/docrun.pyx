@@ -385,11 +385,11 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
             if i < me and b[i] == 125:
                 break
             return None
-    if id_s < 0 or lm_s < 0 or not _plain(b + id_s, id_e - id_s):
+    if id_s < 0 or not _plain(b + id_s, id_e - id_s):
         return None
     if _has(b + id_s, id_e - id_s, b"Raven/", 6):
         return None  # system documents and @hilo (§3.1)
-    if not _last_modified(b + lm_s, lm_e - lm_s, lm):
+    if lm_s >= 0 and not _last_modified(b + lm_s, lm_e - lm_s, lm):
         return None
     out[k] = 125
     out[k + 1] = 125
@@ -411,7 +411,7 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
     except UnicodeDecodeError:
         return None
     return (doc_id, PyBytes_FromStringAndSize(<const char*>out, k), collection,
-            PyBytes_FromStringAndSize(lm, 28).decode("ascii"), etag, legacy)
+            PyBytes_FromStringAndSize(lm, 28).decode("ascii") if lm_s >= 0 else None, etag, legacy)
 
 
 def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop):

@@ -21,7 +21,7 @@ from twins import use_twin
 
 from ravenmigrate import _twins
 from ravenmigrate.codecs import jsonsplit
-from ravenmigrate.convert import Converter, docrun
+from ravenmigrate.convert import Converter, ConvertOptions, docrun
 from ravenmigrate.errors import SourceError
 from ravenmigrate.records import DocumentRun
 from ravenmigrate.sinks.dump4 import Dump4Writer
@@ -98,9 +98,9 @@ def edge_dump(path: Path, docs: list[str]) -> Path:
     return path
 
 
-def dump_of(path: Path, runs: bool) -> tuple:
+def dump_of(path: Path, runs: bool, quirks: bool = False) -> tuple:
     src = open_source(path, compact=True, runs=runs)
-    converter = Converter()
+    converter = Converter(ConvertOptions(server_quirks=quirks))
     out = io.BytesIO()
     writer = Dump4Writer(out, level=1)
     lane = 0
@@ -113,14 +113,15 @@ def dump_of(path: Path, runs: bool) -> tuple:
             [(f.code, f.message) for f in src.findings]), lane
 
 
-def assert_same(path: Path) -> int:
-    general, none = dump_of(path, False)
-    laned, lane = dump_of(path, True)
+def assert_same(path: Path, quirks: bool = False) -> int:
+    general, none = dump_of(path, False, quirks)
+    laned, lane = dump_of(path, True, quirks)
     assert none == 0
     assert laned[1:] == general[1:]
     if laned[0] != general[0]:
         at = next(i for i in range(min(len(laned[0]), len(general[0]))) if laned[0][i] != general[0][i])
         pytest.fail(f"dump bytes differ at {at}: {general[0][at - 150:at + 80]!r} != {laned[0][at - 150:at + 80]!r}")
+    assert_same.deviations = general[1]
     return lane
 
 
@@ -142,9 +143,13 @@ def test_real_dumps_same_with_and_without_runs(twin, name):
         assert lane == 1045  # every document but the system ones, @hilo and the Raven/ configuration ones
 
 
-def test_edge_documents_same_with_and_without_runs(twin, tmp_path):
-    lane = assert_same(edge_dump(tmp_path / "edge.ravendump", EDGE_DOCS * 3))
+@pytest.mark.parametrize("quirks", [False, True], ids=["ours", "server-quirks"])
+def test_edge_documents_same_with_and_without_runs(twin, tmp_path, quirks):
+    """Includes documents without last-modified after ones with it: the carry-over (§3.4) is
+    reported as a deviation, or applied with ``server_quirks``, exactly as the general path does."""
+    lane = assert_same(edge_dump(tmp_path / "edge.ravendump", EDGE_DOCS * 3), quirks)
     assert 3 * 8 <= lane < 3 * len(EDGE_DOCS)
+    assert ("last-modified-carry-over" in assert_same.deviations) is not quirks
 
 
 @pytest.mark.parametrize("bad", ERROR_DOCS)

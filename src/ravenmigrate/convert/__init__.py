@@ -87,8 +87,7 @@ class Converter:
         if isinstance(record, DocumentRun):
             # Converted already (convert/docrun.py); only the section state follows it (§3.4).
             self._index = record.position.index + len(record) - 1
-            self.documents.state.last_modified = record.results[-1][3]
-            return (record,)
+            return (self.documents.convert_run(record),)
         if isinstance(record, Attachment):
             out = convert_attachment(record)
             return (out,) if isinstance(out, Skipped) else out

@@ -15,8 +15,8 @@ escaped surrogate (reported as a deviation there); ``@metadata`` missing, not la
 JSON, formats-3x.md §5); an escaped metadata key, an escaped or non-string ``@id`` or
 last-modified, a composite metadata value other than ``Raven-Replication-History``'s array;
 ``@flags``, ``@change-vector``, ``Raven-Document-Revision-Status`` (revisions, §4),
-``Raven-Expiration-Date``/``@expires`` (expiration); no last-modified (carry-over, §3.4) or one
-with a 3-digit fraction (§3.4 deviation) or an invalid one; an id containing ``Raven/`` (system
+``Raven-Expiration-Date``/``@expires`` (expiration); a last-modified with a 3-digit fraction
+(§3.4 deviation) or an invalid one; an id containing ``Raven/`` (system
 documents and ``@hilo``, §3.1); a collection that is neither a plain string nor null.
 """
 
@@ -26,10 +26,11 @@ import re
 
 from ..codecs.jsonsplit import compact, raw_unicode
 
-Result = tuple[str, bytes, str, str, str | None, str | None]
+Result = tuple[str, bytes, str, str | None, str | None, str | None]
 """``(id, data, collection, last_modified, etag, legacy_last_modified)``: the ``Document4`` fields
-and the two values the reader's era evidence samples (``@etag``, ``Last-Modified``; None when
-not a string)."""
+(``last_modified`` None: the document has none; the converter applies the section's carry-over
+rule, §3.4) and the two values the reader's era evidence samples (``@etag``, ``Last-Modified``;
+None when not a string)."""
 
 _WS = b" \t\r\n\f\v"
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
@@ -203,10 +204,10 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
             if i < me and data[i] == 0x7D:
                 break
             return None
-    if doc_id is None or last_modified is None or any(c < 0x20 for c in doc_id) or b"Raven/" in doc_id:
+    if doc_id is None or any(c < 0x20 for c in doc_id) or b"Raven/" in doc_id:
         return None
-    lm = _last_modified(last_modified)
-    if lm is None:
+    lm = _last_modified(last_modified) if last_modified is not None else None
+    if last_modified is not None and lm is None:
         return None
     try:
         text_id = doc_id.decode("utf-8")
@@ -224,7 +225,7 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
 
 
 def dump4_elements(results: list[Result]) -> bytes:
-    """The run's documents as comma-separated 4.x dump ``Docs`` elements: ``@id`` and ``@last-modified``
+    """The run's documents (each with a last-modified) as comma-separated 4.x dump ``Docs`` elements: ``@id`` and ``@last-modified``
     spliced in front of the closing brace of each document's ``@metadata`` (its last member, only
     scalars inside), exactly as ``sinks.dump4_records.document_parts`` frames a document (§11)."""
     return b",".join([b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .. import _twins
 from ..errors import SourceError
-from ..records import Document, Document4, Position, Skipped
+from ..records import Document, Document4, DocumentRun, Position, Skipped
 from .deviations import Deviation
 from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object, scalar
 from .lastmodified import is_fff, to_4x
@@ -159,6 +159,26 @@ class DocumentConverter:
                 self.deviate(Deviation("escaped-surrogate-pair", doc_id, "\ufffd\ufffd", "the character"))
             out = _jsonsplit.raw_unicode(out)  # 4.1 corrupts split and paired escapes
         return Document4(doc_id, out, collection, last_modified, doc.position, flags, revision_of, change_vector)
+
+    def convert_run(self, run: DocumentRun) -> DocumentRun:
+        """A run the reader converted already (``convert/docrun.py``): only the last-modified carry-over
+        of §3.4 depends on the documents before, exactly as :meth:`_last_modified` applies it."""
+        state = self.state
+        results = run.results
+        if all(r[3] is not None for r in results):
+            state.last_modified = results[-1][3]
+            return run
+        out = []
+        for r in results:
+            if r[3] is not None:
+                state.last_modified = r[3]
+            elif state.last_modified is not None:
+                if self.server_quirks:
+                    r = (r[0], r[1], r[2], state.last_modified, r[4], r[5])
+                else:
+                    self.deviate(Deviation("last-modified-carry-over", r[0], state.last_modified, None))
+            out.append(r)
+        return DocumentRun(out, run.position, run.offsets)
 
     def _rewrite_all(self, data: bytes) -> tuple[list[bytes | None], list, list]:
         """Slow path (§3.3): the body holds other ``@metadata`` objects, which 4.x rewrites too."""

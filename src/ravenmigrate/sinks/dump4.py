@@ -225,7 +225,12 @@ class Dump4Writer:
 
     def _write_run(self, run: DocumentRun) -> None:
         """A run's documents, framed like :func:`~.dump4_records.document_parts` frames them: each has a
-        last-modified, no flags and a plain id, and its ``@metadata`` (only scalars) closes the document."""
+        last-modified, no flags and a plain id, and its ``@metadata`` (only scalars) closes the document.
+        A run with documents whose last-modified is unknown goes document by document (the section rule)."""
+        if any(r[3] is None for r in run.results):
+            for doc in run.documents():
+                self.write(doc)
+            return
         buf = self._element("Docs")
         buf += _docrun.dump4_elements(run.results)
         self._section_has_last_modified = True
