@@ -41,11 +41,11 @@ DEF K_ENTITY_NAME = 7        # Raven-Entity-Name -> @collection
 DEF K_COLLECTION = 8         # @collection, kept as it is
 DEF K_GENERAL = 9            # needs the general path: @flags, @change-vector, revisions, expiration
 
-cdef inline bint _is(const unsigned char* k, Py_ssize_t n, const char* name, Py_ssize_t m) noexcept:
+cdef inline bint _is(const unsigned char* k, Py_ssize_t n, const char* name, Py_ssize_t m) noexcept nogil:
     return n == m and memcmp(k, name, m) == 0
 
 
-cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept:
+cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept nogil:
     """The rule of the metadata key *k* (the names of the pure twin's sets)."""
     if n == 0:
         return K_OTHER
@@ -85,7 +85,7 @@ cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept:
     return K_OTHER
 
 
-cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept:
+cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
     """Past the whitespace at *i*; indentation (runs of spaces) eight bytes at a time."""
     cdef uint64_t w
     while i < n and WS[b[i]]:
@@ -98,7 +98,7 @@ cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n)
     return i
 
 
-cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept:
+cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept nogil:
     """End (after the closing quote) of the string opening at *i*; -1 when unterminated. Sets
     *escaped* when the string holds a backslash."""
     cdef const unsigned char* q
@@ -121,7 +121,7 @@ cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssiz
     return -1
 
 
-cdef Py_ssize_t _composite_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept:
+cdef Py_ssize_t _composite_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
     """End of the object/array at *i* made of double-quoted strings only; -1 otherwise."""
     cdef Py_ssize_t depth = 0
     cdef bint esc = False
@@ -146,7 +146,7 @@ cdef Py_ssize_t _composite_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t 
 
 
 cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char* out,
-                         Py_ssize_t k) noexcept:
+                         Py_ssize_t k) noexcept nogil:
     """Copy b[i:end] to out[k:] without whitespace; -1 for a single quote, a comment or a trailing comma."""
     cdef Py_ssize_t j, s
     cdef unsigned char c
@@ -175,13 +175,13 @@ cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, u
     return k
 
 
-cdef inline int _d2(const unsigned char* p) noexcept:
+cdef inline int _d2(const unsigned char* p) noexcept nogil:
     if not (48 <= p[0] <= 57 and 48 <= p[1] <= 57):
         return -1
     return (p[0] - 48) * 10 + p[1] - 48
 
 
-cdef bint _last_modified(const unsigned char* v, Py_ssize_t n, char* out) noexcept:
+cdef bint _last_modified(const unsigned char* v, Py_ssize_t n, char* out) noexcept nogil:
     """§3.4 for the shapes that need no deviation: 19/20 and 27/28 characters -> 28 in *out*."""
     cdef int year, month, day, i
     cdef int days
@@ -220,7 +220,7 @@ cdef bint _last_modified(const unsigned char* v, Py_ssize_t n, char* out) noexce
     return True
 
 
-cdef inline bint _has(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m) noexcept:
+cdef inline bint _has(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n - m + 1):
         if b[i] == <unsigned char>what[0] and memcmp(b + i, what, m) == 0:
@@ -228,7 +228,7 @@ cdef inline bint _has(const unsigned char* b, Py_ssize_t n, const char* what, Py
     return False
 
 
-cdef inline int _count(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m, int limit) noexcept:
+cdef inline int _count(const unsigned char* b, Py_ssize_t n, const char* what, Py_ssize_t m, int limit) noexcept nogil:
     """Occurrences of what[:m] in b[:n] (non-overlapping), counting up to *limit*."""
     cdef const unsigned char* q
     cdef Py_ssize_t i = 0
@@ -248,7 +248,7 @@ cdef inline int _count(const unsigned char* b, Py_ssize_t n, const char* what, P
     return found
 
 
-cdef inline bint _plain(const unsigned char* s, Py_ssize_t n) noexcept:
+cdef inline bint _plain(const unsigned char* s, Py_ssize_t n) noexcept nogil:
     """No control byte (the string had no escape: checked by the caller)."""
     cdef Py_ssize_t i
     for i in range(n):
@@ -257,7 +257,7 @@ cdef inline bint _plain(const unsigned char* s, Py_ssize_t n) noexcept:
     return True
 
 
-cdef bint _surrogate_escape(const unsigned char* b, Py_ssize_t n) noexcept:
+cdef bint _surrogate_escape(const unsigned char* b, Py_ssize_t n) noexcept nogil:
     """A backslash-u escape of a surrogate (d800-dfff) in b[:n]."""
     cdef const unsigned char* q
     cdef Py_ssize_t i = 0
@@ -273,25 +273,31 @@ cdef bint _surrogate_escape(const unsigned char* b, Py_ssize_t n) noexcept:
     return False
 
 
-cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ssize_t ms, Py_ssize_t me,
-                 unsigned char* out):
-    """The converted document at b[start:end] (see the pure twin), or None."""
+cdef struct Info:
+    Py_ssize_t id_s, id_e, co_s, co_e, et_s, et_e, ll_s, ll_e
+    bint coll_null, etag_string, legacy_string, has_lm
+    char lm[28]
+
+
+cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ssize_t ms, Py_ssize_t me,
+                         unsigned char* out, Info* info) noexcept nogil:
+    """The converted document at b[start:end] written to *out* (its length; the values in *info*),
+    or -1 when it needs the general path (see the pure twin). No Python object: runs without the GIL."""
     cdef Py_ssize_t i, k, ks, ke, vs, ve, id_s = -1, id_e = -1, lm_s = -1, lm_e = -1
     cdef Py_ssize_t et_s = -1, et_e = -1, ll_s = -1, ll_e = -1, co_s = -1, co_e = -1, members = 0
     cdef bint esc, etag_string = False, legacy_string = False, coll_null = False
     cdef unsigned char c
     cdef int kind
-    cdef char lm[28]
     if ms < 0 or b[start] != 123 or b[ms] != 123 or me <= ms:
-        return None
+        return -1
     if _count(b + start, end - start, b"@metadata", 9, 2) != 1:
-        return None
+        return -1
     i = _skip(b, me, end)
     if i != end - 1 or b[i] != 125:
-        return None
+        return -1
     k = _compact(b, start, ms, out, 0)
     if k < 0:
-        return None
+        return -1
     out[k] = 123
     k += 1
     i = _skip(b, ms + 1, me)
@@ -300,18 +306,18 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
     else:
         while True:
             if i >= me or b[i] != 34:
-                return None
+                return -1
             ks = i
             esc = False
             ke = _string_end(b, i, me, &esc)
             if ke < 0 or esc:
-                return None
+                return -1
             i = _skip(b, ke, me)
             if i >= me or b[i] != 58:
-                return None
+                return -1
             vs = _skip(b, i + 1, me)
             if vs >= me:
-                return None
+                return -1
             c = b[vs]
             esc = False
             if c == 34:
@@ -323,37 +329,37 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
                 while ve < me and WORD[b[ve]]:
                     ve += 1
             else:
-                return None
+                return -1
             if ve < 0:
-                return None
+                return -1
             kind = _kind(b + ks + 1, ke - ks - 2)
             if kind == K_GENERAL:
-                return None
+                return -1
             if c == 123 or (c == 91 and kind != K_DROPPED_ARRAY):
-                return None  # kept or dropped composites: nested rules (§3.3), the general path
+                return -1  # kept or dropped composites: nested rules (§3.3), the general path
             if kind == K_ID:
                 if c != 34 or esc:
-                    return None
+                    return -1
                 id_s, id_e = vs + 1, ve - 1
             elif kind == K_LAST_MODIFIED:
                 if c != 34 or esc:
-                    return None
+                    return -1
                 lm_s, lm_e = vs + 1, ve - 1
             elif kind == K_ETAG:
                 if esc:
-                    return None
+                    return -1
                 etag_string = c == 34
                 et_s, et_e = vs + 1, ve - 1
             elif kind == K_LEGACY_LM:
                 if esc:
-                    return None
+                    return -1
                 legacy_string = c == 34
                 ll_s, ll_e = vs + 1, ve - 1
             elif kind == K_DROPPED:
                 pass
             elif kind == K_DROPPED_ARRAY:
                 if c != 91:
-                    return None
+                    return -1
             else:
                 if kind == K_ENTITY_NAME or kind == K_COLLECTION:
                     if c == 34 and not esc:
@@ -362,7 +368,7 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
                     elif ve - vs == 4 and memcmp(b + vs, b"null", 4) == 0:
                         coll_null = True
                     else:
-                        return None
+                        return -1
                 if members:
                     out[k] = 44
                     k += 1
@@ -380,46 +386,55 @@ cdef object _one(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ss
             if i < me and b[i] == 44:
                 i = _skip(b, i + 1, me)
                 if i < me and b[i] == 125:
-                    return None  # trailing comma
+                    return -1  # trailing comma
                 continue
             if i < me and b[i] == 125:
                 break
-            return None
+            return -1
     if id_s < 0 or not _plain(b + id_s, id_e - id_s):
-        return None
+        return -1
     if _has(b + id_s, id_e - id_s, b"Raven/", 6):
-        return None  # system documents and @hilo (§3.1)
-    if lm_s >= 0 and not _last_modified(b + lm_s, lm_e - lm_s, lm):
-        return None
+        return -1  # system documents and @hilo (§3.1)
+    if lm_s >= 0 and not _last_modified(b + lm_s, lm_e - lm_s, info.lm):
+        return -1
     out[k] = 125
     out[k + 1] = 125
     k += 2
     if _count(b + start, end - start, b"\\u", 2, 1):
         if _surrogate_escape(b + start, end - start):
-            return None  # reported as a deviation by the general path
+            return -1  # reported as a deviation by the general path
         k = _raw_unicode(out, k, out)
+    info.id_s, info.id_e, info.co_s, info.co_e = id_s, id_e, co_s, co_e
+    info.et_s, info.et_e, info.ll_s, info.ll_e = et_s, et_e, ll_s, ll_e
+    info.coll_null, info.etag_string, info.legacy_string, info.has_lm = coll_null, etag_string, legacy_string, lm_s >= 0
+    return k
+
+
+cdef inline str _text(const unsigned char* b, Py_ssize_t s, Py_ssize_t e):
+    return (<bytes>PyBytes_FromStringAndSize(<const char*>(b + s), e - s)).decode("utf-8")
+
+
+cdef object _result(const unsigned char* b, const unsigned char* out, Py_ssize_t k, Info* info):
+    """The result tuple of a converted document, or None when a value is not UTF-8 (general path)."""
     try:
-        doc_id = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + id_s), id_e - id_s)).decode("utf-8")
-        if co_s >= 0 and not coll_null:
-            collection = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + co_s), co_e - co_s)).decode("utf-8")
-        else:
-            collection = "@empty"
-        etag = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + et_s), et_e - et_s)).decode("utf-8") \
-            if etag_string else None
-        legacy = (<bytes>PyBytes_FromStringAndSize(<const char*>(b + ll_s), ll_e - ll_s)).decode("utf-8") \
-            if legacy_string else None
+        doc_id = _text(b, info.id_s, info.id_e)
+        collection = _text(b, info.co_s, info.co_e) if info.co_s >= 0 and not info.coll_null else "@empty"
+        etag = _text(b, info.et_s, info.et_e) if info.etag_string else None
+        legacy = _text(b, info.ll_s, info.ll_e) if info.legacy_string else None
     except UnicodeDecodeError:
         return None
     return (doc_id, PyBytes_FromStringAndSize(<const char*>out, k), collection,
-            PyBytes_FromStringAndSize(lm, 28).decode("ascii") if lm_s >= 0 else None, etag, legacy)
+            PyBytes_FromStringAndSize(info.lm, 28).decode("ascii") if info.has_lm else None, etag, legacy)
 
 
 def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop):
-    """See ravenmigrate.convert.docrun.convert_run."""
+    """See ravenmigrate.convert.docrun.convert_run. The byte work of each document runs without the
+    GIL, so the inflate and deflate threads are not held up by it."""
     cdef Py_ssize_t n = buf.shape[0]
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-    cdef Py_ssize_t i = first, start, end, ms, me, capacity = 1 << 16
+    cdef Py_ssize_t i = first, start, end, ms, me, k, capacity = 1 << 16
     cdef list results = []
+    cdef Info info
     cdef unsigned char* out = <unsigned char*>malloc(capacity)
     cdef unsigned char* grown
     if out == NULL:
@@ -427,7 +442,7 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     try:
         while i < stop:
             start, end, ms, me = items[i]
-            if end > n:
+            if end > n or start < 0:
                 break
             if end - start + 64 > capacity:
                 capacity = end - start + 64
@@ -435,7 +450,9 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
                 if grown == NULL:
                     raise MemoryError()
                 out = grown
-            r = _one(b, start, end, ms, me, out)
+            with nogil:
+                k = _convert(b, start, end, ms, me, out, &info)
+            r = _result(b, out, k, &info) if k >= 0 else None
             if r is None:
                 break
             results.append(r)

@@ -2,7 +2,7 @@
 # specification is ravenmigrate.codecs.jsonsplit.raw_unicode; docs/deviations.md says why).
 # _raw_unicode may run in place (out == b): it never writes ahead of what it has read.
 
-cdef inline int _hex4(const unsigned char* b) noexcept:
+cdef inline int _hex4(const unsigned char* b) noexcept nogil:
     """The value of 4 hex digits at *b*, or -1."""
     cdef int v = 0, i, c
     for i in range(4):
@@ -18,7 +18,7 @@ cdef inline int _hex4(const unsigned char* b) noexcept:
     return v
 
 
-cdef inline Py_ssize_t _utf8(unsigned char* out, Py_ssize_t k, unsigned int code) noexcept:
+cdef inline Py_ssize_t _utf8(unsigned char* out, Py_ssize_t k, unsigned int code) noexcept nogil:
     if code < 0x80:
         out[k] = code
         return k + 1
@@ -38,7 +38,7 @@ cdef inline Py_ssize_t _utf8(unsigned char* out, Py_ssize_t k, unsigned int code
     return k + 4
 
 
-cdef Py_ssize_t _raw_unicode(const unsigned char* b, Py_ssize_t n, unsigned char* out) noexcept:
+cdef Py_ssize_t _raw_unicode(const unsigned char* b, Py_ssize_t n, unsigned char* out) noexcept nogil:
     """See the pure twin's ``raw_unicode``; writes at most *n* bytes to *out*, returns how many."""
     cdef Py_ssize_t i = 0, k = 0, j
     cdef int code, low
