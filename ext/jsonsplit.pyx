@@ -14,6 +14,14 @@ from ravenmigrate.codecs.jsonvalue import JSONValueError
 
 ScanError = JSONValueError
 NEED_MORE = -1
+DEF C_NEED_MORE = -1
+DEF ERR = -2  # _scan failed: the reason is in the scanner's err_* fields (raised by _raise)
+DEF E_UNEXPECTED = 1
+DEF E_END = 2
+DEF E_SLASH = 3
+DEF E_COMMENT = 4
+DEF E_LITERAL = 5
+DEF E_MEMORY = 6
 
 DEF VALUE = 0
 DEF VALUE_OR_CLOSE = 1
@@ -43,14 +51,14 @@ cdef void _init_classes():
 _init_classes()
 
 
-cdef inline bint _digits(const unsigned char* w, Py_ssize_t* i, Py_ssize_t n):
+cdef inline bint _digits(const unsigned char* w, Py_ssize_t* i, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t start = i[0]
     while i[0] < n and 48 <= w[i[0]] <= 57:
         i[0] += 1
     return i[0] > start
 
 
-cdef bint _valid_word(const unsigned char* w, Py_ssize_t n):
+cdef bint _valid_word(const unsigned char* w, Py_ssize_t n) noexcept nogil:
     """A JSON number or a literal Json.NET reads (the pure twin's ``valid_word``)."""
     cdef Py_ssize_t i = 0
     if n == 4 and (memcmp(w, b"true", 4) == 0 or memcmp(w, b"null", 4) == 0):
@@ -85,6 +93,8 @@ cdef class Scanner:
     cdef public bint meta_pending
     cdef unsigned char* stack
     cdef Py_ssize_t depth, capacity
+    cdef int err_kind, err_state, err_top, err_c
+    cdef Py_ssize_t err_at, err_end
 
     def __cinit__(self):
         self.capacity = 64
@@ -99,6 +109,9 @@ cdef class Scanner:
         self.reset(0)
 
     cpdef reset(self, Py_ssize_t pos):
+        self._reset(pos)
+
+    cdef inline void _reset(self, Py_ssize_t pos) noexcept nogil:
         self.pos = pos
         self.state = VALUE
         self.depth = 0
@@ -109,17 +122,39 @@ cdef class Scanner:
         self.meta_start = -1
         self.meta_end = -1
 
-    cdef inline int _top(self):
+    cdef inline int _top(self) noexcept nogil:
         return self.stack[self.depth - 1] if self.depth else 0
 
-    cdef _error(self, int c, Py_ssize_t at):
-        raise ScanError(error_message(self.state, self._top(), c), at)
+    cdef inline Py_ssize_t _fail(self, int kind, int c, Py_ssize_t at) noexcept nogil:
+        """Record why the scan failed (raised later, with the GIL, by _raise); returns ERR."""
+        self.err_kind = kind
+        self.err_state = self.state
+        self.err_top = self._top()
+        self.err_c = c
+        self.err_at = at
+        return ERR
 
-    cdef inline void _value_begin(self, Py_ssize_t start):
+    cdef _raise(self, const unsigned char* b):
+        """The ScanError (or MemoryError) of the last failed scan."""
+        kind = self.err_kind
+        if kind == E_UNEXPECTED:
+            raise ScanError(error_message(self.err_state, self.err_top, self.err_c), self.err_at)
+        if kind == E_END:
+            raise ScanError("unexpected end of input inside " + ("a string" if self.err_c else "a value"), self.err_at)
+        if kind == E_SLASH:
+            raise ScanError("unexpected character '/', expected a comment", self.err_at)
+        if kind == E_COMMENT:
+            raise ScanError("unterminated comment", self.err_at)
+        if kind == E_LITERAL:
+            word = PyBytes_FromStringAndSize(<const char*>(b + self.err_at), self.err_end - self.err_at)
+            raise ScanError(f"invalid literal {word[:40].decode('latin-1')!r}", self.err_at)
+        raise MemoryError()
+
+    cdef inline void _value_begin(self, Py_ssize_t start) noexcept nogil:
         if self.meta_pending and self.depth == 1:
             self.meta_candidate = start
 
-    cdef inline bint _value_end(self, Py_ssize_t end):
+    cdef inline bint _value_end(self, Py_ssize_t end) noexcept nogil:
         if self.depth == 0:
             self.state = DONE
             self.pos = end
@@ -131,20 +166,21 @@ cdef class Scanner:
         self.state = COMMA_OR_CLOSE
         return False
 
-    cdef int _push(self, unsigned char c) except -1:
+    cdef int _push(self, unsigned char c) noexcept nogil:
         cdef unsigned char* grown
         if self.depth == self.capacity:
             grown = <unsigned char*>realloc(self.stack, self.capacity * 2)
             if grown == NULL:
-                raise MemoryError()
+                return -1
             self.stack = grown
             self.capacity *= 2
         self.stack[self.depth] = c
         self.depth += 1
         return 0
 
-    cdef int _resume_string(self, const unsigned char* b, Py_ssize_t n) except -1:
-        """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open)."""
+    cdef int _resume_string(self, const unsigned char* b, Py_ssize_t n) noexcept nogil:
+        """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open);
+        ERR when a string stands where it may not."""
         cdef unsigned char quote = <unsigned char>self.in_string
         cdef const unsigned char* stop = &STOP_DQ[0] if quote == 34 else &STOP_SQ[0]
         cdef Py_ssize_t i = self.pos
@@ -171,55 +207,71 @@ cdef class Scanner:
         if self.state == VALUE or self.state == VALUE_OR_CLOSE:
             self._value_begin(start)
             return 1 if self._value_end(i + 1) else 0
-        self._error(b[start], start)
+        return <int>self._fail(E_UNEXPECTED, b[start], start)
 
-    cdef _need_more(self, bint final, Py_ssize_t at):
+    cdef inline Py_ssize_t _need_more(self, bint final, Py_ssize_t at) noexcept nogil:
         if final:
-            raise ScanError("unexpected end of input inside " + ("a string" if self.in_string else "a value"), at)
-        return NEED_MORE
+            return self._fail(E_END, self.in_string != 0, at)
+        return C_NEED_MORE
 
     def scan(self, const unsigned char[:] buf, bint final=False):
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-        return self._scan(b, n, final)
+        cdef Py_ssize_t r
+        with nogil:
+            r = self._scan(b, n, final)
+        if r == ERR:
+            self._raise(b)
+        return r
 
     def scan_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
         """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-        cdef Py_ssize_t p, q, end, count = 0
-        items = []
-        while count < limit:
-            p = pos
-            while p < n and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
-                p += 1
-            if p >= n or b[p] != 123:
-                break
-            self.reset(p)
-            try:
-                end = self._scan(b, n, False)
-            except ScanError:
-                break
-            if end < 0:
-                break
-            q = end
-            while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
-                q += 1
-            if q >= n or b[q] != 44:
-                break
-            items.append((p, end, self.meta_start, self.meta_end))
-            count += 1
-            pos = q + 1
+        cdef Py_ssize_t p, q, end, count = 0, i
+        cdef Py_ssize_t* spans = <Py_ssize_t*>malloc(4 * (limit if limit > 0 else 1) * sizeof(Py_ssize_t))
+        if spans == NULL:
+            raise MemoryError()
+        try:
+            with nogil:  # the inflate and deflate threads run meanwhile
+                while count < limit:
+                    p = pos
+                    while p < n and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
+                        p += 1
+                    if p >= n or b[p] != 123:
+                        break
+                    self._reset(p)
+                    end = self._scan(b, n, False)
+                    if end < 0:  # NEED_MORE or ERR: the caller scans this item on its own
+                        break
+                    q = end
+                    while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
+                        q += 1
+                    if q >= n or b[q] != 44:
+                        break
+                    spans[4 * count] = p
+                    spans[4 * count + 1] = end
+                    spans[4 * count + 2] = self.meta_start
+                    spans[4 * count + 3] = self.meta_end
+                    count += 1
+                    pos = q + 1
+            items = [(spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]) for i in range(count)]
+        finally:
+            free(spans)
         return items, pos
 
-    cdef object _scan(self, const unsigned char* b, Py_ssize_t n, bint final):
+    cdef Py_ssize_t _scan(self, const unsigned char* b, Py_ssize_t n, bint final) noexcept nogil:
+        """End of the value (>= 0), NEED_MORE, or ERR (see _fail)."""
         cdef Py_ssize_t pos = self.pos, start, end
         cdef uint64_t eight
         cdef unsigned char c, top
         cdef int state, r
         cdef const unsigned char* hit
         if self.in_string:
-            if self._resume_string(b, n):
+            r = self._resume_string(b, n)
+            if r == ERR:
+                return ERR
+            if r:
                 return self.pos
             if self.in_string:
                 return self._need_more(final, self.token_start)
@@ -240,28 +292,29 @@ cdef class Scanner:
             state = self.state
             if c == 123 or c == 91:  # { [
                 if state != VALUE and state != VALUE_OR_CLOSE:
-                    self._error(c, start)
+                    return self._fail(E_UNEXPECTED, c, start)
                 self._value_begin(start)
-                self._push(c)
+                if self._push(c) < 0:
+                    return self._fail(E_MEMORY, c, start)
                 self.state = KEY_OR_CLOSE if c == 123 else VALUE_OR_CLOSE
                 pos = start + 1
             elif c == 125 or c == 93:  # } ]
                 top = self._top()
                 if not ((state == COMMA_OR_CLOSE and c == top + 2) or (state == KEY_OR_CLOSE and c == 125)
                         or (state == VALUE_OR_CLOSE and c == 93)):
-                    raise ScanError(error_message(state, top, c), start)
+                    return self._fail(E_UNEXPECTED, c, start)
                 self.depth -= 1
                 pos = start + 1
                 if self._value_end(pos):
                     return pos
             elif c == 44:  # ,
                 if state != COMMA_OR_CLOSE:
-                    self._error(44, start)
+                    return self._fail(E_UNEXPECTED, 44, start)
                 self.state = KEY_OR_CLOSE if self._top() == 123 else VALUE_OR_CLOSE
                 pos = start + 1
             elif c == 58:  # :
                 if state != COLON:
-                    self._error(58, start)
+                    return self._fail(E_UNEXPECTED, 58, start)
                 self.state = VALUE
                 pos = start + 1
             elif c == 34 or c == 39:  # " '
@@ -269,6 +322,8 @@ cdef class Scanner:
                 self.token_start = start
                 self.pos = start + 1
                 r = self._resume_string(b, n)
+                if r == ERR:
+                    return ERR
                 if r:
                     return self.pos
                 if self.in_string:
@@ -277,15 +332,15 @@ cdef class Scanner:
             elif c == 47:  # /
                 if start + 1 >= n:
                     if final:
-                        raise ScanError("unexpected character '/', expected a comment", start)
+                        return self._fail(E_SLASH, c, start)
                     self.pos = start
-                    return NEED_MORE
+                    return C_NEED_MORE
                 if b[start + 1] == 47:
                     hit = <const unsigned char*>memchr(b + start + 2, 10, n - start - 2)
                     if hit == NULL:
                         if not final:
                             self.pos = start
-                            return NEED_MORE
+                            return C_NEED_MORE
                         pos = n
                     else:
                         pos = hit - b + 1
@@ -295,30 +350,30 @@ cdef class Scanner:
                         end += 1
                     if end + 1 >= n:
                         if final:
-                            raise ScanError("unterminated comment", start)
+                            return self._fail(E_COMMENT, c, start)
                         self.pos = start
-                        return NEED_MORE
+                        return C_NEED_MORE
                     pos = end + 2
                 else:
-                    raise ScanError("unexpected character '/', expected a comment", start)
+                    return self._fail(E_SLASH, c, start)
             elif CLASS[c] == 2:
                 end = start + 1
                 while end < n and CLASS[b[end]] == 2:
                     end += 1
                 if end == n and not final:
                     self.pos = start
-                    return NEED_MORE
+                    return C_NEED_MORE
                 if state != VALUE and state != VALUE_OR_CLOSE:
-                    self._error(c, start)
+                    return self._fail(E_UNEXPECTED, c, start)
                 if not _valid_word(b + start, end - start):
-                    word = PyBytes_FromStringAndSize(<const char*>(b + start), end - start)
-                    raise ScanError(f"invalid literal {word[:40].decode('latin-1')!r}", start)
+                    self.err_end = end
+                    return self._fail(E_LITERAL, c, start)
                 self._value_begin(start)
                 if self._value_end(end):
                     return end
                 pos = end
             else:
-                self._error(c, start)
+                return self._fail(E_UNEXPECTED, c, start)
 
 
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char quote):
