@@ -8,7 +8,8 @@ Stages (each run as its own process so CPU time and peak RSS are its own):
   inspect      ravenmigrate inspect --json                 ratio vs decompress
   floor LN     inflate + deflate the same bytes at level N  (baseline of convert LN)
   convert LN   ravenmigrate convert --level N              ratio vs floor LN  (--convert-levels)
-  import       the server's own POST /smuggler/import       (baseline of every load)
+  import       the server's own POST /smuggler/import (baseline of every load; the revisions
+               configuration first when the dump holds revisions, as load and a user do)
   load         ravenmigrate load --transport T --streams N  ratio vs import
 Results: a Markdown table and a JSON file under benchmarks/results/, and a PNG bar chart of the
 ratios. The machine is noisy: medians of --repeat runs, and ratios are the result.
@@ -123,6 +124,8 @@ out += len(c.flush())
 print(out, name, deflater)
 """
 
+REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None, "PurgeOnDelete": False},
+                    "Collections": {}}
 IMPORT = """
 import sys
 from ravenmigrate.client import RavenClient
@@ -136,15 +139,38 @@ def uncompressed_size(dump: Path) -> int:
     return int(out.stdout.split()[0])
 
 
+def holds_revisions(dump: Path) -> bool:
+    """Whether a user migrating *dump* enables revisions before the server's import (target-4x.md §4):
+    it holds legacy revisions or 3.x versioning configuration documents, the rule `load` applies."""
+    from ravenmigrate.records import Document
+    from ravenmigrate.sources import open_source
+
+    for record in open_source(dump).records():
+        if isinstance(record, Document) and (record.id.startswith("Raven/Versioning/") or (
+                "/revisions/" in record.id and record.metadata.get("Raven-Document-Revision-Status") == "Historical")):
+            return True
+    return False
+
+
 def server_stages(args, dump: Path, tmp: Path, measure) -> None:
-    """The server's own import of the dump, then every load transport and stream count."""
+    """The server's own import of the dump, then every load transport and stream count. When the dump
+    holds revisions, the import's database gets the revisions configuration first, as a user must
+    give it (and as `load` does itself), so both build the same database."""
+    revisions = holds_revisions(dump)
     with EmbeddedServer() as srv, RavenClient(srv.url) as client:
         def fresh_db() -> str:
             name = "bench-" + uuid.uuid4().hex[:8]
             client.create_database(name)
             return name
 
-        measure("server /smuggler/import", None, lambda db: [PY, "-c", IMPORT, srv.url, db, str(dump)], srv, fresh_db)
+        def fresh_import_db() -> str:
+            name = fresh_db()
+            if revisions:
+                client.json("POST", f"/databases/{name}/admin/revisions/config", REVISIONS_CONFIG)
+            return name
+
+        measure("server /smuggler/import", None, lambda db: [PY, "-c", IMPORT, srv.url, db, str(dump)], srv,
+                fresh_import_db)
         for transport in args.transports.split(","):
             for n in (int(s) for s in args.streams.split(",")):
                 measure(f"load {transport} x{n}", "server /smuggler/import",
