@@ -38,3 +38,23 @@ def test_doctor_pure_forced_reports_pure_everywhere():
     report = json.loads(proc.stdout)
     assert report["pure_forced"] is True
     assert set(report["modules"].values()) == {"pure"}
+
+
+def test_help_lists_every_command_and_a_command_imports_only_itself(tmp_path):
+    """``ravenmigrate --help`` registers every command; running one imports only its own module, and
+    reading an export never imports the raw-storage engine (start-up time, docs/benchmarks.md)."""
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for name in ("convert", "doctor", "inspect", "load", "verify"):
+        assert name in proc.stdout
+    sample = os.path.join(os.path.dirname(__file__), "..", "fixtures", "sample-3.5.ravendump")
+    code = ("import sys; from ravenmigrate import cli; rc = cli.main(sys.argv[1:]); "
+            "mods = sorted(m for m in sys.modules if m.startswith('ravenmigrate.')); "
+            "print('MODULES', ' '.join(mods)); raise SystemExit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, "convert", sample, "-o", str(tmp_path / "o.ravendbdump"), "-q"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    modules = proc.stdout.split("MODULES", 1)[1].split()
+    assert "ravenmigrate.commands.convert" in modules
+    assert not {"ravenmigrate.commands.load", "ravenmigrate.commands.verify", "ravenmigrate.server",
+                "ravenmigrate.sources.voron.source"} & set(modules)
