@@ -188,3 +188,17 @@ def test_twins_agree_on_spans():
     results, _ = docrun.convert_run(body, items, 0, len(items))
     assert results and native.dump4_elements(results) == docrun.dump4_elements(results)
     assert native.dump4_elements([]) == docrun.dump4_elements([]) == b""
+
+
+def test_loader_takes_the_run_the_converter_returns(tmp_path):
+    """With ``server_quirks`` the converter fills a missing last-modified from the document before
+    (§3.4); the loader must send those values, not the run as the reader made it."""
+    from ravenmigrate.sinks.loader import convert
+
+    docs = [EDGE_DOCS[0], '{"A": 2, "@metadata": {"@id": "b/1"}}', EDGE_DOCS[1]]  # the last one: alone
+    runs = [r for r in open_source(edge_dump(tmp_path / "q.ravendump", docs), compact=True, runs=True).records()
+            if isinstance(r, DocumentRun)]
+    assert len(runs) == 1 and len(runs[0]) == 2
+    converted = convert(Converter(ConvertOptions(server_quirks=True)), runs[0])
+    assert [d.last_modified for d in converted] == ["2016-08-22T11:23:36.1861726Z"] * 2
+    assert [d.last_modified for d in convert(Converter(), runs[0])] == ["2016-08-22T11:23:36.1861726Z", None]

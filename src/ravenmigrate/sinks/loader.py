@@ -23,7 +23,7 @@ from typing import Any
 
 from ..client import RavenClient
 from ..errors import RavenMigrateError, ServerError
-from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
+from ..records import Document4, DocumentRun, Identity4, Index4, Skipped
 from ..threads import responsive
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
@@ -120,16 +120,15 @@ def make_converter() -> Any:
 
 
 def convert(converter: Any, record: Any) -> list[Any]:
-    out = converter.convert(record)
-    if out is None:
-        return []
-    if isinstance(record, DocumentRun):
-        return record.documents()
-    if isinstance(out, (list, tuple)):
-        return list(out)
-    if isinstance(out, (Document4, AttachmentPut4, Delete4, Index4, Identity4, Skipped)):
-        return [out]
-    return list(out)
+    """The converted records of *record*; a :class:`DocumentRun` the converter passes on (with the
+    section's last-modified carry-over applied, §3.4) becomes its ``Document4`` records."""
+    out: list[Any] = []
+    for converted in converter.convert(record):
+        if isinstance(converted, DocumentRun):
+            out.extend(converted.documents())
+        else:
+            out.append(converted)
+    return out
 
 
 class Loader:
