@@ -59,3 +59,7 @@ class ServerError(RavenMigrateError):
         self.status = status
         self.url = url
         super().__init__(message)
+
+
+class OutputError(RavenMigrateError):
+    """An output file could not be created or written (full disk, missing folder, permissions)."""

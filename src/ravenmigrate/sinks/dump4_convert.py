@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..convert import Converter, ConvertOptions
-from ..errors import RavenMigrateError
+from ..errors import OutputError, RavenMigrateError
 from ..records import Attachment, Document, DocumentRun, Record
 from ..sources import open_source
 from ..threads import responsive
@@ -56,33 +56,26 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     try:
         writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
                                   attachments=opts.attachments, background=True)
-    except OSError as exc:
-        raise ConvertError(f"cannot create {out}: {exc.strerror or exc}", {"status": "failed", "source": str(source),
-                                                                            "error": str(exc)}) from exc
+    except OutputError as exc:
+        raise ConvertError(str(exc), {"status": "failed", "source": str(source), "error": str(exc)}) from exc
     next_progress = started + PROGRESS_EVERY
-    with responsive():
-        return _run(source, src, converter, measure, writer, progress, started, next_progress, opts)
-
-
-def _run(source, src, converter: Converter, measure: _InputMeasure, writer: SplitDump4Writer, progress,
-         started: float, next_progress: float, opts: Dump4Options) -> dict[str, Any]:
     try:
-        for record in src.records():
-            measure.add(record)
-            for converted in converter.convert(record):
-                writer.write(converted)
-            if progress is not None and time.perf_counter() >= next_progress:
-                next_progress = time.perf_counter() + PROGRESS_EVERY
-                progress(_report(source, writer, writer.current_stats, converter, src, measure.bytes, started, opts,
-                                 "running", None))
-        stats = writer.close()
-    except (RavenMigrateError, OSError) as exc:
+        with responsive():
+            for record in src.records():
+                measure.add(record)
+                for converted in converter.convert(record):
+                    writer.write(converted)
+                if progress is not None and time.perf_counter() >= next_progress:
+                    next_progress = time.perf_counter() + PROGRESS_EVERY
+                    progress(_report(source, writer, writer.current_stats, converter, src, measure.bytes, started,
+                                     opts, "running", None))
+            stats = writer.close()
+    except RavenMigrateError as exc:
         stats = writer.current_stats
         writer.abort()
         message = str(exc)
-        if isinstance(exc, OSError) and not isinstance(exc, RavenMigrateError):
-            message = (f"cannot write {writer.paths[-1]}: {exc.strerror or exc}; the output is incomplete "
-                       f"({stats.documents:,} documents were converted before)")
+        if isinstance(exc, OutputError):
+            message += f" ({stats.documents:,} documents were converted before)"
         report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", message)
         raise ConvertError(message, report) from exc
     except BaseException:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import OutputError
 from ..records import AttachmentPut4, Converted
 from .dump4 import Dump4Stats, Dump4Writer
 
@@ -27,7 +28,8 @@ def part_path(path: Path, number: int) -> Path:
 
 
 class SplitDump4Writer:
-    """A :class:`Dump4Writer` over files; a new part starts once a part reaches *split_size* gzip bytes."""
+    """A :class:`Dump4Writer` over files; a new part starts once a part reaches *split_size* gzip bytes.
+    Failing writes raise :class:`~ravenmigrate.errors.OutputError` naming the file."""
 
     def __init__(self, path: str | os.PathLike, split_size: int | None = None, **options) -> None:
         if split_size is not None and split_size <= 0:
@@ -42,15 +44,24 @@ class SplitDump4Writer:
         self._open(self.path)
 
     def _open(self, path: Path) -> None:
-        self._file = open(path, "wb")
+        try:
+            self._file = open(path, "wb")
+        except OSError as exc:
+            raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from exc
         self.paths.append(path)
         self._writer = Dump4Writer(self._file, **self.options)
         self.deflater = self._writer.deflater
 
+    def _failed(self, exc: OSError) -> OutputError:
+        return OutputError(f"cannot write {self.paths[-1]}: {exc.strerror or exc}; the output is incomplete")
+
     def _finish_part(self) -> None:
         assert self._writer is not None and self._file is not None
-        self.stats.add(self._writer.close())
-        self._file.close()
+        try:
+            self.stats.add(self._writer.close())
+            self._file.close()
+        except OSError as exc:
+            raise self._failed(exc) from exc
         self._writer = None
         self._file = None
 
@@ -66,7 +77,10 @@ class SplitDump4Writer:
                 self.paths[0] = first
             self._open(part_path(self.path, len(self.paths) + 1))
             writer = self._writer
-        writer.write(record)
+        try:
+            writer.write(record)
+        except OSError as exc:
+            raise self._failed(exc) from exc
 
     def write_all(self, records: Iterable[Converted]) -> None:
         for record in records:
