@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from ravenmigrate.client import RavenClient  # noqa: E402
 from ravenmigrate.server import EmbeddedServer  # noqa: E402
+from ravenmigrate.sinks.loader import REVISIONS_CONFIG  # noqa: E402 - the configuration load gives
 
 RESULTS = REPO / "benchmarks" / "results"
 PY = sys.executable
@@ -124,8 +125,6 @@ out += len(c.flush())
 print(out, name, deflater)
 """
 
-REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None, "PurgeOnDelete": False},
-                    "Collections": {}}
 IMPORT = """
 import sys
 from ravenmigrate.client import RavenClient
@@ -142,14 +141,10 @@ def uncompressed_size(dump: Path) -> int:
 def holds_revisions(dump: Path) -> bool:
     """Whether a user migrating *dump* enables revisions before the server's import (target-4x.md §4):
     it holds legacy revisions or 3.x versioning configuration documents, the rule `load` applies."""
-    from ravenmigrate.records import Document
+    from ravenmigrate.convert.documents import needs_revisions
     from ravenmigrate.sources import open_source
 
-    for record in open_source(dump).records():
-        if isinstance(record, Document) and (record.id.startswith("Raven/Versioning/") or (
-                "/revisions/" in record.id and record.metadata.get("Raven-Document-Revision-Status") == "Historical")):
-            return True
-    return False
+    return any(needs_revisions(record) for record in open_source(dump).records())
 
 
 def server_stages(args, dump: Path, tmp: Path, measure) -> None:

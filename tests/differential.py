@@ -18,7 +18,8 @@ from v4_loader import IMPORT_OPTIONS, load
 from ravenmigrate.client import RavenClient
 from ravenmigrate.compare import Comparison, diff, normalize_document, read_state
 from ravenmigrate.convert import Converter, ConvertOptions, Deviation
-from ravenmigrate.records import Document, Document4, Record
+from ravenmigrate.convert.documents import needs_revisions as record_needs_revisions
+from ravenmigrate.records import Document4, Record
 
 DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
 REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None,
@@ -51,13 +52,9 @@ def documented_codes() -> set[str]:
 
 
 def needs_revisions(records: list[Record]) -> bool:
-    """Whether a user migrating this source enables revisions first (target-4x.md §4): it holds
-    legacy revisions or 3.x versioning configuration documents. Both A and B then get a configuration."""
-    for r in records:
-        if isinstance(r, Document) and (r.id.startswith("Raven/Versioning/") or (
-                "/revisions/" in r.id and r.metadata.get("Raven-Document-Revision-Status") == "Historical")):
-            return True
-    return False
+    """Whether a user migrating this source enables revisions first (target-4x.md §4, the rule `load`
+    applies): both A and B then get a configuration."""
+    return any(record_needs_revisions(r) for r in records)
 
 
 def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Record, list]], workdir: Path) -> None:

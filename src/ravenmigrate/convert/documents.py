@@ -38,6 +38,8 @@ SKIPPED_SYSTEM_DOCUMENTS = frozenset({
 REPLICATION_SOURCES = "Raven/Replication/Sources/"
 HILO_MARKER = "Raven/Hilo/"
 REVISIONS_MARKER = "/revisions/"
+VERSIONING_PREFIX = "Raven/Versioning/"
+REVISION_STATUS = "Raven-Document-Revision-Status"
 HILO_MEMBER = b'"@collection":"@hilo"'
 SURROGATE_PAIR = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 # 4.1 document flags a 3.x ``@flags`` value may name (unknown names are ignored, §13).
@@ -52,6 +54,18 @@ class SectionState:
     revision_counter: int = 0
     revision_base: str | None = None
     last_modified: str | None = None
+
+
+def needs_revisions(record: object) -> bool:
+    """Whether the target needs a revisions configuration before *record* is imported (§4): a legacy
+    revision (``Historical`` with ``/revisions/`` in its id: the import refuses it without one) or a
+    3.x versioning configuration document (the source kept revisions). ``load`` then enables one; a
+    user importing with the server's own import must do the same."""
+    if not isinstance(record, Document):
+        return False
+    if record.id.startswith(VERSIONING_PREFIX):
+        return True
+    return REVISIONS_MARKER in record.id and (record.metadata or {}).get(REVISION_STATUS) == "Historical"
 
 
 def is_skipped_system_document(doc_id: str) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import RavenClient
+from ..convert.documents import needs_revisions
 from ..errors import RavenMigrateError, ServerError
 from ..records import Document4, DocumentRun, Identity4, Index4, Skipped
 from ..threads import responsive
@@ -268,6 +269,8 @@ class Loader:
             pos = getattr(record, "position", None)
             if pos is not None and pos.offset > 0:
                 self._offset = pos.offset
+            if not self.revisions_enabled and needs_revisions(record):
+                self._enable_revisions(cp)
             for conv in converted:
                 kind = type(conv).__name__
                 self.counts[kind] += 1
@@ -284,9 +287,6 @@ class Loader:
                 if isinstance(conv, Document4):
                     if conv.revision_of is not None:
                         self.counts["revisions"] += 1
-                    if not self.revisions_enabled and (conv.revision_of is not None
-                                                       or conv.id.startswith("Raven/Versioning/")):
-                        self._enable_revisions(cp)
                     if bulk and conv.revision_of is not None:
                         self.not_stored["revisions"] += 1
                         continue
