@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from ravenmigrate import _twins
 from ravenmigrate.convert import documents as documents_module
-from ravenmigrate.convert import metadata as pure
 from ravenmigrate.records import Document, Position
 
 BODY = {"Company": "companies/85", "Employee": "employees/5", "OrderedAt": "1996-07-04T00:00:00.0000000",
@@ -18,25 +18,16 @@ META = {"Raven-Entity-Name": "Orders", "Raven-Clr-Type": "Orders.Order, Northwin
         "@etag": "01000000-0000-0001-0000-000000000001", "Non-Authoritative-Information": False}
 DATA = json.dumps({**BODY, "@metadata": META}, separators=(",", ":")).encode()
 START = DATA.index(b"{", DATA.index(b'"@metadata"'))
+TWINS = [pytest.param(module, id=kind) for kind, module in _twins.both("metadata4").items()]
 DOC = Document("orders/1", DATA, META, (START, len(DATA) - 1), Position("bench", "Docs", 0, 0), True)
 
 
-def twins():
-    out = [pytest.param(pure, id="pure")]
-    try:
-        from ravenmigrate._native import metadata4
-        out.append(pytest.param(metadata4, id="native"))
-    except ImportError:
-        pass
-    return out
-
-
-@pytest.mark.parametrize("twin", twins())
+@pytest.mark.parametrize("twin", TWINS)
 def test_rewrite_metadata(benchmark, twin):
     benchmark(twin.rewrite_metadata, DATA, START, False)
 
 
-@pytest.mark.parametrize("twin", twins())
+@pytest.mark.parametrize("twin", TWINS)
 def test_convert_document(benchmark, twin, monkeypatch):
     from ravenmigrate.convert import Converter
 

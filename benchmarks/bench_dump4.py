@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ravenmigrate import _twins
 from ravenmigrate.convert import Converter
 from ravenmigrate.records import Document4
-from ravenmigrate.sinks import dump4_metadata as pure
 from ravenmigrate.sinks.dump4 import Dump4Writer
 from ravenmigrate.sources import open_source
 
@@ -26,18 +26,7 @@ def records():
     return [c for r in open_source(NORTHWIND, compact=True).records() for c in converter.convert(r)]
 
 
-def twins():
-    out = [pytest.param(pure, id="pure")]
-    try:
-        from ravenmigrate._native import dump4_metadata
-
-        out.append(pytest.param(dump4_metadata, id="native"))
-    except ImportError:
-        pass
-    return out
-
-
-@pytest.mark.parametrize("twin", twins())
+@pytest.mark.parametrize("twin", [pytest.param(m, id=k) for k, m in _twins.both("dump4_metadata").items()])
 def test_metadata_close(benchmark, twin, records):
     bodies = [r.data for r in records if isinstance(r, Document4)]
     benchmark(lambda: [twin.metadata_close(b) for b in bodies])

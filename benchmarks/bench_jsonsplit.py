@@ -8,24 +8,17 @@ the whole reader with decompress-only throughput).
 from __future__ import annotations
 
 import gzip
-import importlib
 from pathlib import Path
 
 import pytest
 
-from ravenmigrate.codecs import jsonsplit as pure
+from ravenmigrate import _twins
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "sample-3.5.ravendump"
 DATA = bytearray(gzip.decompress(SAMPLE.read_bytes()))
 FIRST = DATA.index(b"[") + 1
 
-try:
-    native = importlib.import_module("ravenmigrate._native.jsonsplit")
-except ImportError:
-    native = None
-
-TWINS = [pytest.param(pure, id="pure"),
-         pytest.param(native, id="native", marks=pytest.mark.skipif(native is None, reason="native twin not built"))]
+TWINS = [pytest.param(module, id=kind) for kind, module in _twins.both("jsonsplit").items()]
 
 
 def split_all(impl) -> int:
@@ -44,6 +37,6 @@ def test_split(benchmark, impl):
 
 @pytest.mark.parametrize("impl", TWINS)
 def test_compact(benchmark, impl):
-    items, _ = pure.Scanner().scan_items(DATA, FIRST, 1 << 30)
+    items, _ = impl.Scanner().scan_items(DATA, FIRST, 1 << 30)
     spans = [(a, b) for a, b, _, _ in items]
     assert benchmark(compact_all, impl, spans) < len(DATA)

@@ -228,13 +228,22 @@ cdef class Scanner:
         """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-        cdef Py_ssize_t p, q, end, count = 0, i
-        cdef Py_ssize_t* spans = <Py_ssize_t*>malloc(4 * (limit if limit > 0 else 1) * sizeof(Py_ssize_t))
+        cdef Py_ssize_t p, q, end, count = 0, i, capacity = 1024
+        cdef bint no_memory = False
+        cdef Py_ssize_t* grown
+        cdef Py_ssize_t* spans = <Py_ssize_t*>malloc(4 * capacity * sizeof(Py_ssize_t))
         if spans == NULL:
             raise MemoryError()
         try:
             with nogil:  # the inflate and deflate threads run meanwhile
                 while count < limit:
+                    if count == capacity:
+                        grown = <Py_ssize_t*>realloc(spans, 8 * capacity * sizeof(Py_ssize_t))
+                        if grown == NULL:
+                            no_memory = True
+                            break
+                        spans = grown
+                        capacity *= 2
                     p = pos
                     while p < n and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
                         p += 1
@@ -255,6 +264,8 @@ cdef class Scanner:
                     spans[4 * count + 3] = self.meta_end
                     count += 1
                     pos = q + 1
+            if no_memory:
+                raise MemoryError()
             items = [(spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]) for i in range(count)]
         finally:
             free(spans)

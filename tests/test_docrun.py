@@ -9,13 +9,13 @@ findings. Both twins, and native == pure on the same spans.
 from __future__ import annotations
 
 import gzip
-import importlib
 import io
 import sys
 import zlib
 from pathlib import Path
 
 import pytest
+import twins
 from conftest import real
 from twins import use_twin
 
@@ -30,10 +30,7 @@ from ravenmigrate.sources import open_source
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import generate  # noqa: E402
 
-try:
-    native = importlib.import_module("ravenmigrate._native.docrun")
-except ImportError:
-    native = None
+native = twins.native("docrun")
 
 REAL = ["Northwind_3.5.35168.ravendump", "Periodic_full_3.5.ravendump", "Revisions_3.5.35220.ravendump",
         "Sandbox_2.0.ravendump", "Indexes_And_Transformers_3.5.ravendump", "Northwind_2.5.dump",

@@ -11,26 +11,21 @@ strings) arrives intact however the body is split.
 from __future__ import annotations
 
 import http.client
-import importlib
 import json
 import random
 import time
 import urllib.parse
 
 import pytest
+import twins
 
 from ravenmigrate.client import RavenClient
 from ravenmigrate.codecs import jsonsplit as pure
 from ravenmigrate.convert import Converter
 from ravenmigrate.records import Document, Position
 
-try:
-    native = importlib.import_module("ravenmigrate._native.jsonsplit")
-except ImportError:
-    native = None
-
-IMPLS = [pytest.param(pure, id="pure"),
-         pytest.param(native, id="native", marks=pytest.mark.skipif(native is None, reason="native twin not built"))]
+native = twins.native("jsonsplit")
+IMPLS = twins.params("jsonsplit")
 
 TEXT = "ab\u2028cd\"ef\\gh\r\nij\u00e9kl\U0001F600m\x01n"
 ESCAPED = r'"ab\u2028cd\"ef\\gh\r\nij\u00e9kl\ud83d\ude00m\u0001n"'

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import gzip
-import importlib
 import os
 import random
 import subprocess
 import sys
 
 import pytest
+import twins
 from conftest import real
 
 from ravenmigrate import _twins
 from ravenmigrate.codecs import jsonsplit as pure
 from ravenmigrate.codecs.jsonvalue import JSONValueError, loads
 
-try:
-    native = importlib.import_module("ravenmigrate._native.jsonsplit")
-except ImportError:
-    native = None
-
-IMPLS = [pytest.param(pure, id="pure"),
-         pytest.param(native, id="native", marks=pytest.mark.skipif(native is None, reason="native twin not built"))]
+native = twins.native("jsonsplit")
+IMPLS = twins.params("jsonsplit")
 
 SAMPLES = [
     b'{"a": 1, "@metadata": {"@id": "x"}}',
@@ -151,3 +146,12 @@ def test_long_string_with_many_escapes_is_scanned_once(impl):
     end, ms, me = run(impl, body, 1 << 16)
     assert end == len(body) and body[ms:me] == b'{"@id": "l/1"}'
     assert impl.compact(body, 0, end) == body.replace(b'", "@', b'","@').replace(b'": ', b'":')
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_scan_items_with_a_huge_limit_and_many_items(impl):
+    """The limit only bounds the count (the native twin once allocated room for all of it: 32 GB)."""
+    body = ("[" + ",".join('{"a": %d, "@metadata": {"@id": "x/%d"}}' % (i, i) for i in range(5000)) + ",]").encode()
+    items, pos = impl.Scanner().scan_items(body, 1, 1 << 40)
+    assert len(items) == 5000 and body[pos:] == b"]"
+    assert items == pure.Scanner().scan_items(body, 1, 1 << 40)[0]

@@ -1,4 +1,4 @@
-"""Test helpers: run a block with the pure or the native ``jsonsplit`` twin."""
+"""Test helpers: run a block with the pure or the native ``jsonsplit`` twin; parametrize over twins."""
 
 from __future__ import annotations
 
@@ -24,3 +24,16 @@ def use_twin(kind: str, monkeypatch) -> None:
     import ravenmigrate.sources.reader  # noqa: F401 - registers the twin
 
     assert _twins.kind(_twins.load("jsonsplit")) == kind
+
+
+def params(name: str) -> list:
+    """``pytest.param`` for each twin of *name*, ids ``pure``/``native``; native skipped when not built."""
+    found = _twins.both(name)
+    return [pytest.param(found["pure"], id="pure"),
+            pytest.param(found.get("native"), id="native",
+                         marks=pytest.mark.skipif("native" not in found, reason=f"native {name} twin not built"))]
+
+
+def native(name: str):
+    """The native twin of *name*, or None when it is not built."""
+    return _twins.both(name).get("native")

@@ -33,6 +33,19 @@ def load(name: str) -> ModuleType:
     return importlib.import_module(PURE_TWINS[name])
 
 
+def both(name: str) -> dict[str, ModuleType]:
+    """Every twin of *name* importable here, ``{"pure": ..., "native": ...}`` (native only when built,
+    whatever ``RAVENMIGRATE_PUREPYTHON`` says): for tests and benchmarks that compare the two."""
+    if name not in PURE_TWINS:
+        _import_users()
+    out = {"pure": importlib.import_module(PURE_TWINS[name])}
+    try:
+        out["native"] = importlib.import_module(f"ravenmigrate._native.{name}")
+    except ImportError:
+        pass
+    return out
+
+
 def kind(module: ModuleType) -> str:
     """'native' or 'pure' for a module returned by :func:`load`."""
     return "native" if module.__name__.startswith("ravenmigrate._native.") else "pure"
