@@ -151,7 +151,7 @@ def test_long_string_with_many_escapes_is_scanned_once(impl):
 @pytest.mark.parametrize("impl", IMPLS)
 def test_scan_items_with_a_huge_limit_and_many_items(impl):
     """The limit only bounds the count (the native twin once allocated room for all of it: 32 GB)."""
-    body = ("[" + ",".join('{"a": %d, "@metadata": {"@id": "x/%d"}}' % (i, i) for i in range(5000)) + ",]").encode()
+    body = ("[" + ",".join(f'{{"a": {i}, "@metadata": {{"@id": "x/{i}"}}}}' for i in range(5000)) + ",]").encode()
     items, pos = impl.Scanner().scan_items(body, 1, 1 << 40)
     assert len(items) == 5000 and body[pos:] == b"]"
     assert items == pure.Scanner().scan_items(body, 1, 1 << 40)[0]
