@@ -134,3 +134,15 @@ def test_converted_document_survives_every_split(ravendb, new_database):
         assert _send_split(ravendb.url, db, body, body.index(converted) + cut) == 201
     for i in range(len(cuts)):
         assert _stored(ravendb.url, db, f"d/{i}") == TEXT, i
+
+
+def test_only_real_surrogate_pairs_are_reported():
+    """``\\\\ud83d\\ude00`` is a backslash, text, and a lone escape: no pair, no deviation."""
+    seen = []
+    for i, text in enumerate([r"\ud83d\ude00", r"\\ud83d\ude00"]):
+        data = ('{"S":"' + text + '","@metadata":{"@id":"d/' + str(i) + '"}}').encode()
+        doc = Document(f"d/{i}", data, {"@id": f"d/{i}"}, (data.index(b'{"@id"'), len(data) - 1),
+                       Position("t", "Docs", i, 0), True)
+        converter = Converter(on_deviation=seen.append)
+        next(iter(converter.convert(doc)))
+    assert [d.key for d in seen if d.code == "escaped-surrogate-pair"] == ["d/0"]

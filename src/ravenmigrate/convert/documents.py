@@ -41,7 +41,8 @@ REVISIONS_MARKER = "/revisions/"
 VERSIONING_PREFIX = "Raven/Versioning/"
 REVISION_STATUS = "Raven-Document-Revision-Status"
 HILO_MEMBER = b'"@collection":"@hilo"'
-SURROGATE_PAIR = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+# An escaped surrogate pair (not preceded by an odd run of backslashes, which would make it text).
+SURROGATE_PAIR = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 # 4.1 document flags a 3.x ``@flags`` value may name (unknown names are ignored, §13).
 PERSISTED_FLAGS = ("HasRevisions", "DeleteRevision", "Revision", "HasAttachments", "HasCounters",
                    "Resolved", "Conflicted")
