@@ -36,7 +36,8 @@ def extensions():
     from setuptools import Extension
 
     exts = [
-        Extension(f"ravenmigrate._native.{os.path.basename(p)[:-4]}", [p], extra_compile_args=["-O3"])
+        Extension(f"ravenmigrate._native.{os.path.basename(p)[:-4]}", [p], include_dirs=["ext"],
+                  extra_compile_args=["-O3"])
         for p in sorted(glob.glob("ext/*.pyx"))
     ]
     return cythonize(exts, language_level=3, compiler_directives={"boundscheck": False, "wraparound": False})

@@ -10,6 +10,10 @@ from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
 
+cdef extern from "simd.h":
+    Py_ssize_t rm_skip_ws(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
+    Py_ssize_t rm_dq_stop(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
+
 cdef unsigned char WS[256]
 cdef unsigned char WORD[256]
 
@@ -86,39 +90,22 @@ cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    """Past the whitespace at *i*; indentation (runs of spaces) eight bytes at a time."""
-    cdef uint64_t w
-    while i < n and WS[b[i]]:
-        i += 1
-        while i + 8 <= n:
-            memcpy(&w, b + i, 8)
-            if w != 0x2020202020202020ULL:
-                break
-            i += 8
-    return i
+    """Past the whitespace at *i*."""
+    return rm_skip_ws(b, i, n)
 
 
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept nogil:
     """End (after the closing quote) of the string opening at *i*; -1 when unterminated. Sets
     *escaped* when the string holds a backslash."""
-    cdef const unsigned char* q
-    cdef Py_ssize_t j, slashes
     i += 1
-    while i < n:
-        q = <const unsigned char*>memchr(b + i, 34, n - i)
-        if q == NULL:
+    while True:
+        i = rm_dq_stop(b, i, n)
+        if i >= n:
             return -1
-        j = q - b
-        if memchr(b + i, 92, j - i) != NULL:
-            escaped[0] = True
-            slashes = 0
-            while j - 1 - slashes >= i and b[j - 1 - slashes] == 92:
-                slashes += 1
-            if slashes % 2:
-                i = j + 1
-                continue
-        return j + 1
-    return -1
+        if b[i] == 34:
+            return i + 1
+        escaped[0] = True
+        i += 2
 
 
 cdef Py_ssize_t _composite_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
@@ -280,7 +267,7 @@ cdef struct Info:
 
 
 cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t end, Py_ssize_t ms, Py_ssize_t me,
-                         unsigned char* out, Info* info) noexcept nogil:
+                         unsigned char* out, Info* info, bint compacted) noexcept nogil:
     """The converted document at b[start:end] written to *out* (its length; the values in *info*),
     or -1 when it needs the general path (see the pure twin). No Python object: runs without the GIL."""
     cdef Py_ssize_t i, k, ks, ke, vs, ve, id_s = -1, id_e = -1, lm_s = -1, lm_e = -1
@@ -295,9 +282,13 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
     i = _skip(b, me, end)
     if i != end - 1 or b[i] != 125:
         return -1
-    k = _compact(b, start, ms, out, 0)
-    if k < 0:
-        return -1
+    if compacted:  # the splitter's output: nothing to drop before the metadata (see convert_run)
+        memcpy(out, b + start, ms - start)
+        k = ms - start
+    else:
+        k = _compact(b, start, ms, out, 0)
+        if k < 0:
+            return -1
     out[k] = 123
     k += 1
     i = _skip(b, ms + 1, me)
@@ -427,7 +418,7 @@ cdef object _result(const unsigned char* b, const unsigned char* out, Py_ssize_t
             PyBytes_FromStringAndSize(info.lm, 28).decode("ascii") if info.has_lm else None, etag, legacy)
 
 
-def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop):
+def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop, bint compacted=False):
     """See ravenmigrate.convert.docrun.convert_run. The byte work of each document runs without the
     GIL, so the inflate and deflate threads are not held up by it."""
     cdef Py_ssize_t n = buf.shape[0]
@@ -451,7 +442,7 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
                     raise MemoryError()
                 out = grown
             with nogil:
-                k = _convert(b, start, end, ms, me, out, &info)
+                k = _convert(b, start, end, ms, me, out, &info, compacted)
             r = _result(b, out, k, &info) if k >= 0 else None
             if r is None:
                 break

@@ -12,6 +12,10 @@ from libc.string cimport memchr, memcmp, memcpy
 from ravenmigrate.codecs.jsonsplit import error_message
 from ravenmigrate.codecs.jsonvalue import JSONValueError
 
+cdef extern from "simd.h":
+    Py_ssize_t rm_skip_ws(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
+    Py_ssize_t rm_dq_stop(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
+
 ScanError = JSONValueError
 NEED_MORE = -1
 DEF C_NEED_MORE = -1
@@ -93,6 +97,12 @@ cdef class Scanner:
     cdef public bint meta_pending
     cdef unsigned char* stack
     cdef Py_ssize_t depth, capacity
+    # Compaction while scanning (scan_compact_items): the output, its length, where the @metadata
+    # value went, and whether the item holds lenient JSON (comment, 'string', trailing comma).
+    cdef unsigned char* out
+    cdef Py_ssize_t k, meta_candidate_k, meta_start_k, meta_end_k, scratch_capacity
+    cdef unsigned char* scratch
+    cdef bint irregular
     cdef int err_kind, err_state, err_top, err_c
     cdef Py_ssize_t err_at, err_end
 
@@ -104,6 +114,7 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.stack)
+        free(self.scratch)
 
     def __init__(self):
         self.reset(0)
@@ -121,6 +132,9 @@ cdef class Scanner:
         self.meta_candidate = -1
         self.meta_start = -1
         self.meta_end = -1
+        self.meta_start_k = -1
+        self.meta_end_k = -1
+        self.irregular = False
 
     cdef inline int _top(self) noexcept nogil:
         return self.stack[self.depth - 1] if self.depth else 0
@@ -153,6 +167,7 @@ cdef class Scanner:
     cdef inline void _value_begin(self, Py_ssize_t start) noexcept nogil:
         if self.meta_pending and self.depth == 1:
             self.meta_candidate = start
+            self.meta_candidate_k = self.k
 
     cdef inline bint _value_end(self, Py_ssize_t end) noexcept nogil:
         if self.depth == 0:
@@ -162,6 +177,8 @@ cdef class Scanner:
         if self.depth == 1 and self.meta_pending:
             self.meta_start = self.meta_candidate
             self.meta_end = end
+            self.meta_start_k = self.meta_candidate_k
+            self.meta_end_k = self.k
             self.meta_pending = False
         self.state = COMMA_OR_CLOSE
         return False
@@ -186,8 +203,11 @@ cdef class Scanner:
         cdef Py_ssize_t i = self.pos
         cdef Py_ssize_t start
         while True:
-            while i < n and not stop[b[i]]:
-                i += 1
+            if quote == 34:
+                i = rm_dq_stop(b, i, n)
+            else:
+                while i < n and not stop[b[i]]:
+                    i += 1
             if i >= n or b[i] == quote:
                 break
             if i + 1 >= n:  # a backslash whose escaped byte is not here yet
@@ -203,11 +223,23 @@ cdef class Scanner:
             if self.depth == 1:
                 self.meta_pending = (i - start - 1 == 9 and memcmp(b + start + 1, b"@metadata", 9) == 0)
             self.state = COLON
+            self._copy(b + start, i + 1 - start)
             return 0
         if self.state == VALUE or self.state == VALUE_OR_CLOSE:
             self._value_begin(start)
+            self._copy(b + start, i + 1 - start)
             return 1 if self._value_end(i + 1) else 0
         return <int>self._fail(E_UNEXPECTED, b[start], start)
+
+    cdef inline void _copy(self, const unsigned char* p, Py_ssize_t n) noexcept nogil:
+        if self.out != NULL:
+            memcpy(self.out + self.k, p, n)
+            self.k += n
+
+    cdef inline void _put(self, unsigned char c) noexcept nogil:
+        if self.out != NULL:
+            self.out[self.k] = c
+            self.k += 1
 
     cdef inline Py_ssize_t _need_more(self, bint final, Py_ssize_t at) noexcept nogil:
         if final:
@@ -226,19 +258,37 @@ cdef class Scanner:
 
     def scan_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
         """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
+        items, _, _, pos = self._items(buf, pos, limit, False)
+        return items, pos
+
+    def scan_compact_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
+        """See the pure twin: :meth:`scan_items`, and the items compacted in the same pass."""
+        return self._items(buf, pos, limit, True)
+
+    cdef tuple _items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit, bint compacted):
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-        cdef Py_ssize_t p, q, end, count = 0, i, capacity = 1024
+        cdef Py_ssize_t p, q, end, count = 0, i, capacity = 1024, k0, width = 8 if compacted else 4
         cdef bint no_memory = False
         cdef Py_ssize_t* grown
-        cdef Py_ssize_t* spans = <Py_ssize_t*>malloc(4 * capacity * sizeof(Py_ssize_t))
+        cdef Py_ssize_t* spans
+        cdef unsigned char* scratch
+        if compacted and self.scratch_capacity < n - pos + 1:
+            scratch = <unsigned char*>realloc(self.scratch, n - pos + 1)
+            if scratch == NULL:
+                raise MemoryError()
+            self.scratch = scratch
+            self.scratch_capacity = n - pos + 1
+        spans = <Py_ssize_t*>malloc(width * capacity * sizeof(Py_ssize_t))
         if spans == NULL:
             raise MemoryError()
+        self.k = 0
+        self.out = self.scratch if compacted else NULL
         try:
             with nogil:  # the inflate and deflate threads run meanwhile
                 while count < limit:
                     if count == capacity:
-                        grown = <Py_ssize_t*>realloc(spans, 8 * capacity * sizeof(Py_ssize_t))
+                        grown = <Py_ssize_t*>realloc(spans, 2 * width * capacity * sizeof(Py_ssize_t))
                         if grown == NULL:
                             no_memory = True
                             break
@@ -249,32 +299,43 @@ cdef class Scanner:
                         p += 1
                     if p >= n or b[p] != 123:
                         break
+                    k0 = self.k
                     self._reset(p)
                     end = self._scan(b, n, False)
-                    if end < 0:  # NEED_MORE or ERR: the caller scans this item on its own
+                    if end >= 0:
+                        q = end
+                        while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
+                            q += 1
+                    if end < 0 or q >= n or b[q] != 44:  # NEED_MORE, ERR or no comma: the caller's turn
+                        self.k = k0
                         break
-                    q = end
-                    while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
-                        q += 1
-                    if q >= n or b[q] != 44:
-                        break
-                    spans[4 * count] = p
-                    spans[4 * count + 1] = end
-                    spans[4 * count + 2] = self.meta_start
-                    spans[4 * count + 3] = self.meta_end
+                    spans[width * count] = p
+                    spans[width * count + 1] = end
+                    spans[width * count + 2] = self.meta_start
+                    spans[width * count + 3] = self.meta_end
+                    if compacted:
+                        spans[width * count + 4] = k0
+                        spans[width * count + 5] = self.k
+                        spans[width * count + 6] = -1 if self.irregular else self.meta_start_k
+                        spans[width * count + 7] = -1 if self.irregular else self.meta_end_k
                     count += 1
                     pos = q + 1
             if no_memory:
                 raise MemoryError()
-            items = [(spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]) for i in range(count)]
+            items = [(spans[width * i], spans[width * i + 1], spans[width * i + 2], spans[width * i + 3])
+                     for i in range(count)]
+            if not compacted:
+                return items, None, None, pos
+            compact_items = [(spans[8 * i + 4], spans[8 * i + 5], spans[8 * i + 6], spans[8 * i + 7])
+                             for i in range(count)]
+            return items, compact_items, PyBytes_FromStringAndSize(<const char*>self.scratch, self.k), pos
         finally:
+            self.out = NULL
             free(spans)
-        return items, pos
 
     cdef Py_ssize_t _scan(self, const unsigned char* b, Py_ssize_t n, bint final) noexcept nogil:
         """End of the value (>= 0), NEED_MORE, or ERR (see _fail)."""
         cdef Py_ssize_t pos = self.pos, start, end
-        cdef uint64_t eight
         cdef unsigned char c, top
         cdef int state, r
         cdef const unsigned char* hit
@@ -288,13 +349,7 @@ cdef class Scanner:
                 return self._need_more(final, self.token_start)
             pos = self.pos
         while True:
-            while pos < n and CLASS[b[pos]] == 1:
-                pos += 1
-                while pos + 8 <= n:  # indentation: eight spaces at a time
-                    memcpy(&eight, b + pos, 8)
-                    if eight != 0x2020202020202020ULL:
-                        break
-                    pos += 8
+            pos = rm_skip_ws(b, pos, n)
             if pos >= n:
                 self.pos = n
                 return self._need_more(final, n)
@@ -305,6 +360,7 @@ cdef class Scanner:
                 if state != VALUE and state != VALUE_OR_CLOSE:
                     return self._fail(E_UNEXPECTED, c, start)
                 self._value_begin(start)
+                self._put(c)
                 if self._push(c) < 0:
                     return self._fail(E_MEMORY, c, start)
                 self.state = KEY_OR_CLOSE if c == 123 else VALUE_OR_CLOSE
@@ -316,19 +372,29 @@ cdef class Scanner:
                     return self._fail(E_UNEXPECTED, c, start)
                 self.depth -= 1
                 pos = start + 1
+                if self.out != NULL:
+                    if self.out[self.k - 1] == 44:  # a trailing comma: dropped
+                        self.k -= 1
+                        self.irregular = True
+                    self.out[self.k] = c
+                    self.k += 1
                 if self._value_end(pos):
                     return pos
             elif c == 44:  # ,
                 if state != COMMA_OR_CLOSE:
                     return self._fail(E_UNEXPECTED, 44, start)
                 self.state = KEY_OR_CLOSE if self._top() == 123 else VALUE_OR_CLOSE
+                self._put(44)
                 pos = start + 1
             elif c == 58:  # :
                 if state != COLON:
                     return self._fail(E_UNEXPECTED, 58, start)
                 self.state = VALUE
+                self._put(58)
                 pos = start + 1
             elif c == 34 or c == 39:  # " '
+                if c == 39:
+                    self.irregular = True
                 self.in_string = c
                 self.token_start = start
                 self.pos = start + 1
@@ -341,6 +407,7 @@ cdef class Scanner:
                     return self._need_more(final, start)
                 pos = self.pos
             elif c == 47:  # /
+                self.irregular = True
                 if start + 1 >= n:
                     if final:
                         return self._fail(E_SLASH, c, start)
@@ -380,6 +447,7 @@ cdef class Scanner:
                     self.err_end = end
                     return self._fail(E_LITERAL, c, start)
                 self._value_begin(start)
+                self._copy(b + start, end - start)
                 if self._value_end(end):
                     return end
                 pos = end

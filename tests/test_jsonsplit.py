@@ -155,3 +155,44 @@ def test_scan_items_with_a_huge_limit_and_many_items(impl):
     items, pos = impl.Scanner().scan_items(body, 1, 1 << 40)
     assert len(items) == 5000 and body[pos:] == b"]"
     assert items == pure.Scanner().scan_items(body, 1, 1 << 40)[0]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_scan_compact_items_compacts_in_the_same_pass(impl):
+    """Each item's compact bytes are compact_document's; lenient items lose their metadata span."""
+    body = (b'[ {"a": 1, /*x*/ "@metadata": {"@id": "x"}} ,\r\n {"b": [1,2,], "@metadata": {"@id": "y"}},'
+            b'{"c": \'q\', "@metadata": {"@id": "z"}}, {"@metadata" : { "@id" : "w" } , "z" : [ ] } ,'
+            b'{"x":1,"@metadata":{"@id":"v",},},{"a":"\\"/,]\\\\"}, {"n": null}, ]')
+    items, compact_items, data, pos = impl.Scanner().scan_compact_items(body, 1, 100)
+    assert (items, pos) == impl.Scanner().scan_items(body, 1, 100)
+    assert len(items) == 7 and body[pos:] == b" ]"
+    k = 0
+    for (start, end, ms, me), (cs, ce, cms, cme) in zip(items, compact_items, strict=True):
+        assert cs == k and data[cs:ce] == pure.compact(body, start, end)
+        k = ce
+        if cms >= 0:
+            assert data[cms:cme] == pure.compact(body, ms, me)
+    assert [c[2] >= 0 for c in compact_items] == [False, False, False, True, False, False, False]
+    assert data[compact_items[3][0]:compact_items[3][1]] == b'{"@metadata":{"@id":"w"},"z":[]}'
+
+
+def test_twins_agree_on_whitespace_and_strings_at_every_alignment():
+    """The native twin skips whitespace and scans strings 16 bytes at a time: every byte of the
+    16-byte window, every whitespace byte, quotes and backslashes at every offset."""
+    if native is None:
+        pytest.skip("native twin not built")
+    rng = random.Random(11)
+    pieces = []
+    for _ in range(400):
+        ws = bytes(rng.choice(b" \t\r\n\f\v") for _ in range(rng.randrange(0, 40)))
+        gap = bytes(rng.choice(b" \t\r\n") for _ in range(rng.randrange(0, 20)))  # between items
+        text = bytes(rng.choice(b'ab \\"\x01\xc3\xa9/') for _ in range(rng.randrange(0, 40)))
+        text = text.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        pieces.append(b'{' + ws + b'"k' + text + b'"' + ws + b':' + ws + b'"' + text + b'"' + ws
+                      + b',"@metadata":{"@id":"' + text + b'"}' + ws + b'}' + gap + b',' + gap)
+    body = b"[" + b"".join(pieces) + b"]"
+    for pad in range(17):
+        buf = b" " * pad + body
+        assert native.Scanner().scan_compact_items(buf, pad + 1, 1000) == \
+            pure.Scanner().scan_compact_items(buf, pad + 1, 1000)
+        assert len(native.Scanner().scan_items(buf, pad + 1, 1000)[0]) == 400

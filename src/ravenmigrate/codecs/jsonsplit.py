@@ -241,6 +241,32 @@ class Scanner:
             pos = q + 1
         return items, pos
 
+    def scan_compact_items(self, buf, pos: int, limit: int) -> tuple[
+            list[tuple[int, int, int, int]], list[tuple[int, int, int, int]], bytes, int]:
+        """:meth:`scan_items` and, in the same pass, the items compacted (:func:`compact_document`).
+
+        Returns the items, their compact spans ``(start, end, meta_start, meta_end)`` in the
+        returned bytes (the items one after the other), those bytes, and the position. The compact
+        ``meta_start``/``meta_end`` are -1 when the item has no ``@metadata`` value and also when
+        it holds lenient JSON (a comment, a single-quoted string or a trailing comma): compaction
+        changes those, and the fast lane (``docrun``) must treat them as the raw item.
+        """
+        items, pos = self.scan_items(buf, pos, limit)
+        out = bytearray()
+        compact_items = []
+        for start, end, ms, me in items:
+            k = len(out)
+            if ms >= 0:
+                data, cms, cme = compact_document(buf, start, end, ms, me)
+                cms, cme = cms + k, cme + k
+            else:
+                data, cms, cme = compact(buf, start, end), -1, -1
+            if _lenient(bytes(memoryview(buf)[start:end])):
+                cms = cme = -1
+            out += data
+            compact_items.append((k, len(out), cms, cme))
+        return items, compact_items, bytes(out), pos
+
     def _resume_string(self, buf, n: int) -> bool:
         """Continue inside a string; True when that string completed the outermost value."""
         quote = self.in_string
@@ -282,6 +308,14 @@ class Scanner:
 _C_SKIP = rb"(?:[ \t\r\n\f\v]++|//[^\n]*+|/\*(?:[^*]++|\*(?!/))*+\*/)"
 _COMPACT = re.compile(
     rb"(\"(?:[^\"\\]++|\\.)*+\"|'(?:[^'\\]++|\\.)*+')|" + _C_SKIP + rb"|,(?=" + _C_SKIP + rb"*+[\]}])", re.S)
+
+
+_LENIENT = re.compile(rb'"(?:[^"\\]++|\\.)*+"|([\'/]|,(?=[ \t\r\n\f\v]*+[\]}]))', re.S)
+
+
+def _lenient(value: bytes) -> bool:
+    """A value the scanner accepted holds a comment, a single-quoted string or a trailing comma."""
+    return any(m.group(1) is not None for m in _LENIENT.finditer(value))
 
 
 def compact(buf, start: int, end: int) -> bytes:

@@ -50,10 +50,15 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int, int, int]], first: int,
-                stop: int) -> tuple[list[Result], int]:
+                stop: int, compacted: bool = False) -> tuple[list[Result], int]:
     """Convert ``items[first:stop]`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as the
     splitter delimits them) while they are common documents; returns the results and the index of
-    the first item not converted (*stop* when all were)."""
+    the first item not converted (*stop* when all were).
+
+    ``compacted``: *buf* and *items* are what ``Scanner.scan_compact_items`` returns as compact
+    bytes and spans (lenient items have no metadata span there, so they stop the run as their raw
+    bytes would). The results are the same as for the raw items; the native twin then copies the
+    bytes before the metadata as they are instead of compacting them again."""
     results: list[Result] = []
     i = first
     while i < stop:

@@ -279,14 +279,18 @@ class DumpFile:
             if indent is None:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
-            batch, after_batch = self._scanner.scan_items(self.buf, p, _BATCH)
+            lane = self.docrun is not None and build is None and not skip
+            if lane:  # delimited and compacted in one pass; the lane converts the compact bytes
+                batch, compact_batch, compacted, after_batch = self._scanner.scan_compact_items(
+                    self.buf, p, _BATCH)
+            else:
+                batch, after_batch = self._scanner.scan_items(self.buf, p, _BATCH)
             if batch:
                 resync = None
-                lane = self.docrun is not None and build is None and not skip
                 j = 0
                 while j < len(batch):
                     if lane and self.base + batch[j][0] > self.after:
-                        run = self._run(section, batch, j)
+                        run = self._run(section, batch, j, compacted, compact_batch)
                         if run is not None:
                             j += len(run)
                             yield run
@@ -360,9 +364,11 @@ class DumpFile:
         self.evidence.record(record)
         return record
 
-    def _run(self, section: str, batch: list, first: int) -> DocumentRun | None:
-        """The common documents from ``batch[first]`` on, converted in one native pass (None: not one)."""
-        results, stop = self.docrun.convert_run(self.buf, batch, first, len(batch))
+    def _run(self, section: str, batch: list, first: int, compacted: bytes, compact_batch: list
+             ) -> DocumentRun | None:
+        """The common documents from ``batch[first]`` on (converted from the splitter's compact
+        bytes of the same items in one native pass); None when ``batch[first]`` is not one."""
+        results, stop = self.docrun.convert_run(compacted, compact_batch, first, len(batch), True)
         if not results:
             return None
         base = self.base
