@@ -401,60 +401,234 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
     return k
 
 
-cdef inline str _text(const unsigned char* b, Py_ssize_t s, Py_ssize_t e):
-    return (<bytes>PyBytes_FromStringAndSize(<const char*>(b + s), e - s)).decode("utf-8")
+cdef bint _valid_utf8(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """*s* is UTF-8 as Python's strict decoder reads it (no surrogates, overlongs or code points
+    beyond U+10FFFF): the values the pure twin decodes."""
+    cdef Py_ssize_t i = 0
+    cdef unsigned char c, lo, hi
+    cdef int more
+    while i < n:
+        c = s[i]
+        if c < 0x80:
+            i += 1
+            continue
+        lo, hi = 0x80, 0xBF
+        if 0xC2 <= c <= 0xDF:
+            more = 1
+        elif 0xE0 <= c <= 0xEF:
+            more = 2
+            if c == 0xE0:
+                lo = 0xA0
+            elif c == 0xED:
+                hi = 0x9F
+        elif 0xF0 <= c <= 0xF4:
+            more = 3
+            if c == 0xF0:
+                lo = 0x90
+            elif c == 0xF4:
+                hi = 0x8F
+        else:
+            return False
+        if i + more >= n:
+            return False
+        if not (lo <= s[i + 1] <= hi):
+            return False
+        for c in range(2, more + 1):
+            if not (0x80 <= s[i + c] <= 0xBF):
+                return False
+        i += more + 1
+    return True
 
 
-cdef object _result(const unsigned char* b, const unsigned char* out, Py_ssize_t k, Info* info):
-    """The result tuple of a converted document, or None when a value is not UTF-8 (general path)."""
-    try:
-        doc_id = _text(b, info.id_s, info.id_e)
-        collection = _text(b, info.co_s, info.co_e) if info.co_s >= 0 and not info.coll_null else "@empty"
-        etag = _text(b, info.et_s, info.et_e) if info.etag_string else None
-        legacy = _text(b, info.ll_s, info.ll_e) if info.legacy_string else None
-    except UnicodeDecodeError:
-        return None
-    return (doc_id, PyBytes_FromStringAndSize(<const char*>out, k), collection,
-            PyBytes_FromStringAndSize(info.lm, 28).decode("ascii") if info.has_lm else None, etag, legacy)
+DEF FIELDS = 8  # per document in Run.index: the offsets of data, id, collection, last-modified, etag,
+                # legacy last-modified and the end (each field runs to the next offset), then flags
+DEF HAS_LM = 1
+DEF ETAG_STRING = 2
+DEF LEGACY_STRING = 4
+
+
+cdef class Run:
+    """The results of one :func:`convert_run`, packed in one bytes object: a read-only sequence of
+    the pure twin's result tuples, each built only when asked for (``convert`` writes a run with
+    :func:`dump4_elements` straight from the packed bytes; ``load`` and sampling ask for tuples)."""
+
+    cdef bytes blob
+    cdef Py_ssize_t* index
+    cdef Py_ssize_t n
+
+    def __dealloc__(self):
+        free(self.index)
+
+    def __len__(self):
+        return self.n
+
+    cdef tuple _tuple(self, Py_ssize_t k):
+        cdef const char* b = PyBytes_AS_STRING(self.blob)
+        cdef Py_ssize_t* x = self.index + FIELDS * k
+        cdef Py_ssize_t flags = x[7]
+        return (b[x[1]:x[2]].decode("utf-8"), PyBytes_FromStringAndSize(b + x[0], x[1] - x[0]),
+                b[x[2]:x[3]].decode("utf-8"), b[x[3]:x[4]].decode("ascii") if flags & HAS_LM else None,
+                b[x[4]:x[5]].decode("utf-8") if flags & ETAG_STRING else None,
+                b[x[5]:x[6]].decode("utf-8") if flags & LEGACY_STRING else None)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self._tuple(i) for i in range(*k.indices(self.n))]
+        cdef Py_ssize_t i = k
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError("run index out of range")
+        return self._tuple(i)
+
+    def __iter__(self):
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            yield self._tuple(i)
+
+    def __eq__(self, other):
+        try:
+            return list(self) == list(other)
+        except TypeError:
+            return NotImplemented
+
+    def __repr__(self):
+        return f"Run({list(self)!r})"
+
+
+cdef inline Py_ssize_t _put(unsigned char* o, Py_ssize_t k, const unsigned char* b, Py_ssize_t s,
+                            Py_ssize_t e) noexcept nogil:
+    memcpy(o + k, b + s, e - s)
+    return k + e - s
 
 
 def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop, bint compacted=False):
-    """See ravenmigrate.convert.docrun.convert_run. The byte work of each document runs without the
-    GIL, so the inflate and deflate threads are not held up by it."""
+    """See ravenmigrate.convert.docrun.convert_run; the results come as a :class:`Run`. The spans are
+    read first; then every document is converted without the GIL, so the inflate and deflate
+    threads are not held up."""
     cdef Py_ssize_t n = buf.shape[0]
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-    cdef Py_ssize_t i = first, start, end, ms, me, k, capacity = 1 << 16
-    cdef list results = []
+    cdef Py_ssize_t i, count = 0, start, end, ms, me, k = 0, d, need, missing = 0, capacity = 1 << 16
+    cdef Py_ssize_t* spans
+    cdef Py_ssize_t* x
     cdef Info info
-    cdef unsigned char* out = <unsigned char*>malloc(capacity)
+    cdef unsigned char* out
     cdef unsigned char* grown
-    if out == NULL:
+    cdef bint no_memory = False
+    cdef Run run = Run.__new__(Run)
+    if stop > len(items):
+        stop = len(items)
+    spans = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * 4 * sizeof(Py_ssize_t))
+    run.index = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * FIELDS * sizeof(Py_ssize_t))
+    out = <unsigned char*>malloc(capacity)
+    if spans == NULL or run.index == NULL or out == NULL:
+        free(spans)
+        free(out)
         raise MemoryError()
     try:
-        while i < stop:
+        for i in range(first, stop):
             start, end, ms, me = items[i]
             if end > n or start < 0:
                 break
-            if end - start + 64 > capacity:
-                capacity = end - start + 64
-                grown = <unsigned char*>realloc(out, capacity)
-                if grown == NULL:
-                    raise MemoryError()
-                out = grown
-            with nogil:
-                k = _convert(b, start, end, ms, me, out, &info, compacted)
-            r = _result(b, out, k, &info) if k >= 0 else None
-            if r is None:
-                break
-            results.append(r)
-            i += 1
+            spans[4 * count], spans[4 * count + 1], spans[4 * count + 2], spans[4 * count + 3] = start, end, ms, me
+            count += 1
+        with nogil:
+            for i in range(count):
+                start, end, ms, me = spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]
+                need = k + 2 * (end - start) + 128  # the document, then its values (all taken from it)
+                if need > capacity:
+                    capacity = need if need > 2 * capacity else 2 * capacity
+                    grown = <unsigned char*>realloc(out, capacity)
+                    if grown == NULL:
+                        no_memory = True
+                        break
+                    out = grown
+                d = _convert(b, start, end, ms, me, out + k, &info, compacted)
+                if d < 0:
+                    break
+                if not (_valid_utf8(b + info.id_s, info.id_e - info.id_s)
+                        and (info.co_s < 0 or info.coll_null or _valid_utf8(b + info.co_s, info.co_e - info.co_s))
+                        and (not info.etag_string or _valid_utf8(b + info.et_s, info.et_e - info.et_s))
+                        and (not info.legacy_string or _valid_utf8(b + info.ll_s, info.ll_e - info.ll_s))):
+                    break  # the general path decodes (and reports) it
+                x = run.index + FIELDS * i
+                x[0] = k
+                k += d
+                x[1] = k
+                k = _put(out, k, b, info.id_s, info.id_e)
+                x[2] = k
+                if info.co_s >= 0 and not info.coll_null:
+                    k = _put(out, k, b, info.co_s, info.co_e)
+                else:
+                    memcpy(out + k, b"@empty", 6)
+                    k += 6
+                x[3] = k
+                if info.has_lm:
+                    memcpy(out + k, info.lm, 28)
+                    k += 28
+                else:
+                    missing += 1
+                x[4] = k
+                if info.etag_string:
+                    k = _put(out, k, b, info.et_s, info.et_e)
+                x[5] = k
+                if info.legacy_string:
+                    k = _put(out, k, b, info.ll_s, info.ll_e)
+                x[6] = k
+                x[7] = ((HAS_LM if info.has_lm else 0) | (ETAG_STRING if info.etag_string else 0)
+                        | (LEGACY_STRING if info.legacy_string else 0))
+                run.n += 1
+        if no_memory:
+            raise MemoryError()
+        run.blob = PyBytes_FromStringAndSize(<const char*>out, k)
     finally:
+        free(spans)
         free(out)
-    return results, i
+    return run, first + run.n, missing
 
 
-def dump4_elements(list results):
-    """See ravenmigrate.convert.docrun.dump4_elements."""
+def dump4_elements(results):
+    """See ravenmigrate.convert.docrun.dump4_elements (a :class:`Run` straight from its bytes)."""
+    if isinstance(results, Run):
+        return _run_elements(<Run>results)
+    return _list_elements(results)
+
+
+cdef bytes _run_elements(Run run):
+    cdef const char* b = PyBytes_AS_STRING(run.blob)
+    cdef Py_ssize_t i, k = 0, total = len(run.blob) + 40 * run.n
+    cdef Py_ssize_t* x
+    for i in range(run.n):
+        if not run.index[FIELDS * i + 7] & HAS_LM:
+            raise ValueError("a run with a document without a last-modified goes document by document")
+    out = PyBytes_FromStringAndSize(NULL, total)
+    cdef char* o = PyBytes_AS_STRING(out)
+    with nogil:
+        for i in range(run.n):
+            x = run.index + FIELDS * i
+            if i:
+                o[k] = 44
+                k += 1
+            memcpy(o + k, b + x[0], x[1] - x[0] - 2)  # the document without its closing braces
+            k += x[1] - x[0] - 2
+            if b[x[1] - 3] == 123:
+                memcpy(o + k, b'"@id":"', 7)
+                k += 7
+            else:
+                memcpy(o + k, b',"@id":"', 8)
+                k += 8
+            memcpy(o + k, b + x[1], x[2] - x[1])
+            k += x[2] - x[1]
+            memcpy(o + k, b'","@last-modified":"', 20)
+            k += 20
+            memcpy(o + k, b + x[3], 28)
+            k += 28
+            memcpy(o + k, b'"}}', 3)
+            k += 3
+    return out[:k]
+
+
+cdef bytes _list_elements(list results):
     cdef Py_ssize_t total = 0, k = 0, n, m
     cdef tuple r
     cdef bytes data, doc_id, lm

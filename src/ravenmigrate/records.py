@@ -200,12 +200,14 @@ class DocumentRun:
     etag, legacy_last_modified)`` tuples of the ``docrun`` twin, exactly the ``Document4`` fields
     the general path computes for those documents (target-4x.md §3; ``convert/docrun.py`` says
     which documents qualify). ``position`` is the first document's; ``offsets`` hold every
-    document's uncompressed offset.
+    document's uncompressed offset; ``missing_last_modified`` counts the results without a
+    last-modified (0 for nearly every run: the sinks then take them as one block).
     """
 
-    results: list[tuple[str, bytes, str, str, str | None, str | None]]
+    results: list[tuple[str, bytes, str, str | None, str | None, str | None]]
     position: Position
     offsets: list[int]
+    missing_last_modified: int
 
     def __len__(self) -> int:
         return len(self.results)

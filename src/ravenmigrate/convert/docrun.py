@@ -50,10 +50,10 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int, int, int]], first: int,
-                stop: int, compacted: bool = False) -> tuple[list[Result], int]:
+                stop: int, compacted: bool = False) -> tuple[list[Result], int, int]:
     """Convert ``items[first:stop]`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as the
     splitter delimits them) while they are common documents; returns the results and the index of
-    the first item not converted (*stop* when all were).
+    the first item not converted (*stop* when all were), and how many results have no last-modified.
 
     ``compacted``: *buf* and *items* are what ``Scanner.scan_compact_items`` returns as compact
     bytes and spans (lenient items have no metadata span there, so they stop the run as their raw
@@ -61,6 +61,7 @@ def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int,
     bytes before the metadata as they are instead of compacting them again."""
     results: list[Result] = []
     i = first
+    missing = 0
     while i < stop:
         start, end, ms, me = items[i]
         record = bytes(buf[start:end])
@@ -68,8 +69,9 @@ def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int,
         if result is None:
             break
         results.append(result)
+        missing += result[3] is None
         i += 1
-    return results, i
+    return results, i, missing
 
 
 def _clean(raw: bytes) -> bool:

@@ -180,10 +180,11 @@ class DocumentConverter:
         of §3.4 depends on the documents before, exactly as :meth:`_last_modified` applies it."""
         state = self.state
         results = run.results
-        if all(r[3] is not None for r in results):
+        if not run.missing_last_modified:
             state.last_modified = results[-1][3]
             return run
         out = []
+        missing = 0
         for r in results:
             if r[3] is not None:
                 state.last_modified = r[3]
@@ -192,8 +193,9 @@ class DocumentConverter:
                     r = (r[0], r[1], r[2], state.last_modified, r[4], r[5])
                 else:
                     self.deviate(Deviation("last-modified-carry-over", r[0], state.last_modified, None))
+            missing += r[3] is None
             out.append(r)
-        return DocumentRun(out, run.position, run.offsets)
+        return DocumentRun(out, run.position, run.offsets, missing)
 
     def _rewrite_all(self, data: bytes) -> tuple[list[bytes | None], list, list]:
         """Slow path (§3.3): the body holds other ``@metadata`` objects, which 4.x rewrites too."""

@@ -227,7 +227,7 @@ class Dump4Writer:
         """A run's documents, framed like :func:`~.dump4_records.document_parts` frames them: each has a
         last-modified, no flags and a plain id, and its ``@metadata`` (only scalars) closes the document.
         A run with documents whose last-modified is unknown goes document by document (the section rule)."""
-        if any(r[3] is None for r in run.results):
+        if run.missing_last_modified:
             for doc in run.documents():
                 self.write(doc)
             return

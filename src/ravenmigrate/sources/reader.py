@@ -26,6 +26,7 @@ _twins.register("docrun", "ravenmigrate.convert.docrun")
 _SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
 _TRIM_AT = 1 << 20
 _BATCH = 4096  # records delimited per native call
+_LOOKAHEAD = 1 << 18  # bytes a batch starts with, if the input has them (records beyond: the general path)
 _WS_OR_SLASH = frozenset(b" \t\r\n\f\v/")
 _ITEM_START = re.compile(rb",[ \t\r\n\f\v]*+\{")
 _SECTION_SWITCH = re.compile(
@@ -276,6 +277,8 @@ class DumpFile:
             if self.buf[p] == 0x5D:  # after a trailing comma
                 self.pos = p + 1
                 return
+            if len(self.buf) - p < _LOOKAHEAD and self._fill():
+                continue  # the batch would stop inside a record that the general path then scans alone
             if indent is None:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
@@ -368,13 +371,13 @@ class DumpFile:
              ) -> DocumentRun | None:
         """The common documents from ``batch[first]`` on (converted from the splitter's compact
         bytes of the same items in one native pass); None when ``batch[first]`` is not one."""
-        results, stop = self.docrun.convert_run(compacted, compact_batch, first, len(batch), True)
+        results, stop, missing = self.docrun.convert_run(compacted, compact_batch, first, len(batch), True)
         if not results:
             return None
         base = self.base
         index = self.counts[section]
         run = DocumentRun(results, Position(self.name, section, index, base + batch[first][0]),
-                          [base + item[0] for item in batch[first:stop]])
+                          [base + item[0] for item in batch[first:stop]], missing)
         n = len(results)
         self.counts[section] += n
         seen = self._documents
