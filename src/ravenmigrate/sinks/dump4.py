@@ -101,16 +101,19 @@ class Dump4Writer:
     # -- output -----------------------------------------------------------------------------
     def _flush_buffer(self) -> None:
         if self._buf:
-            self.stats.json_bytes += len(self._buf)
-            if self._background is not None:
-                self._background.write(self._buf)
-                self._buf = bytearray()
-                return
-            chunk = self._compressor.compress(self._buf)
-            self._buf = bytearray()
-            if chunk:
-                self.stats.gzip_bytes += len(chunk)
-                self.out.write(chunk)
+            data, self._buf = self._buf, bytearray()
+            self._send(data)
+
+    def _send(self, data: bytes | bytearray) -> None:
+        """Compress *data* (after everything sent before) and write it."""
+        self.stats.json_bytes += len(data)
+        if self._background is not None:
+            self._background.write(data)
+            return
+        chunk = self._compressor.compress(data)
+        if chunk:
+            self.stats.gzip_bytes += len(chunk)
+            self.out.write(chunk)
 
     def _element(self, section: str) -> bytearray:
         """Open *section* if needed and add a separator; returns the buffer to append the element to."""
@@ -232,10 +235,15 @@ class Dump4Writer:
                 self.write(doc)
             return
         buf = self._element("Docs")
-        buf += _docrun.dump4_elements(run.results)
+        elements = _docrun.dump4_elements(run.results)
         self._section_has_last_modified = True
         self.stats.documents += len(run)
-        self._end_element()
+        if len(elements) < self.buffer_size >> 2:
+            buf += elements
+            self._end_element()
+        else:  # sent as it is: no copy into the buffer
+            self._flush_buffer()
+            self._send(elements)
 
     def _count_attachment(self, put: AttachmentPut4) -> None:
         self.stats.attachments += 1

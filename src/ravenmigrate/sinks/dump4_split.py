@@ -105,7 +105,10 @@ class SplitDump4Writer:
         if self._writer is not None:
             self._writer.abort()
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # its buffer cannot be written either (full disk): the error being handled says so
             self._file = None
             self._writer = None
 

@@ -199,11 +199,15 @@ class Prefetch:
     """Decompress in a background thread while the caller parses (the inflaters release the GIL).
 
     Same interface as :class:`ByteStream`; at most ``depth`` chunks wait in between, so memory
-    stays bounded. Errors of the stream are raised by :meth:`chunk` in the caller's thread.
+    stays bounded. The thread joins small chunks up to ``gather`` bytes (one inflate call gives
+    what its compressed slice holds; the caller appends each chunk to its buffer, a copy of that
+    buffer every time). Errors of the stream are raised by :meth:`chunk` in the caller's thread,
+    after every byte decompressed before them.
     """
 
-    def __init__(self, stream: ByteStream, depth: int = 4) -> None:
+    def __init__(self, stream: ByteStream, depth: int = 4, gather: int = CHUNK_SIZE) -> None:
         self.stream = stream
+        self._gather = gather
         self._queue: queue.Queue = queue.Queue(depth)
         self._stop = threading.Event()
         self._done = False
@@ -220,13 +224,27 @@ class Prefetch:
         return self._position
 
     def _run(self) -> None:
+        pending: list[bytes] = []
+        size = 0
+        position = 0
         try:
             while not self._stop.is_set():
                 data = self.stream.chunk()
-                self._put((data, None, self.stream.compressed_position))
+                if data:
+                    pending.append(data)
+                    size += len(data)
+                    position = self.stream.compressed_position
+                    if size < self._gather:
+                        continue
+                if pending:
+                    self._put((b"".join(pending) if len(pending) > 1 else pending[0], None, position))
+                    pending, size = [], 0
                 if not data:
+                    self._put((b"", None, self.stream.compressed_position))
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            if pending:
+                self._put((b"".join(pending), None, position))
             self._put((b"", exc, self.stream.compressed_position))
 
     def _put(self, item) -> None:
