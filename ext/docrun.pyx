@@ -32,6 +32,7 @@ cdef void _init():
 _init()
 
 include "unicode_escapes.pxi"
+include "bytes_out.pxi"
 
 # Metadata keys with a rule (target-4x.md §3.2); anything else is kept verbatim.
 DEF K_OTHER = 0
@@ -508,41 +509,34 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     threads are not held up."""
     cdef Py_ssize_t n = buf.shape[0]
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-    cdef Py_ssize_t i, count = 0, start, end, ms, me, k = 0, d, need, missing = 0, capacity = 1 << 16
+    cdef Py_ssize_t i, count = 0, start, end, ms, me, k = 0, d, missing = 0, capacity
     cdef Py_ssize_t* spans
     cdef Py_ssize_t* x
     cdef Info info
     cdef unsigned char* out
-    cdef unsigned char* grown
-    cdef bint no_memory = False
     cdef Run run = Run.__new__(Run)
     if stop > len(items):
         stop = len(items)
+    cdef PyObject* blob = NULL
     spans = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * 4 * sizeof(Py_ssize_t))
     run.index = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * FIELDS * sizeof(Py_ssize_t))
-    out = <unsigned char*>malloc(capacity)
-    if spans == NULL or run.index == NULL or out == NULL:
+    if spans == NULL or run.index == NULL:
         free(spans)
-        free(out)
         raise MemoryError()
     try:
+        capacity = 0
         for i in range(first, stop):
             start, end, ms, me = items[i]
             if end > n or start < 0:
                 break
             spans[4 * count], spans[4 * count + 1], spans[4 * count + 2], spans[4 * count + 3] = start, end, ms, me
             count += 1
+            capacity += 2 * (end - start) + 128  # the document, then its values (all taken from it)
+        blob = out_new(capacity)
+        out = <unsigned char*>_bytes_data(blob)
         with nogil:
             for i in range(count):
                 start, end, ms, me = spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]
-                need = k + 2 * (end - start) + 128  # the document, then its values (all taken from it)
-                if need > capacity:
-                    capacity = need if need > 2 * capacity else 2 * capacity
-                    grown = <unsigned char*>realloc(out, capacity)
-                    if grown == NULL:
-                        no_memory = True
-                        break
-                    out = grown
                 d = _convert(b, start, end, ms, me, out + k, &info, compacted)
                 if d < 0:
                     break
@@ -578,12 +572,12 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
                 x[7] = ((HAS_LM if info.has_lm else 0) | (ETAG_STRING if info.etag_string else 0)
                         | (LEGACY_STRING if info.legacy_string else 0))
                 run.n += 1
-        if no_memory:
-            raise MemoryError()
-        run.blob = PyBytes_FromStringAndSize(<const char*>out, k)
+        run.blob = out_done(blob, k)
+        blob = NULL
     finally:
         free(spans)
-        free(out)
+        if blob != NULL:
+            out_drop(blob)
     return run, first + run.n, missing
 
 
@@ -601,8 +595,8 @@ cdef bytes _run_elements(Run run):
     for i in range(run.n):
         if not run.index[FIELDS * i + 7] & HAS_LM:
             raise ValueError("a run with a document without a last-modified goes document by document")
-    out = PyBytes_FromStringAndSize(NULL, total)
-    cdef char* o = PyBytes_AS_STRING(out)
+    cdef PyObject* out = out_new(total)
+    cdef char* o = _bytes_data(out)
     with nogil:
         for i in range(run.n):
             x = run.index + FIELDS * i
@@ -625,7 +619,7 @@ cdef bytes _run_elements(Run run):
             k += 28
             memcpy(o + k, b'"}}', 3)
             k += 3
-    return out[:k]
+    return out_done(out, k)
 
 
 cdef bytes _list_elements(list results):

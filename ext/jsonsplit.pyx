@@ -100,8 +100,7 @@ cdef class Scanner:
     # Compaction while scanning (scan_compact_items): the output, its length, where the @metadata
     # value went, and whether the item holds lenient JSON (comment, 'string', trailing comma).
     cdef unsigned char* out
-    cdef Py_ssize_t k, meta_candidate_k, meta_start_k, meta_end_k, scratch_capacity
-    cdef unsigned char* scratch
+    cdef Py_ssize_t k, meta_candidate_k, meta_start_k, meta_end_k
     cdef bint irregular
     cdef int err_kind, err_state, err_top, err_c
     cdef Py_ssize_t err_at, err_end
@@ -114,7 +113,6 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.stack)
-        free(self.scratch)
 
     def __init__(self):
         self.reset(0)
@@ -272,18 +270,13 @@ cdef class Scanner:
         cdef bint no_memory = False
         cdef Py_ssize_t* grown
         cdef Py_ssize_t* spans
-        cdef unsigned char* scratch
-        if compacted and self.scratch_capacity < n - pos + 1:
-            scratch = <unsigned char*>realloc(self.scratch, n - pos + 1)
-            if scratch == NULL:
-                raise MemoryError()
-            self.scratch = scratch
-            self.scratch_capacity = n - pos + 1
+        cdef PyObject* data = out_new(n - pos if compacted else 0)  # compaction only drops bytes
         spans = <Py_ssize_t*>malloc(width * capacity * sizeof(Py_ssize_t))
         if spans == NULL:
+            out_drop(data)
             raise MemoryError()
         self.k = 0
-        self.out = self.scratch if compacted else NULL
+        self.out = <unsigned char*>_bytes_data(data) if compacted else NULL
         try:
             with nogil:  # the inflate and deflate threads run meanwhile
                 while count < limit:
@@ -328,10 +321,14 @@ cdef class Scanner:
                 return items, None, None, pos
             compact_items = [(spans[8 * i + 4], spans[8 * i + 5], spans[8 * i + 6], spans[8 * i + 7])
                              for i in range(count)]
-            return items, compact_items, PyBytes_FromStringAndSize(<const char*>self.scratch, self.k), pos
+            compact = out_done(data, self.k)
+            data = NULL
+            return items, compact_items, compact, pos
         finally:
             self.out = NULL
             free(spans)
+            if data != NULL:
+                out_drop(data)
 
     cdef Py_ssize_t _scan(self, const unsigned char* b, Py_ssize_t n, bint final) noexcept nogil:
         """End of the value (>= 0), NEED_MORE, or ERR (see _fail)."""
@@ -561,6 +558,7 @@ cdef bytes _compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end
 
 
 include "unicode_escapes.pxi"
+include "bytes_out.pxi"
 
 
 def raw_unicode(bytes data):
