@@ -201,7 +201,8 @@ class Prefetch:
     Same interface as :class:`ByteStream`; at most ``depth`` chunks wait in between, so memory
     stays bounded. The thread joins small chunks up to ``gather`` bytes (one inflate call gives
     what its compressed slice holds; the caller appends each chunk to its buffer, a copy of that
-    buffer every time). Errors of the stream are raised by :meth:`chunk` in the caller's thread,
+    buffer every time), once the first ``gather`` bytes went out as they came (progress of a small
+    file stays fine-grained). Errors of the stream are raised by :meth:`chunk` in the caller's thread,
     after every byte decompressed before them.
     """
 
@@ -227,6 +228,7 @@ class Prefetch:
         pending: list[bytes] = []
         size = 0
         position = 0
+        handed = 0
         try:
             while not self._stop.is_set():
                 data = self.stream.chunk()
@@ -234,10 +236,11 @@ class Prefetch:
                     pending.append(data)
                     size += len(data)
                     position = self.stream.compressed_position
-                    if size < self._gather:
+                    if size < self._gather and handed >= self._gather:
                         continue
                 if pending:
                     self._put((b"".join(pending) if len(pending) > 1 else pending[0], None, position))
+                    handed += size
                     pending, size = [], 0
                 if not data:
                     self._put((b"", None, self.stream.compressed_position))
