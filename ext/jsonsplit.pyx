@@ -4,6 +4,7 @@ spans, same compacted bytes, same errors. One pass over the bytes in C; no Pytho
 built for the scanned values.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -15,6 +16,7 @@ from ravenmigrate.codecs.jsonvalue import JSONValueError
 cdef extern from "simd.h":
     Py_ssize_t rm_skip_ws(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
     Py_ssize_t rm_dq_stop(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
+    void rm_copy(unsigned char* out, const unsigned char* p, Py_ssize_t n, const unsigned char* end) nogil
 
 ScanError = JSONValueError
 NEED_MORE = -1
@@ -89,6 +91,7 @@ cdef bint _valid_word(const unsigned char* w, Py_ssize_t n) noexcept nogil:
     return i == n
 
 
+@cython.final  # direct C calls (inlinable) instead of the method table: a call per token
 cdef class Scanner:
     """See ravenmigrate.codecs.jsonsplit.Scanner."""
 
@@ -100,6 +103,7 @@ cdef class Scanner:
     # Compaction while scanning (scan_compact_items): the output, its length, where the @metadata
     # value went, and whether the item holds lenient JSON (comment, 'string', trailing comma).
     cdef unsigned char* out
+    cdef const unsigned char* in_end  # end of the scanned buffer (rm_copy reads up to 16 bytes)
     cdef Py_ssize_t k, meta_candidate_k, meta_start_k, meta_end_k
     cdef bint irregular
     cdef int err_kind, err_state, err_top, err_c
@@ -231,7 +235,7 @@ cdef class Scanner:
 
     cdef inline void _copy(self, const unsigned char* p, Py_ssize_t n) noexcept nogil:
         if self.out != NULL:
-            memcpy(self.out + self.k, p, n)
+            rm_copy(self.out + self.k, p, n, self.in_end)
             self.k += n
 
     cdef inline void _put(self, unsigned char c) noexcept nogil:
@@ -270,7 +274,8 @@ cdef class Scanner:
         cdef bint no_memory = False
         cdef Py_ssize_t* grown
         cdef Py_ssize_t* spans
-        cdef PyObject* data = out_new(n - pos if compacted else 0)  # compaction only drops bytes
+        cdef PyObject* data = out_new(n - pos + 16 if compacted else 0)  # compaction only drops bytes
+        self.in_end = b + n
         spans = <Py_ssize_t*>malloc(width * capacity * sizeof(Py_ssize_t))
         if spans == NULL:
             out_drop(data)

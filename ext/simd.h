@@ -3,6 +3,7 @@
 #ifndef RAVENMIGRATE_SIMD_H
 #define RAVENMIGRATE_SIMD_H
 
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -53,6 +54,19 @@ static inline Py_ssize_t rm_dq_stop(const unsigned char *b, Py_ssize_t i, Py_ssi
     while (i < n && b[i] != 34 && b[i] != 92)
         i++;
     return i;
+}
+
+/* Copy n bytes from p to out. Short runs (most JSON tokens) move as one 16-byte block when 16
+ * bytes can be read at p (p + 16 <= end) and written at out (the caller guarantees 16 bytes of
+ * slack after every write). */
+static inline void rm_copy(unsigned char *out, const unsigned char *p, Py_ssize_t n, const unsigned char *end) {
+#if defined(__SSE2__)
+    if (n <= 16 && p + 16 <= end) {
+        _mm_storeu_si128((__m128i *)out, _mm_loadu_si128((const __m128i *)p));
+        return;
+    }
+#endif
+    memcpy(out, p, (size_t)n);
 }
 
 #endif

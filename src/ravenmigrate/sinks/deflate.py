@@ -102,15 +102,17 @@ class BackgroundWriter:
             if self._error is not None:
                 continue
             try:
-                chunk = self._compressor.compress(data)
-                if chunk:
-                    self._out.write(chunk)
-                self.json_bytes += len(data)
-                self.gzip_bytes += len(chunk)
+                for piece in data if isinstance(data, list) else (data,):
+                    chunk = self._compressor.compress(piece)
+                    if chunk:
+                        self._out.write(chunk)
+                    self.json_bytes += len(piece)
+                    self.gzip_bytes += len(chunk)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer on its next call
                 self._error = exc
 
-    def write(self, data: bytes | bytearray) -> None:
+    def write(self, data: bytes | bytearray | list[bytes | bytearray]) -> None:
+        """Queue *data* (a list: its pieces, compressed in order without joining them)."""
         if self._error is not None:
             raise self._error
         self._queue.put(data)

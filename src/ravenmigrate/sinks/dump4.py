@@ -97,23 +97,32 @@ class Dump4Writer:
         self._pending_puts: list[AttachmentPut4] = []
         self._written_hashes: set[str] = set()
         self._closed = False
+        self._pieces: list[bytes | bytearray] = []  # sent before _buf: large elements, not copied into it
+        self._pieces_size = 0
 
     # -- output -----------------------------------------------------------------------------
     def _flush_buffer(self) -> None:
-        if self._buf:
+        if self._pieces:
+            if self._buf:
+                self._pieces.append(self._buf)
+            data, self._pieces, self._pieces_size = self._pieces, [], 0
+            self._buf = bytearray()
+            self._send(data)
+        elif self._buf:
             data, self._buf = self._buf, bytearray()
             self._send(data)
 
-    def _send(self, data: bytes | bytearray) -> None:
-        """Compress *data* (after everything sent before) and write it."""
-        self.stats.json_bytes += len(data)
+    def _send(self, data: bytes | bytearray | list[bytes | bytearray]) -> None:
+        """Compress *data* (or each of its pieces, in order, after everything sent before) and write it."""
+        self.stats.json_bytes += sum(map(len, data)) if isinstance(data, list) else len(data)
         if self._background is not None:
             self._background.write(data)
             return
-        chunk = self._compressor.compress(data)
-        if chunk:
-            self.stats.gzip_bytes += len(chunk)
-            self.out.write(chunk)
+        for piece in data if isinstance(data, list) else (data,):
+            chunk = self._compressor.compress(piece)
+            if chunk:
+                self.stats.gzip_bytes += len(chunk)
+                self.out.write(chunk)
 
     def _element(self, section: str) -> bytearray:
         """Open *section* if needed and add a separator; returns the buffer to append the element to."""
@@ -131,7 +140,7 @@ class Dump4Writer:
         return buf
 
     def _end_element(self) -> None:
-        if len(self._buf) >= self.buffer_size:
+        if len(self._buf) + self._pieces_size >= self.buffer_size:
             self._flush_buffer()
 
     @property
@@ -139,7 +148,7 @@ class Dump4Writer:
         """Estimated compressed size so far: bytes handed to *out* plus the buffered JSON at the ratio
         seen so far (used to cut split files)."""
         st = self.stats
-        gzip_bytes, json_bytes, pending = st.gzip_bytes, st.json_bytes, len(self._buf)
+        gzip_bytes, json_bytes, pending = st.gzip_bytes, st.json_bytes, len(self._buf) + self._pieces_size
         if self._background is not None:
             gzip_bytes, json_bytes = self._background.gzip_bytes, self._background.json_bytes
             pending += st.json_bytes - json_bytes
@@ -238,12 +247,13 @@ class Dump4Writer:
         elements = _docrun.dump4_elements(run.results)
         self._section_has_last_modified = True
         self.stats.documents += len(run)
-        if len(elements) < self.buffer_size >> 2:
+        if len(elements) < self.buffer_size >> 3:
             buf += elements
-            self._end_element()
-        else:  # sent as it is: no copy into the buffer
-            self._flush_buffer()
-            self._send(elements)
+        else:  # queued as it is, not copied into the buffer
+            self._pieces += (buf, elements)
+            self._pieces_size += len(buf) + len(elements)
+            self._buf = bytearray()
+        self._end_element()
 
     def _count_attachment(self, put: AttachmentPut4) -> None:
         self.stats.attachments += 1
