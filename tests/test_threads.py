@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import sys
 
 import pytest
@@ -28,3 +29,13 @@ def test_a_shorter_interval_set_by_the_caller_is_kept():
         assert sys.getswitchinterval() == pytest.approx(0.0001, abs=2e-6)
     finally:
         sys.setswitchinterval(before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_malloc_is_tuned_for_reuse_on_glibc():
+    """convert and load run inside responsive(), which tunes glibc's malloc once (mallopt accepted)."""
+    from ravenmigrate import threads
+
+    with responsive():
+        assert threads._malloc_tuned is True
+    assert threads.reuse_freed_memory() is True

@@ -6,20 +6,52 @@ finishes a call waits up to ``sys.getswitchinterval()`` (5 ms) to get the GIL ba
 thread busy in Cython code; per 1 MiB chunk that is a large share of the chunk's own time.
 Measured on the 200 MB benchmark dump (docs/benchmarks.md): 0.5 ms cuts convert's wall time at
 gzip level 6 from 2.34 s to 1.93 s.
+
+The same pipelines allocate and free buffers of about 1 MB all the time (inflated chunks, the
+splitter's compact bytes, packed runs). glibc serves such blocks with mmap and returns them with
+munmap, so every one costs fresh page faults; :func:`reuse_freed_memory` keeps blocks up to
+64 MB on the heap and the heap's top unreturned up to 128 MB (memory stays bounded by the
+pipeline's own bounds). Measured on the 200 MB dump at level 1: the main thread's CPU time,
+median of 6 interleaved runs, 0.76 -> 0.64 s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import sys
 from collections.abc import Iterator
 
 SWITCH_INTERVAL = 0.0005
+MMAP_THRESHOLD = 64 << 20
+TRIM_THRESHOLD = 128 << 20
+_M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
+_M_MMAP_THRESHOLD = -3
+_malloc_tuned: bool | None = None
+
+
+def reuse_freed_memory() -> bool:
+    """Tune glibc's malloc once per process (see the module docstring); False where it is not glibc."""
+    global _malloc_tuned
+    if _malloc_tuned is None:
+        _malloc_tuned = False
+        if sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                mallopt = libc.mallopt
+            except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+                return False
+            _malloc_tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+                mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _malloc_tuned
 
 
 @contextlib.contextmanager
 def responsive() -> Iterator[None]:
-    """Run the block with a short GIL switch interval; the previous one is restored after."""
+    """Run the block with a short GIL switch interval (the previous one is restored after) and
+    malloc tuned for reuse (:func:`reuse_freed_memory`, for the rest of the process)."""
+    reuse_freed_memory()
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
     try:
