@@ -18,8 +18,6 @@ median of 6 interleaved runs, 0.76 -> 0.64 s.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import sys
 from collections.abc import Iterator
 
@@ -37,9 +35,10 @@ def reuse_freed_memory() -> bool:
     if _malloc_tuned is None:
         _malloc_tuned = False
         if sys.platform.startswith("linux"):
+            import ctypes  # here: ctypes.util alone would cost 9 ms of every command's start-up
+
             try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                mallopt = libc.mallopt
+                mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
             except (OSError, AttributeError):  # not glibc (musl has no mallopt)
                 return False
             _malloc_tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 
 from ..records import Attachment, AttachmentPut4, Document4, Skipped
@@ -16,6 +15,8 @@ SKIPPED_SUFFIXES = (".deleting", ".downloading")
 
 def attachment_hash(data: bytes) -> str:
     """4.x attachment hash: base64 (padded) of unkeyed BLAKE2b-256 (§6 step 3)."""
+    import hashlib  # only with attachments: 3 ms of start-up otherwise
+
     return base64.b64encode(hashlib.blake2b(data, digest_size=32).digest()).decode()
 
 

@@ -9,7 +9,6 @@ RavenFS reader exists.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +59,8 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
 
 def _zip_message(path: Path) -> str:
     """RavenFS exports are ZIPs with a ``.metadata`` entry (formats-3x.md §9); backups are ZIPs too."""
+    import zipfile  # only for ZIP input: 4 ms of start-up otherwise
+
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
