@@ -14,12 +14,15 @@ cdef inline PyObject* out_new(Py_ssize_t capacity) except NULL:
     return _bytes_new(NULL, capacity if capacity > 0 else 1)
 
 
-cdef inline bytes out_done(PyObject* out, Py_ssize_t length):
-    """*out* shrunk to *length* bytes, as a bytes object (the reference passes to the result)."""
-    if _bytes_resize(&out, length) < 0:  # out is released by the failed resize
+cdef inline bytes out_done(PyObject** out, Py_ssize_t length):
+    """*out* shrunk to *length* bytes, as a bytes object. Takes the reference: *out* is NULL after,
+    also when this raises (a failed resize releases the object), so a caller's cleanup skips it."""
+    cdef PyObject* p = out[0]
+    out[0] = NULL
+    if _bytes_resize(&p, length) < 0:
         raise MemoryError()
-    result = <bytes>out
-    _bytes_release(out)
+    result = <bytes>p
+    _bytes_release(p)
     return result
 
 

@@ -572,8 +572,7 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
                 x[7] = ((HAS_LM if info.has_lm else 0) | (ETAG_STRING if info.etag_string else 0)
                         | (LEGACY_STRING if info.legacy_string else 0))
                 run.n += 1
-        run.blob = out_done(blob, k)
-        blob = NULL
+        run.blob = out_done(&blob, k)
     finally:
         free(spans)
         if blob != NULL:
@@ -619,7 +618,7 @@ cdef bytes _run_elements(Run run):
             k += 28
             memcpy(o + k, b'"}}', 3)
             k += 3
-    return out_done(out, k)
+    return out_done(&out, k)
 
 
 cdef bytes _list_elements(list results):

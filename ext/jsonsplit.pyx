@@ -326,8 +326,7 @@ cdef class Scanner:
                 return items, None, None, pos
             compact_items = [(spans[8 * i + 4], spans[8 * i + 5], spans[8 * i + 6], spans[8 * i + 7])
                              for i in range(count)]
-            compact = out_done(data, self.k)
-            data = NULL
+            compact = out_done(&data, self.k)
             return items, compact_items, compact, pos
         finally:
             self.out = NULL
