@@ -402,43 +402,7 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
     return k
 
 
-cdef bint _valid_utf8(const unsigned char* s, Py_ssize_t n) noexcept nogil:
-    """*s* is UTF-8 as Python's strict decoder reads it (no surrogates, overlongs or code points
-    beyond U+10FFFF): the values the pure twin decodes."""
-    cdef Py_ssize_t i = 0
-    cdef unsigned char c, lo, hi
-    cdef int more
-    while i < n:
-        c = s[i]
-        if c < 0x80:
-            i += 1
-            continue
-        lo, hi = 0x80, 0xBF
-        if 0xC2 <= c <= 0xDF:
-            more = 1
-        elif 0xE0 <= c <= 0xEF:
-            more = 2
-            if c == 0xE0:
-                lo = 0xA0
-            elif c == 0xED:
-                hi = 0x9F
-        elif 0xF0 <= c <= 0xF4:
-            more = 3
-            if c == 0xF0:
-                lo = 0x90
-            elif c == 0xF4:
-                hi = 0x8F
-        else:
-            return False
-        if i + more >= n:
-            return False
-        if not (lo <= s[i + 1] <= hi):
-            return False
-        for c in range(2, more + 1):
-            if not (0x80 <= s[i + c] <= 0xBF):
-                return False
-        i += more + 1
-    return True
+include "utf8.pxi"
 
 
 DEF FIELDS = 8  # per document in Run.index: the offsets of data, id, collection, last-modified, etag,
@@ -540,10 +504,10 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
                 d = _convert(b, start, end, ms, me, out + k, &info, compacted)
                 if d < 0:
                     break
-                if not (_valid_utf8(b + info.id_s, info.id_e - info.id_s)
-                        and (info.co_s < 0 or info.coll_null or _valid_utf8(b + info.co_s, info.co_e - info.co_s))
-                        and (not info.etag_string or _valid_utf8(b + info.et_s, info.et_e - info.et_s))
-                        and (not info.legacy_string or _valid_utf8(b + info.ll_s, info.ll_e - info.ll_s))):
+                if not (_utf8_valid(b + info.id_s, info.id_e - info.id_s)
+                        and (info.co_s < 0 or info.coll_null or _utf8_valid(b + info.co_s, info.co_e - info.co_s))
+                        and (not info.etag_string or _utf8_valid(b + info.et_s, info.et_e - info.et_s))
+                        and (not info.legacy_string or _utf8_valid(b + info.ll_s, info.ll_e - info.ll_s))):
                     break  # the general path decodes (and reports) it
                 x = run.index + FIELDS * i
                 x[0] = k
