@@ -6,7 +6,6 @@ general path. Same results, same stopping point as the pure twin.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -90,11 +89,6 @@ cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept nogil:
     return K_OTHER
 
 
-cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    """Past the whitespace at *i*."""
-    return rm_skip_ws(b, i, n)
-
-
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept nogil:
     """End (after the closing quote) of the string opening at *i*; -1 when unterminated. Sets
     *escaped* when the string holds a backslash."""
@@ -142,7 +136,7 @@ cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, u
     while i < end:
         c = b[i]
         if WS[c]:
-            i = _skip(b, i, end)
+            i = rm_skip_ws(b, i, end)
         elif c == 34:
             j = _string_end(b, i, end, &esc)
             if j < 0:
@@ -154,7 +148,7 @@ cdef Py_ssize_t _compact(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, u
             return -1
         else:
             if c == 44:
-                s = _skip(b, i + 1, end)
+                s = rm_skip_ws(b, i + 1, end)
                 if s < end and (b[s] == 125 or b[s] == 93):
                     return -1
             out[k] = c
@@ -280,7 +274,7 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
         return -1
     if _count(b + start, end - start, b"@metadata", 9, 2) != 1:
         return -1
-    i = _skip(b, me, end)
+    i = rm_skip_ws(b, me, end)
     if i != end - 1 or b[i] != 125:
         return -1
     if compacted:  # the splitter's output: nothing to drop before the metadata (see convert_run)
@@ -292,7 +286,7 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
             return -1
     out[k] = 123
     k += 1
-    i = _skip(b, ms + 1, me)
+    i = rm_skip_ws(b, ms + 1, me)
     if i < me and b[i] == 125:
         i += 1
     else:
@@ -304,10 +298,10 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
             ke = _string_end(b, i, me, &esc)
             if ke < 0 or esc:
                 return -1
-            i = _skip(b, ke, me)
+            i = rm_skip_ws(b, ke, me)
             if i >= me or b[i] != 58:
                 return -1
-            vs = _skip(b, i + 1, me)
+            vs = rm_skip_ws(b, i + 1, me)
             if vs >= me:
                 return -1
             c = b[vs]
@@ -374,9 +368,9 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
                 memcpy(out + k + 1, b + vs, ve - vs)
                 k += 1 + ve - vs
                 members += 1
-            i = _skip(b, ve, me)
+            i = rm_skip_ws(b, ve, me)
             if i < me and b[i] == 44:
-                i = _skip(b, i + 1, me)
+                i = rm_skip_ws(b, i + 1, me)
                 if i < me and b[i] == 125:
                     return -1  # trailing comma
                 continue

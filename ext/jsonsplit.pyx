@@ -6,7 +6,6 @@ built for the scanned values.
 
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -37,17 +36,15 @@ DEF COMMA_OR_CLOSE = 4
 DEF DONE = 5
 
 cdef unsigned char CLASS[256]  # 1 whitespace, 2 bare-word byte
-cdef unsigned char STOP_DQ[256]  # bytes that end a run inside a "string": the quote and backslash
-cdef unsigned char STOP_SQ[256]  # same for a 'string'
+cdef unsigned char STOP_SQ[256]  # bytes that end a run inside a 'string': the quote and backslash
 
 
 cdef void _init_classes():
     cdef int i
     for i in range(256):
         CLASS[i] = 0
-        STOP_DQ[i] = 0
         STOP_SQ[i] = 0
-    STOP_DQ[34] = STOP_DQ[92] = STOP_SQ[39] = STOP_SQ[92] = 1
+    STOP_SQ[39] = STOP_SQ[92] = 1
     for i in b" \t\r\n\f\v":
         CLASS[i] = 1
     for i in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-._":
@@ -55,6 +52,23 @@ cdef void _init_classes():
 
 
 _init_classes()
+
+
+cdef inline Py_ssize_t _string_stop(const unsigned char* b, Py_ssize_t i, Py_ssize_t n,
+                                     unsigned char quote) noexcept nogil:
+    """The first *quote* or backslash at or after *i* in b[:n]; *n* when there is none."""
+    if quote == 34:
+        return rm_dq_stop(b, i, n)
+    while i < n and not STOP_SQ[b[i]]:
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t _gap(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Past the spaces, tabs, CRs and LFs at *i* (what separates the items scan_items accepts)."""
+    while i < n and (b[i] == 32 or b[i] == 9 or b[i] == 13 or b[i] == 10):
+        i += 1
+    return i
 
 
 cdef inline bint _digits(const unsigned char* w, Py_ssize_t* i, Py_ssize_t n) noexcept nogil:
@@ -201,15 +215,10 @@ cdef class Scanner:
         """1 when the string completed the outermost value, else 0 (``in_string`` says if it is open);
         ERR when a string stands where it may not."""
         cdef unsigned char quote = <unsigned char>self.in_string
-        cdef const unsigned char* stop = &STOP_DQ[0] if quote == 34 else &STOP_SQ[0]
         cdef Py_ssize_t i = self.pos
         cdef Py_ssize_t start
         while True:
-            if quote == 34:
-                i = rm_dq_stop(b, i, n)
-            else:
-                while i < n and not stop[b[i]]:
-                    i += 1
+            i = _string_stop(b, i, n, quote)
             if i >= n or b[i] == quote:
                 break
             if i + 1 >= n:  # a backslash whose escaped byte is not here yet
@@ -292,18 +301,14 @@ cdef class Scanner:
                             break
                         spans = grown
                         capacity *= 2
-                    p = pos
-                    while p < n and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
-                        p += 1
+                    p = _gap(b, pos, n)
                     if p >= n or b[p] != 123:
                         break
                     k0 = self.k
                     self._reset(p)
                     end = self._scan(b, n, False)
                     if end >= 0:
-                        q = end
-                        while q < n and (b[q] == 32 or b[q] == 9 or b[q] == 13 or b[q] == 10):
-                            q += 1
+                        q = _gap(b, end, n)
                     if end < 0 or q >= n or b[q] != 44:  # NEED_MORE, ERR or no comma: the caller's turn
                         self.k = k0
                         break
@@ -458,10 +463,8 @@ cdef class Scanner:
 
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char quote):
     """Index of the closing *quote* of a string whose body starts at *i*, or *end* when unterminated."""
-    cdef const unsigned char* stop = &STOP_DQ[0] if quote == 34 else &STOP_SQ[0]
     while True:
-        while i < end and not stop[b[i]]:
-            i += 1
+        i = _string_stop(b, i, end, quote)
         if i >= end or b[i] == quote:
             return i
         if i + 1 >= end:
