@@ -79,7 +79,7 @@ class BackgroundWriter:
     """Compresses and writes chunks in one worker thread, in order, so deflating overlaps the work
     that produces the chunks (zlib, zlib-ng and ISA-L release the GIL while they compress).
 
-    ``write`` hands a chunk over (it must not be changed afterwards) and raises the worker's error,
+    ``write`` hands a list of chunks over (they must not be changed afterwards) and raises the worker's error,
     if any; ``close`` drains the queue, writes the gzip trailer and raises the worker's error;
     ``json_bytes``/``gzip_bytes`` count what the worker has compressed so far.
     """
@@ -96,13 +96,13 @@ class BackgroundWriter:
 
     def _run(self) -> None:
         while True:
-            data = self._queue.get()
-            if data is None:
+            pieces = self._queue.get()
+            if pieces is None:
                 return
             if self._error is not None:
                 continue
             try:
-                for piece in data if isinstance(data, list) else (data,):
+                for piece in pieces:
                     chunk = self._compressor.compress(piece)
                     if chunk:
                         self._out.write(chunk)
@@ -111,11 +111,11 @@ class BackgroundWriter:
             except BaseException as exc:  # noqa: BLE001 - handed to the producer on its next call
                 self._error = exc
 
-    def write(self, data: bytes | bytearray | list[bytes | bytearray]) -> None:
-        """Queue *data* (a list: its pieces, compressed in order without joining them)."""
+    def write(self, pieces: list[bytes | bytearray]) -> None:
+        """Queue *pieces*, compressed in order without joining them."""
         if self._error is not None:
             raise self._error
-        self._queue.put(data)
+        self._queue.put(pieces)
 
     def close(self) -> None:
         self._stop()

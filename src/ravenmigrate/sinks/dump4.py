@@ -102,23 +102,18 @@ class Dump4Writer:
 
     # -- output -----------------------------------------------------------------------------
     def _flush_buffer(self) -> None:
-        if self._pieces:
-            if self._buf:
-                self._pieces.append(self._buf)
-            data, self._pieces, self._pieces_size = self._pieces, [], 0
+        """Compress the pieces, then the buffer, in order, and write them."""
+        if self._buf:
+            self._pieces.append(self._buf)
             self._buf = bytearray()
-            self._send(data)
-        elif self._buf:
-            data, self._buf = self._buf, bytearray()
-            self._send(data)
-
-    def _send(self, data: bytes | bytearray | list[bytes | bytearray]) -> None:
-        """Compress *data* (or each of its pieces, in order, after everything sent before) and write it."""
-        self.stats.json_bytes += sum(map(len, data)) if isinstance(data, list) else len(data)
-        if self._background is not None:
-            self._background.write(data)
+        if not self._pieces:
             return
-        for piece in data if isinstance(data, list) else (data,):
+        pieces, self._pieces, self._pieces_size = self._pieces, [], 0
+        self.stats.json_bytes += sum(map(len, pieces))
+        if self._background is not None:
+            self._background.write(pieces)
+            return
+        for piece in pieces:
             chunk = self._compressor.compress(piece)
             if chunk:
                 self.stats.gzip_bytes += len(chunk)
