@@ -105,6 +105,124 @@ cdef bint _valid_word(const unsigned char* w, Py_ssize_t n) noexcept nogil:
     return i == n
 
 
+DEF F_VALUE = 0  # the strict path's states (_strict_item)
+DEF F_KEY = 1
+DEF F_AFTER = 2
+DEF BAIL = -3  # _strict_item met something it leaves to the general scanner
+
+
+cdef inline Py_ssize_t _dq_close(const unsigned char* b, Py_ssize_t j, Py_ssize_t n) noexcept nogil:
+    """Index of the '"' that closes a string whose body starts at *j*; -1 when none does before the
+    last byte of b[:n] (the strict path then leaves the item to the general scanner)."""
+    while True:
+        j = rm_dq_stop(b, j, n)
+        if j + 1 >= n:
+            return -1
+        if b[j] == 34:
+            return j
+        j += 2
+
+
+cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, unsigned char* out,
+                                    Py_ssize_t* k_io, Py_ssize_t* meta) noexcept nogil:
+    """The common case of ``scan_compact_items``, in locals: one object of strict JSON at ``b[i]``
+    (a ``{``) that ends inside ``b[:n]``, nested at most 63 deep. Compacts it into
+    ``out + k_io[0]`` and returns its end, with ``k_io[0]`` advanced and ``meta`` = (start, end,
+    compact start, compact end) of the depth-1 ``@metadata`` value, all -1 when it has none: what
+    ``Scanner._scan`` gives for the same bytes. Anything else (lenient JSON, an error, the end of
+    the buffer) returns BAIL with ``k_io[0]`` unchanged; the general scanner then takes the item
+    from its start, so errors and lenient forms have one implementation."""
+    cdef Py_ssize_t k = k_io[0], j
+    cdef unsigned long long objects = 0  # bit d-1: the container at depth d is an object
+    cdef int depth = 0, state = F_VALUE
+    cdef bint meta_pending = False
+    cdef unsigned char c
+    cdef const unsigned char* end = b + n
+    meta[0] = meta[1] = meta[2] = meta[3] = -1
+    while True:
+        i = rm_skip_ws(b, i, n)
+        if i >= n:
+            return BAIL
+        c = b[i]
+        if state == F_KEY:
+            if c == 34:
+                j = _dq_close(b, i + 1, n)
+                if j < 0:
+                    return BAIL
+                if depth == 1:
+                    meta_pending = j - i - 1 == 9 and memcmp(b + i + 1, b"@metadata", 9) == 0
+                rm_copy(out + k, b + i, j + 1 - i, end)
+                k += j + 1 - i
+                i = rm_skip_ws(b, j + 1, n)
+                if i >= n or b[i] != 58:
+                    return BAIL
+                out[k] = 58
+                k += 1
+                i += 1
+                state = F_VALUE
+                continue
+            if c != 125 or out[k - 1] != 123:  # only '{}' closes where a key may stand (not ',}')
+                return BAIL
+        elif state == F_AFTER:
+            if c == 44:
+                out[k] = 44
+                k += 1
+                i += 1
+                state = F_KEY if (objects >> (depth - 1)) & 1 else F_VALUE
+                continue
+            if c != (125 if (objects >> (depth - 1)) & 1 else 93):
+                return BAIL
+        elif c != 93 or depth == 0 or out[k - 1] != 91:  # a value ('[]' closes below)
+            if meta_pending and depth == 1:
+                meta[0] = i
+                meta[2] = k
+            if c == 34:
+                j = _dq_close(b, i + 1, n)
+                if j < 0:
+                    return BAIL
+                rm_copy(out + k, b + i, j + 1 - i, end)
+                k += j + 1 - i
+                i = j + 1
+            elif c == 123 or c == 91:
+                if depth == 63:
+                    return BAIL
+                if c == 123:
+                    objects |= 1ULL << depth
+                    state = F_KEY
+                else:
+                    objects &= ~(1ULL << depth)
+                depth += 1
+                out[k] = c
+                k += 1
+                i += 1
+                continue
+            elif CLASS[c] == 2:
+                j = i + 1
+                while j < n and CLASS[b[j]] == 2:
+                    j += 1
+                if j == n or not _valid_word(b + i, j - i):
+                    return BAIL
+                rm_copy(out + k, b + i, j - i, end)
+                k += j - i
+                i = j
+            else:
+                return BAIL
+        if c == 125 or c == 93:  # a close: the value that ends is the container
+            depth -= 1
+            out[k] = c
+            k += 1
+            i += 1
+        # a value ended at i
+        if depth == 0:
+            k_io[0] = k
+            return i
+        if depth == 1 and meta_pending:
+            meta[1] = i
+            meta[3] = k
+            meta_pending = False
+        state = F_AFTER
+
+
 @cython.final  # direct C calls (inlinable) instead of the method table: a call per token
 cdef class Scanner:
     """See ravenmigrate.codecs.jsonsplit.Scanner."""
@@ -280,6 +398,7 @@ cdef class Scanner:
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
         cdef Py_ssize_t p, q, end, count = 0, i, capacity = 1024, k0, width = 8 if compacted else 4
+        cdef Py_ssize_t meta[4]
         cdef bint no_memory = False
         cdef Py_ssize_t* grown
         cdef Py_ssize_t* spans
@@ -305,8 +424,14 @@ cdef class Scanner:
                     if p >= n or b[p] != 123:
                         break
                     k0 = self.k
-                    self._reset(p)
-                    end = self._scan(b, n, False)
+                    end = _strict_item(b, p, n, self.out, &self.k, meta) if compacted else BAIL
+                    if end == BAIL:
+                        self._reset(p)
+                        end = self._scan(b, n, False)
+                        meta[0] = self.meta_start
+                        meta[1] = self.meta_end
+                        meta[2] = -1 if self.irregular else self.meta_start_k
+                        meta[3] = -1 if self.irregular else self.meta_end_k
                     if end >= 0:
                         q = _gap(b, end, n)
                     if end < 0 or q >= n or b[q] != 44:  # NEED_MORE, ERR or no comma: the caller's turn
@@ -314,13 +439,13 @@ cdef class Scanner:
                         break
                     spans[width * count] = p
                     spans[width * count + 1] = end
-                    spans[width * count + 2] = self.meta_start
-                    spans[width * count + 3] = self.meta_end
+                    spans[width * count + 2] = meta[0]
+                    spans[width * count + 3] = meta[1]
                     if compacted:
                         spans[width * count + 4] = k0
                         spans[width * count + 5] = self.k
-                        spans[width * count + 6] = -1 if self.irregular else self.meta_start_k
-                        spans[width * count + 7] = -1 if self.irregular else self.meta_end_k
+                        spans[width * count + 6] = meta[2]
+                        spans[width * count + 7] = meta[3]
                     count += 1
                     pos = q + 1
             if no_memory:

@@ -218,7 +218,8 @@ class Scanner:
         spaces/tabs/CR/LF, require ``,``. Stops (without consuming) at anything else: the end of
         *buf*, ``]``, a comment, an incomplete or invalid item; the caller's general path takes
         over there. Returns ``[(start, end, meta_start, meta_end), ...]`` and the position after
-        the last consumed ``,``.
+        the last consumed ``,``. The scanner's own fields are unspecified afterwards (the native
+        twin scans strict items outside them): :meth:`reset` before :meth:`scan`.
         """
         items: list[tuple[int, int, int, int]] = []
         n = len(buf)

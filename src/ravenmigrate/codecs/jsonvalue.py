@@ -32,10 +32,20 @@ class JSONValueError(ValueError):
         super().__init__(f"{message} at byte {pos}")
 
 
-try:  # optional "fast" extra: strict JSON without floats is taken as is
-    from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover - depends on the installed extras
-    _orjson_loads = None
+_orjson_loads: Any = False  # not looked up yet; None when the optional extra is not installed
+
+
+def _fast_loads() -> Any:
+    """orjson's ``loads`` (the optional "fast" extra: strict JSON without floats is taken as is), or
+    None. Imported on first use: orjson imports dataclasses, uuid and platform at start-up (about
+    30 ms), and most runs never parse a whole value in Python."""
+    global _orjson_loads
+    try:
+        from orjson import loads
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        loads = None
+    _orjson_loads = loads
+    return loads
 
 
 def _has_float(value: Any) -> bool:
@@ -84,9 +94,10 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         data = data.encode("utf-8", "surrogatepass")
     elif not isinstance(data, bytes):
         data = bytes(data)
-    if _orjson_loads is not None:
+    fast = _orjson_loads if _orjson_loads is not False else _fast_loads()
+    if fast is not None:
         try:
-            value = _orjson_loads(data)
+            value = fast(data)
         except ValueError:
             pass
         else:
