@@ -3,7 +3,6 @@ ravenmigrate's conversion loaded into database B, compared with :mod:`ravenmigra
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 import re
@@ -74,7 +73,7 @@ def run(client: RavenClient, db_a: str, db_b: str, source: Path | list[Path], re
     parts = source if isinstance(source, list) else [source]
     records = list(records)
     revisions = needs_revisions(records)
-    options = dataclasses.replace(options or ConvertOptions(), revisions_enabled=revisions)
+    options = (options or ConvertOptions()).replace(revisions_enabled=revisions)
     deviations: list[Deviation] = []
     converter = Converter(options, on_deviation=deviations.append)
     pairs = [(record, list(converter.convert(record))) for record in records]

@@ -7,30 +7,33 @@ floats, formats-3x.md §5) and parse only ``@metadata``. Each record carries its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from .fields import Fields, FrozenFields
 
 # The seven 3.x top-level sections (formats-3x.md §4, §15.5).
 SECTIONS = ("Docs", "Attachments", "Indexes", "Transformers", "Identities", "DocsDeletions", "AttachmentsDeletions")
 
 
-@dataclass(slots=True, frozen=True)
-class Position:
+class Position(FrozenFields):
     """Where a record starts: file, top-level section, index within that section, byte offset.
 
     ``offset`` is the uncompressed byte offset of the record's first byte in ``source`` (for
     raw storage: ``-1`` and ``key`` names the storage key instead).
     """
 
-    source: str
-    section: str
-    index: int
-    offset: int
-    key: str | None = None
+    __slots__ = ("source", "section", "index", "offset", "key")
+
+    def __init__(self, source: str, section: str, index: int, offset: int, key: str | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "source", source)
+        _set(self, "section", section)
+        _set(self, "index", index)
+        _set(self, "offset", offset)
+        _set(self, "key", key)
 
 
-@dataclass(slots=True)
-class Document:
+class Document(Fields):
     """A 3.x document: ``data`` is the whole JSON object (body plus ``@metadata``) as bytes.
 
     ``metadata`` is ``@metadata`` parsed (numbers as ``int``/``Decimal``); ``metadata_span`` is
@@ -38,79 +41,110 @@ class Document:
     ``compact`` says whether ``data`` has had insignificant whitespace removed.
     """
 
-    id: str
-    data: bytes
-    metadata: dict[str, Any]
-    metadata_span: tuple[int, int] | None
-    position: Position
-    compact: bool = False
+    __slots__ = ("id", "data", "metadata", "metadata_span", "position", "compact")
+
+    def __init__(
+        self,
+        id: str,
+        data: bytes,
+        metadata: dict[str, Any],
+        metadata_span: tuple[int, int] | None,
+        position: Position,
+        compact: bool = False,
+    ) -> None:
+        self.id = id
+        self.data = data
+        self.metadata = metadata
+        self.metadata_span = metadata_span
+        self.position = position
+        self.compact = compact
 
 
-@dataclass(slots=True)
-class Attachment:
+class Attachment(Fields):
     """A legacy (3.x) attachment: raw bytes, HTTP-ish metadata, key, etag (absent in 2.x)."""
 
-    key: str
-    data: bytes
-    metadata: dict[str, Any]
-    etag: str | None
-    position: Position
+    __slots__ = ("key", "data", "metadata", "etag", "position")
+
+    def __init__(
+        self, key: str, data: bytes, metadata: dict[str, Any], etag: str | None, position: Position,
+    ) -> None:
+        self.key = key
+        self.data = data
+        self.metadata = metadata
+        self.etag = etag
+        self.position = position
 
 
-@dataclass(slots=True)
-class Index:
+class Index(Fields):
     """``{"name", "definition"}`` from ``Indexes`` or an ``IndexDefinitions/*.index`` file."""
 
-    name: str
-    definition: dict[str, Any] | None
-    position: Position
+    __slots__ = ("name", "definition", "position")
+
+    def __init__(self, name: str, definition: dict[str, Any] | None, position: Position) -> None:
+        self.name = name
+        self.definition = definition
+        self.position = position
 
 
-@dataclass(slots=True)
-class Transformer:
-    name: str
-    definition: dict[str, Any] | None
-    position: Position
-    lock_mode: str | None = None
+class Transformer(Fields):
+    __slots__ = ("name", "definition", "position", "lock_mode")
+
+    def __init__(
+        self, name: str, definition: dict[str, Any] | None, position: Position, lock_mode: str | None = None,
+    ) -> None:
+        self.name = name
+        self.definition = definition
+        self.position = position
+        self.lock_mode = lock_mode
 
 
-@dataclass(slots=True)
-class Identity:
+class Identity(Fields):
     """``Value`` is an integer or a numeric string in the source (formats-3x.md §3.6).
 
     ``value_was_string`` keeps which, because RavenDB 4.x imports only the string form
     (target-4x.md §8).
     """
 
-    key: str
-    value: int
-    position: Position
-    value_was_string: bool = False
+    __slots__ = ("key", "value", "position", "value_was_string")
+
+    def __init__(self, key: str, value: int, position: Position, value_was_string: bool = False) -> None:
+        self.key = key
+        self.value = value
+        self.position = position
+        self.value_was_string = value_was_string
 
 
-@dataclass(slots=True)
-class DocumentDeletion:
-    key: str
-    position: Position
+class DocumentDeletion(Fields):
+    __slots__ = ("key", "position")
+
+    def __init__(self, key: str, position: Position) -> None:
+        self.key = key
+        self.position = position
 
 
-@dataclass(slots=True)
-class AttachmentDeletion:
-    key: str
-    position: Position
+class AttachmentDeletion(Fields):
+    __slots__ = ("key", "position")
+
+    def __init__(self, key: str, position: Position) -> None:
+        self.key = key
+        self.position = position
 
 
 Record = Document | Attachment | Index | Transformer | Identity | DocumentDeletion | AttachmentDeletion
 
 
-@dataclass(slots=True)
-class Finding:
+class Finding(Fields):
     """A non-fatal finding a source or converter reports (shown by ``inspect`` and in reports)."""
 
-    code: str
-    message: str
-    position: Position | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("code", "message", "position", "extra")
+
+    def __init__(
+        self, code: str, message: str, position: Position | None = None, extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.position = position
+        self.extra = {} if extra is None else extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,8 +153,7 @@ class Finding:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Document4:
+class Document4(Fields):
     """A document as 4.x stores it.
 
     ``data`` is compact UTF-8 JSON of the whole object with its 4.x ``@metadata`` (``@collection``
@@ -130,69 +163,93 @@ class Document4:
     ``revision_of`` (the document it belongs to) and its ``RV:`` ``change_vector`` (§4).
     """
 
-    id: str
-    data: bytes
-    collection: str
-    last_modified: str | None
-    source: Position
-    flags: tuple[str, ...] = ()
-    revision_of: str | None = None
-    change_vector: str | None = None
+    __slots__ = ("id", "data", "collection", "last_modified", "source", "flags", "revision_of", "change_vector")
+
+    def __init__(
+        self,
+        id: str,
+        data: bytes,
+        collection: str,
+        last_modified: str | None,
+        source: Position,
+        flags: tuple[str, ...] = (),
+        revision_of: str | None = None,
+        change_vector: str | None = None,
+    ) -> None:
+        self.id = id
+        self.data = data
+        self.collection = collection
+        self.last_modified = last_modified
+        self.source = source
+        self.flags = flags
+        self.revision_of = revision_of
+        self.change_vector = change_vector
 
 
-@dataclass(slots=True)
-class AttachmentPut4:
+class AttachmentPut4(Fields):
     """An attachment stream of a 4.x document (a converted legacy attachment, §6).
 
     ``hash`` is base64 BLAKE2b-256 of ``data`` (what 4.x reports as the attachment hash).
     """
 
-    document_id: str
-    name: str
-    content_type: str
-    data: bytes
-    hash: str
-    source: Position
+    __slots__ = ("document_id", "name", "content_type", "data", "hash", "source")
+
+    def __init__(
+        self, document_id: str, name: str, content_type: str, data: bytes, hash: str, source: Position,
+    ) -> None:
+        self.document_id = document_id
+        self.name = name
+        self.content_type = content_type
+        self.data = data
+        self.hash = hash
+        self.source = source
 
 
-@dataclass(slots=True)
-class Delete4:
+class Delete4(Fields):
     """Delete a document (from ``DocsDeletions``, or ``files/{Key}`` from ``AttachmentsDeletions``, §5)."""
 
-    id: str
-    source: Position
+    __slots__ = ("id", "source")
+
+    def __init__(self, id: str, source: Position) -> None:
+        self.id = id
+        self.source = source
 
 
-@dataclass(slots=True)
-class Index4:
+class Index4(Fields):
     """A 4.x ``IndexDefinition`` (JSON-ready dict) converted from a 3.x definition (§7)."""
 
-    name: str
-    definition: dict[str, Any]
-    source: Position
+    __slots__ = ("name", "definition", "source")
+
+    def __init__(self, name: str, definition: dict[str, Any], source: Position) -> None:
+        self.name = name
+        self.definition = definition
+        self.source = source
 
 
-@dataclass(slots=True)
-class Identity4:
+class Identity4(Fields):
     """A cluster identity as the import stores it: key lower-cased, verbatim otherwise (§8)."""
 
-    name: str
-    value: int
-    source: Position
+    __slots__ = ("name", "value", "source")
+
+    def __init__(self, name: str, value: int, source: Position) -> None:
+        self.name = name
+        self.value = value
+        self.source = source
 
 
-@dataclass(slots=True)
-class Skipped:
+class Skipped(Fields):
     """A source record the 4.x import would not store, with the reason (reported, never silent)."""
 
-    kind: str
-    key: str
-    reason: str
-    source: Position
+    __slots__ = ("kind", "key", "reason", "source")
+
+    def __init__(self, kind: str, key: str, reason: str, source: Position) -> None:
+        self.kind = kind
+        self.key = key
+        self.reason = reason
+        self.source = source
 
 
-@dataclass(slots=True)
-class DocumentRun:
+class DocumentRun(Fields):
     """Consecutive common documents of one section, read and converted in one step.
 
     Only a reader opened with ``runs=True`` yields it (``convert`` and ``load`` do); it is both a
@@ -204,10 +261,19 @@ class DocumentRun:
     last-modified (0 for nearly every run: the sinks then take them as one block).
     """
 
-    results: list[tuple[str, bytes, str, str | None, str | None, str | None]]
-    position: Position
-    offsets: list[int]
-    missing_last_modified: int
+    __slots__ = ("results", "position", "offsets", "missing_last_modified")
+
+    def __init__(
+        self,
+        results: list[tuple[str, bytes, str, str | None, str | None, str | None]],
+        position: Position,
+        offsets: list[int],
+        missing_last_modified: int,
+    ) -> None:
+        self.results = results
+        self.position = position
+        self.offsets = offsets
+        self.missing_last_modified = missing_last_modified
 
     def __len__(self) -> int:
         return len(self.results)

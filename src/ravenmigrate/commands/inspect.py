@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from typing import Any
 
 from ..convert.indexes import IndexReport, predict
@@ -130,7 +129,7 @@ def _largest(sizes: dict, total: str, largest: str, key: str, n: int) -> None:
 def _finding(f) -> dict[str, Any]:
     out = {"code": f.code, "message": f.message}
     if f.position is not None:
-        out["position"] = asdict(f.position)
+        out["position"] = f.position.as_dict()
     if f.extra:
         out.update({k: v for k, v in f.extra.items() if k not in out})
     return out

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as _dt
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
+from ..fields import Fields
 from ..records import (
     Attachment,
     AttachmentDeletion,
@@ -38,19 +38,32 @@ from .indexes import convert_index
 __all__ = ["ConvertOptions", "Converter", "Deviation"]
 
 
-@dataclass(slots=True)
-class ConvertOptions:
+def _utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class ConvertOptions(Fields):
     """``include_expired`` and ``remove_analyzers`` mirror the server's import options (§2, §7.2);
     ``revisions_enabled`` says whether the target database has a revisions configuration when the
     documents arrive (sinks set one up when the source holds legacy revisions or ``Raven/Versioning/``
     documents): only then does 4.x flag a 3.x ``Current`` document ``HasRevisions`` (§4);
     ``server_quirks`` turns the documented deviations off; ``now`` is the clock for expiration."""
 
-    include_expired: bool = True
-    remove_analyzers: bool = False
-    revisions_enabled: bool = True
-    server_quirks: bool = False
-    now: Callable[[], _dt.datetime] = field(default=lambda: _dt.datetime.now(_dt.timezone.utc))
+    __slots__ = ("include_expired", "remove_analyzers", "revisions_enabled", "server_quirks", "now")
+
+    def __init__(
+        self,
+        include_expired: bool = True,
+        remove_analyzers: bool = False,
+        revisions_enabled: bool = True,
+        server_quirks: bool = False,
+        now: Callable[[], _dt.datetime] | None = None,
+    ) -> None:
+        self.include_expired = include_expired
+        self.remove_analyzers = remove_analyzers
+        self.revisions_enabled = revisions_enabled
+        self.server_quirks = server_quirks
+        self.now = _utc_now if now is None else now
 
 
 class Converter:

@@ -15,10 +15,10 @@ import datetime as _dt
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .. import _twins
 from ..errors import SourceError
+from ..fields import Fields
 from ..records import Document, Document4, DocumentRun, Position, Skipped
 from .deviations import Deviation
 from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object, scalar
@@ -47,13 +47,17 @@ PERSISTED_FLAGS = ("HasRevisions", "DeleteRevision", "Revision", "HasAttachments
                    "Resolved", "Conflicted")
 
 
-@dataclass(slots=True)
-class SectionState:
+class SectionState(Fields):
     """What the server's modifier carries from one document to the next within a section (§3.4, §4)."""
 
-    revision_counter: int = 0
-    revision_base: str | None = None
-    last_modified: str | None = None
+    __slots__ = ("revision_counter", "revision_base", "last_modified")
+
+    def __init__(
+        self, revision_counter: int = 0, revision_base: str | None = None, last_modified: str | None = None,
+    ) -> None:
+        self.revision_counter = revision_counter
+        self.revision_base = revision_base
+        self.last_modified = last_modified
 
 
 def needs_revisions(record: object) -> bool:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..fields import Fields
 from ..records import Index, Index4, Skipped
 from .index_checks import creation_problem
 
@@ -129,23 +129,27 @@ def convert_index(index: Index, remove_analyzers: bool = False) -> Index4 | Skip
     return Index4(name, definition, index.position)
 
 
-@dataclass(slots=True)
-class IndexOutcome:
+class IndexOutcome(Fields):
     """One line of the index report: ``outcome`` is ``create``, ``skip`` or ``reject``."""
 
-    name: str
-    target: str | None
-    outcome: str
-    reason: str = ""
+    __slots__ = ("name", "target", "outcome", "reason")
+
+    def __init__(self, name: str, target: str | None, outcome: str, reason: str = "") -> None:
+        self.name = name
+        self.target = target
+        self.outcome = outcome
+        self.reason = reason
 
     @property
     def renamed(self) -> bool:
         return self.target is not None and self.target != self.name
 
 
-@dataclass(slots=True)
-class IndexReport:
-    outcomes: list[IndexOutcome] = field(default_factory=list)
+class IndexReport(Fields):
+    __slots__ = ("outcomes",)
+
+    def __init__(self, outcomes: list[IndexOutcome] | None = None) -> None:
+        self.outcomes = [] if outcomes is None else outcomes
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes if o.outcome == outcome)

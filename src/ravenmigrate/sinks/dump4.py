@@ -26,10 +26,10 @@ output buffer. :func:`dump4_chunks` produces the same bytes as an iterator, for 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from .. import _twins
+from ..fields import Fields
 from ..records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
 from . import dump4_records as enc
 from .deflate import BackgroundWriter, gzip_compressor
@@ -45,20 +45,35 @@ BUFFER_SIZE = 1 << 20
 ATTACHMENT_MODES = ("legacy", "stream")
 
 
-@dataclass(slots=True)
-class Dump4Stats:
+class Dump4Stats(Fields):
     """What a writer wrote (per file; :class:`~ravenmigrate.sinks.dump4_split.SplitDump4Writer` sums them)."""
 
-    documents: int = 0
-    revisions: int = 0
-    attachments: int = 0
-    attachment_bytes: int = 0
-    deletions: int = 0
-    indexes: int = 0
-    identities: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    json_bytes: int = 0
-    gzip_bytes: int = 0
+    __slots__ = ("documents", "revisions", "attachments", "attachment_bytes", "deletions", "indexes", "identities",
+                 "skipped", "json_bytes", "gzip_bytes")
+
+    def __init__(
+        self,
+        documents: int = 0,
+        revisions: int = 0,
+        attachments: int = 0,
+        attachment_bytes: int = 0,
+        deletions: int = 0,
+        indexes: int = 0,
+        identities: int = 0,
+        skipped: dict[str, int] | None = None,
+        json_bytes: int = 0,
+        gzip_bytes: int = 0,
+    ) -> None:
+        self.documents = documents
+        self.revisions = revisions
+        self.attachments = attachments
+        self.attachment_bytes = attachment_bytes
+        self.deletions = deletions
+        self.indexes = indexes
+        self.identities = identities
+        self.skipped = {} if skipped is None else skipped
+        self.json_bytes = json_bytes
+        self.gzip_bytes = gzip_bytes
 
     def add(self, other: Dump4Stats) -> None:
         for name in ("documents", "revisions", "attachments", "attachment_bytes", "deletions", "indexes",

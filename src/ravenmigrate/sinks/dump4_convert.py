@@ -10,12 +10,12 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..convert import Converter, ConvertOptions
 from ..errors import OutputError, RavenMigrateError
+from ..fields import Fields
 from ..records import Attachment, Document, DocumentRun, Record
 from ..sources import open_source
 from ..threads import responsive
@@ -25,13 +25,22 @@ from .dump4_split import SplitDump4Writer
 PROGRESS_EVERY = 2.0
 
 
-@dataclass(slots=True)
-class Dump4Options:
-    level: int = DEFAULT_LEVEL
-    deflater: str = "auto"
-    split_size: int | None = None
-    attachments: str = "legacy"
-    convert: ConvertOptions | None = None
+class Dump4Options(Fields):
+    __slots__ = ("level", "deflater", "split_size", "attachments", "convert")
+
+    def __init__(
+        self,
+        level: int = DEFAULT_LEVEL,
+        deflater: str = "auto",
+        split_size: int | None = None,
+        attachments: str = "legacy",
+        convert: ConvertOptions | None = None,
+    ) -> None:
+        self.level = level
+        self.deflater = deflater
+        self.split_size = split_size
+        self.attachments = attachments
+        self.convert = convert
 
 
 class ConvertError(RavenMigrateError):
