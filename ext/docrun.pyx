@@ -538,6 +538,24 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     return run, first + run.n, missing
 
 
+def era_values(results, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step):
+    """See ravenmigrate.convert.docrun.era_values (from a :class:`Run`'s packed bytes: no tuple or
+    copy of the documents)."""
+    if not isinstance(results, Run):
+        return [(r[4], r[5]) for r in results[start:stop:step]]
+    cdef Run run = <Run>results
+    cdef const char* b = PyBytes_AS_STRING(run.blob)
+    cdef Py_ssize_t* x
+    cdef Py_ssize_t k
+    start, stop, step = slice(start, stop, step).indices(run.n)
+    values = []
+    for k in range(start, stop, step):
+        x = run.index + FIELDS * k
+        values.append((b[x[4]:x[5]].decode("utf-8") if x[7] & ETAG_STRING else None,
+                       b[x[5]:x[6]].decode("utf-8") if x[7] & LEGACY_STRING else None))
+    return values
+
+
 def dump4_elements(results):
     """See ravenmigrate.convert.docrun.dump4_elements (a :class:`Run` straight from its bytes)."""
     if isinstance(results, Run):

@@ -195,6 +195,10 @@ def test_twins_agree_on_spans():
     assert len(run) == len(results) and run[-1] == results[-1] and run[1:3] == results[1:3] and list(run) == results
     with pytest.raises(IndexError):
         run[len(results)]
+    for start, stop, step in ((0, len(results), 1), (1, len(results), 3), (2, 2, 1), (len(results) - 1, 99, 64)):
+        values = docrun.era_values(results, start, stop, step)  # what the era evidence samples
+        assert native.era_values(run, start, stop, step) == native.era_values(results, start, stop, step) == values
+        assert values == [(r[4], r[5]) for r in results[start:stop:step]]
     if missing:  # the writer takes such a run document by document; never read garbage for it
         with pytest.raises(ValueError, match="document by document"):
             native.dump4_elements(run)

@@ -238,3 +238,9 @@ def dump4_elements(results: list[Result]) -> bytes:
     return b",".join([b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),
                                 b'","@last-modified":"', last_modified.encode(), b'"}}'))
                       for doc_id, data, _, last_modified, _, _ in results])
+
+
+def era_values(results: list[Result], start: int, stop: int, step: int) -> list[tuple[str | None, str | None]]:
+    """``(etag, legacy_last_modified)`` of ``results[start:stop:step]``: what the era evidence of a
+    reader samples (``sources/era.py``), without the rest of each result."""
+    return [(r[4], r[5]) for r in results[start:stop:step]]

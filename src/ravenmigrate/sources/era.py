@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from ..records import Attachment, Document, Identity, Index, Transformer
 
@@ -69,6 +70,12 @@ class Evidence:
 
     def _document(self, metadata: dict) -> None:
         self.document(metadata.get("@etag"), metadata.get("Last-Modified"))
+
+    def sample(self, values: list[tuple[Any, Any]]) -> None:
+        """:meth:`document` for each ``(etag, modified)`` pair (a run's sample, in one call)."""
+        document = self.document
+        for etag, modified in values:
+            document(etag, modified)
 
     def document(self, etag, modified) -> None:
         """A document's ``@etag`` and ``Last-Modified`` metadata values (anything; only strings count)."""

@@ -383,10 +383,9 @@ class DumpFile:
         seen = self._documents
         self._documents += n
         sample = max(0, min(n, FULL_SAMPLE - seen))
-        for k in range(sample):
-            self.evidence.document(results[k][4], results[k][5])
-        for k in range(sample + (-(seen + sample + 1)) % SAMPLE_EVERY, n, SAMPLE_EVERY):
-            self.evidence.document(results[k][4], results[k][5])
+        era_values = self.docrun.era_values
+        self.evidence.sample(era_values(results, 0, sample, 1))
+        self.evidence.sample(era_values(results, sample + (-(seen + sample + 1)) % SAMPLE_EVERY, n, SAMPLE_EVERY))
         self.last_id = results[-1][0]
         self.index = self.counts[section]
         return run
