@@ -165,6 +165,28 @@ def test_legacy_attachment_becomes_a_legacy_attachments_element():
     assert base64.b64decode(element["Data"]) == data
 
 
+def test_legacy_attachment_metadata_of_the_converters_bytes_and_of_other_forms():
+    """The converter's own bytes are recognised without a parse; the same document written another
+    way is parsed (same answer); a document whose ends match but which holds more than the 3.x
+    metadata between them is not a legacy attachment."""
+    from ravenmigrate.convert.attachments import convert_attachment
+    from ravenmigrate.records import Attachment
+    from ravenmigrate.sinks.dump4_records import legacy_attachment_metadata
+
+    data = b"payload"
+    meta = {"Content-Type": "text/plain", "Raven-Replication-Version": 3, "N": {"a": ["x", 1]}}
+    doc, p = convert_attachment(Attachment("notes/1.txt", data, meta, None, POS))
+    raw = json.dumps(meta, separators=(",", ":")).encode()
+    assert legacy_attachment_metadata(doc, p) == raw
+    spaced = files_doc("notes/1.txt", data, json.dumps(meta, indent=1).encode())  # the parsed path
+    assert legacy_attachment_metadata(spaced, p) == json.dumps(meta, indent=1).encode()
+    two = files_doc("notes/1.txt", data, raw)
+    head, tail = doc.data[:doc.data.index(raw)], doc.data[doc.data.index(raw) + len(raw):]
+    for body in (head + raw + b',"x":2' + tail, head + b"{" + tail, head + b"[]" + tail):
+        assert legacy_attachment_metadata(Document4(doc.id, body, "@files", None, POS, doc.flags), p) is None
+    assert legacy_attachment_metadata(two, p) == raw
+
+
 def test_stream_attachments_use_the_exact_4x_framing_once_per_hash():
     data = b"\x00\x01binary}]\",\n" * 10
     recs = [files_doc("a.bin", data, b"{}"), put("files/a.bin", "a.bin", data),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
+from json.encoder import encode_basestring
 
 from ..records import Attachment, AttachmentPut4, Document4, Skipped
 from .jsonbytes import dumps
@@ -22,6 +22,17 @@ def attachment_hash(data: bytes) -> str:
     return base64.b64encode(blake2b(data, digest_size=32).digest()).decode()
 
 
+# The body of the ``files/{Key}`` document (§6 step 4) is this head, the 3.x metadata, this tail.
+FILES_BODY_TAIL = b',"@flags":"HasAttachments"}}'
+
+
+def files_body_head(key: str, digest: str, size: int) -> bytes:
+    """The ``files/{Key}`` document's body up to its ``@legacy-attachment-metadata`` value: the
+    ``@collection`` and the ``@attachments`` entry (``ContentType`` always empty)."""
+    entry = f'{{"Name":{encode_basestring(key)},"Hash":{encode_basestring(digest)},"ContentType":"","Size":{size}}}'
+    return b'{"@metadata":{"@collection":"@files","@attachments":[' + entry.encode() + b'],"@legacy-attachment-metadata":'
+
+
 def convert_attachment(att: Attachment) -> list[Document4 | AttachmentPut4] | Skipped:
     """The ``files/{Key}`` document then its attachment stream, or why 4.x skips it (§6 step 2).
 
@@ -37,10 +48,7 @@ def convert_attachment(att: Attachment) -> list[Document4 | AttachmentPut4] | Sk
                        att.position)
     digest = attachment_hash(att.data)
     doc_id = FILES_PREFIX + att.key
-    entry = {"Name": att.key, "Hash": digest, "ContentType": "", "Size": len(att.data)}
-    meta = (b'{"@collection":"@files","@attachments":[' + json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
-            + b'],"@legacy-attachment-metadata":' + dumps(att.metadata) + b',"@flags":"HasAttachments"}')
-    doc = Document4(doc_id, b'{"@metadata":' + meta + b"}", FILES_COLLECTION, None, att.position,
-                    ("HasAttachments",))
+    body = files_body_head(att.key, digest, len(att.data)) + dumps(att.metadata) + FILES_BODY_TAIL
+    doc = Document4(doc_id, body, FILES_COLLECTION, None, att.position, ("HasAttachments",))
     put = AttachmentPut4(doc_id, att.key, "", att.data, digest, att.position)
     return [doc, put]

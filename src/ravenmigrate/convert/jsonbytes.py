@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 _WS = b" \t\r\n"
@@ -144,7 +145,7 @@ def dumps(value: Any) -> bytes:
 
 def _dump(value: Any) -> str:
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return encode_basestring(value)  # json.dumps(value, ensure_ascii=False) without a new encoder
     if value is True:
         return "true"
     if value is False:
@@ -158,7 +159,7 @@ def _dump(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_dump(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{encode_basestring(str(k))}:{_dump(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_dump(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -8,15 +8,18 @@ spliced in front of its closing brace; nothing is re-serialised.
 from __future__ import annotations
 
 import base64
-import json
 import re
+from json.encoder import encode_basestring
 
 from .. import _twins
+from ..convert.attachments import FILES_BODY_TAIL, files_body_head
 from ..convert.jsonbytes import decode_key, dumps, iter_object
 from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
 
 _twins.register("dump4_metadata", "ravenmigrate.sinks.dump4_metadata")
 _metadata = _twins.load("dump4_metadata")
+_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+_split = _twins.load("jsonsplit")
 
 LEGACY_METADATA = "@legacy-attachment-metadata"
 FILES_PREFIX = "files/"
@@ -29,7 +32,7 @@ _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
 def _json_string(value: str) -> bytes:
     if _NEEDS_ESCAPE.search(value) is None:
         return b'"' + value.encode("utf-8") + b'"'
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return encode_basestring(value).encode("utf-8")
 
 
 def document_parts(doc: Document4, revision: bool) -> tuple[bytes, bytes, bytes]:
@@ -76,6 +79,17 @@ def legacy_attachment_metadata(doc: Document4, put: AttachmentPut4) -> bytes | N
     if (doc.id != put.document_id or doc.id != FILES_PREFIX + put.name or put.content_type
             or doc.collection != "@files" or doc.revision_of is not None):
         return None
+    data = doc.data
+    head = files_body_head(put.name, put.hash, len(put.data))
+    end = len(data) - len(FILES_BODY_TAIL)
+    if end > len(head) and data.startswith(head) and data.endswith(FILES_BODY_TAIL) and data[len(head)] == 0x7B:
+        # the bytes convert_attachment writes: only check that one value lies between head and tail
+        scanner = _split.Scanner()
+        scanner.reset(len(head))
+        try:
+            return data[len(head):end] if scanner.scan(data, True) == end else None
+        except _split.ScanError:
+            return None
     top = list(iter_object(doc.data, doc.data.index(b"{")))
     if len(top) != 1 or decode_key(doc.data[top[0][0]:top[0][1]]) != "@metadata":
         return None
