@@ -461,40 +461,75 @@ cdef inline Py_ssize_t _put(unsigned char* o, Py_ssize_t k, const unsigned char*
     return k + e - s
 
 
-def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop, bint compacted=False):
+def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssize_t stop):
     """See ravenmigrate.convert.docrun.convert_run; the results come as a :class:`Run`. The spans are
     read first; then every document is converted without the GIL, so the inflate and deflate
     threads are not held up."""
+    cdef Py_ssize_t i, count = 0, start, end, ms, me
     cdef Py_ssize_t n = buf.shape[0]
-    cdef const unsigned char* b = &buf[0] if n > 0 else NULL
-    cdef Py_ssize_t i, count = 0, start, end, ms, me, k = 0, d, missing = 0, capacity
-    cdef Py_ssize_t* spans
-    cdef Py_ssize_t* x
-    cdef Info info
-    cdef unsigned char* out
-    cdef Run run = Run.__new__(Run)
     if stop > len(items):
         stop = len(items)
-    cdef PyObject* blob = NULL
-    spans = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * 4 * sizeof(Py_ssize_t))
-    run.index = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * FIELDS * sizeof(Py_ssize_t))
-    if spans == NULL or run.index == NULL:
-        free(spans)
+    cdef Py_ssize_t* spans = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * 4 * sizeof(Py_ssize_t))
+    if spans == NULL:
         raise MemoryError()
     try:
-        capacity = 0
         for i in range(first, stop):
             start, end, ms, me = items[i]
             if end > n or start < 0:
                 break
             spans[4 * count], spans[4 * count + 1], spans[4 * count + 2], spans[4 * count + 3] = start, end, ms, me
             count += 1
-            capacity += 2 * (end - start) + 128  # the document, then its values (all taken from it)
+        return _convert_spans(buf, spans, 4, count, first, False)
+    finally:
+        free(spans)
+
+
+def convert_compact_run(const unsigned char[:] compact, const long long[:] packed, Py_ssize_t first, Py_ssize_t stop):
+    """See ravenmigrate.convert.docrun.convert_compact_run: the spans are read from the packed
+    array in place (the compact span of item i at ``8 * i + 4``), no Python object per item."""
+    cdef Py_ssize_t i, count, n = compact.shape[0]
+    if stop > packed.shape[0] // 8:
+        stop = packed.shape[0] // 8
+    count = stop - first if stop > first else 0
+    cdef Py_ssize_t* spans = <Py_ssize_t*>malloc((count if count else 1) * 4 * sizeof(Py_ssize_t))
+    if spans == NULL:
+        raise MemoryError()
+    try:
+        for i in range(count):
+            spans[4 * i] = <Py_ssize_t>packed[8 * (first + i) + 4]
+            spans[4 * i + 1] = <Py_ssize_t>packed[8 * (first + i) + 5]
+            spans[4 * i + 2] = <Py_ssize_t>packed[8 * (first + i) + 6]
+            spans[4 * i + 3] = <Py_ssize_t>packed[8 * (first + i) + 7]
+            if spans[4 * i + 1] > n or spans[4 * i] < 0:
+                count = i
+                break
+        return _convert_spans(compact, spans, 4, count, first, True)
+    finally:
+        free(spans)
+
+
+cdef tuple _convert_spans(const unsigned char[:] buf, Py_ssize_t* spans, Py_ssize_t width, Py_ssize_t count,
+                          Py_ssize_t first, bint compacted):
+    """convert_run of *count* spans (``start, end, meta_start, meta_end``, *width* apart) in *buf*."""
+    cdef Py_ssize_t n = buf.shape[0]
+    cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+    cdef Py_ssize_t i, start, end, ms, me, k = 0, d, missing = 0, capacity = 0
+    cdef Py_ssize_t* x
+    cdef Info info
+    cdef unsigned char* out
+    cdef Run run = Run.__new__(Run)
+    cdef PyObject* blob = NULL
+    run.index = <Py_ssize_t*>malloc((count if count else 1) * FIELDS * sizeof(Py_ssize_t))
+    if run.index == NULL:
+        raise MemoryError()
+    try:
+        for i in range(count):  # the document, then its values (all taken from it)
+            capacity += 2 * (spans[width * i + 1] - spans[width * i]) + 128
         blob = out_new(capacity)
         out = <unsigned char*>_bytes_data(blob)
         with nogil:
             for i in range(count):
-                start, end, ms, me = spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]
+                start, end, ms, me = spans[width * i], spans[width * i + 1], spans[width * i + 2], spans[width * i + 3]
                 d = _convert(b, start, end, ms, me, out + k, &info, compacted)
                 if d < 0:
                     break
@@ -532,7 +567,6 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
                 run.n += 1
         run.blob = out_done(&blob, k)
     finally:
-        free(spans)
         if blob != NULL:
             out_drop(blob)
     return run, first + run.n, missing

@@ -5,6 +5,7 @@ built for the scanned values.
 """
 
 cimport cython
+from cpython cimport array
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy
@@ -17,7 +18,11 @@ cdef extern from "simd.h":
     Py_ssize_t rm_dq_stop(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
     void rm_copy(unsigned char* out, const unsigned char* p, Py_ssize_t n, const unsigned char* end) nogil
 
+import array as _array
+
 ScanError = JSONValueError
+SPAN_FIELDS = 8
+cdef array.array _SPANS = _array.array("q")  # the template of scan_compact_items' packed spans
 NEED_MORE = -1
 DEF C_NEED_MORE = -1
 DEF ERR = -2  # _scan failed: the reason is in the scanner's err_* fields (raised by _raise)
@@ -387,11 +392,12 @@ cdef class Scanner:
 
     def scan_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
         """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
-        items, _, _, pos = self._items(buf, pos, limit, False)
+        items, _, pos = self._items(buf, pos, limit, False)
         return items, pos
 
     def scan_compact_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
-        """See the pure twin: :meth:`scan_items`, and the items compacted in the same pass."""
+        """See the pure twin: :meth:`scan_items`, and the items compacted in the same pass (the
+        spans packed in an ``array('q')``)."""
         return self._items(buf, pos, limit, True)
 
     cdef tuple _items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit, bint compacted):
@@ -399,6 +405,7 @@ cdef class Scanner:
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
         cdef Py_ssize_t p, q, end, count = 0, i, capacity = 1024, k0, width = 8 if compacted else 4
         cdef Py_ssize_t meta[4]
+        cdef array.array packed
         cdef bint no_memory = False
         cdef Py_ssize_t* grown
         cdef Py_ssize_t* spans
@@ -450,14 +457,14 @@ cdef class Scanner:
                     pos = q + 1
             if no_memory:
                 raise MemoryError()
-            items = [(spans[width * i], spans[width * i + 1], spans[width * i + 2], spans[width * i + 3])
-                     for i in range(count)]
             if not compacted:
-                return items, None, None, pos
-            compact_items = [(spans[8 * i + 4], spans[8 * i + 5], spans[8 * i + 6], spans[8 * i + 7])
-                             for i in range(count)]
+                items = [(spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]) for i in range(count)]
+                return items, None, pos
+            packed = array.clone(_SPANS, 8 * count, zero=False)
+            for i in range(8 * count):
+                packed.data.as_longlongs[i] = spans[i]
             compact = out_done(&data, self.k)
-            return items, compact_items, compact, pos
+            return packed, compact, pos
         finally:
             self.out = NULL
             free(spans)

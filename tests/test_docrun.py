@@ -184,11 +184,14 @@ def test_twins_agree_on_spans():
         assert native.convert_run(body, items, first, len(items)) == docrun.convert_run(body, items, first, len(items))
         one = docrun.convert_run(body, items, first, first + 1)
         assert native.convert_run(bytearray(body), items, first, first + 1) == one
-    _, compact_items, compacted, _ = scanner.scan_compact_items(body, 1, 1000)
+    spans, compacted, _ = scanner.scan_compact_items(body, 1, 1000)
     for first in range(len(items)):  # what the reader gives the lane: the splitter's compact bytes
         raw = docrun.convert_run(body, items, first, len(items))
-        assert docrun.convert_run(compacted, compact_items, first, len(items), True) == raw
-        assert native.convert_run(compacted, compact_items, first, len(items), True) == raw
+        assert docrun.convert_compact_run(compacted, spans, first, len(items)) == raw
+        assert native.convert_compact_run(compacted, spans, first, len(items)) == raw
+        assert native.convert_compact_run(compacted, spans, first, 10 ** 6) == raw  # stop past the end
+        assert native.convert_compact_run(compacted, spans, first, first) == docrun.convert_compact_run(
+            compacted, spans, first, first) == ([], first, 0)
     results, _, missing = docrun.convert_run(body, items, 0, len(items))
     assert missing == sum(r[3] is None for r in results)
     run = native.convert_run(body, items, 0, len(items))[0]  # a packed sequence of the same tuples

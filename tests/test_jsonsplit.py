@@ -163,7 +163,10 @@ def test_scan_compact_items_compacts_in_the_same_pass(impl):
     body = (b'[ {"a": 1, /*x*/ "@metadata": {"@id": "x"}} ,\r\n {"b": [1,2,], "@metadata": {"@id": "y"}},'
             b'{"c": \'q\', "@metadata": {"@id": "z"}}, {"@metadata" : { "@id" : "w" } , "z" : [ ] } ,'
             b'{"x":1,"@metadata":{"@id":"v",},},{"a":"\\"/,]\\\\"}, {"n": null}, ]')
-    items, compact_items, data, pos = impl.Scanner().scan_compact_items(body, 1, 100)
+    spans, data, pos = impl.Scanner().scan_compact_items(body, 1, 100)
+    assert len(spans) % impl.SPAN_FIELDS == 0 and spans.typecode == "q"
+    items = [tuple(spans[i:i + 4]) for i in range(0, len(spans), 8)]
+    compact_items = [tuple(spans[i + 4:i + 8]) for i in range(0, len(spans), 8)]
     assert (items, pos) == impl.Scanner().scan_items(body, 1, 100)
     assert len(items) == 7 and body[pos:] == b" ]"
     k = 0

@@ -7,6 +7,7 @@ floats, formats-3x.md §5) and parse only ``@metadata``. Each record carries its
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .fields import Fields, FrozenFields
@@ -249,6 +250,40 @@ class Skipped(Fields):
         self.source = source
 
 
+class Offsets:
+    """The uncompressed offsets of a run's documents: *base* plus each of *starts* (the splitter's
+    item starts in the reader's buffer), computed when asked for rather than one int per document."""
+
+    __slots__ = ("base", "starts")
+
+    def __init__(self, base: int, starts: Sequence[int]) -> None:
+        self.base = base
+        self.starts = starts
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if isinstance(k, slice):
+            return [self.base + s for s in self.starts[k]]
+        return self.base + self.starts[k]
+
+    def __iter__(self) -> Iterator[int]:
+        base = self.base
+        return (base + s for s in self.starts)
+
+    def __eq__(self, other: object) -> bool:
+        try:
+            return list(self) == list(other)  # type: ignore[call-overload]
+        except TypeError:
+            return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Offsets({list(self)!r})"
+
+
 class DocumentRun(Fields):
     """Consecutive common documents of one section, read and converted in one step.
 
@@ -267,7 +302,7 @@ class DocumentRun(Fields):
         self,
         results: list[tuple[str, bytes, str, str | None, str | None, str | None]],
         position: Position,
-        offsets: list[int],
+        offsets: Sequence[int],
         missing_last_modified: int,
     ) -> None:
         self.results = results

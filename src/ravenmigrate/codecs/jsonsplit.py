@@ -23,6 +23,7 @@ U+FFFD (what the server stores for it); other escapes stay as they are.
 from __future__ import annotations
 
 import re
+from array import array
 
 from .jsonvalue import JSONValueError
 
@@ -30,6 +31,7 @@ __all__ = ["Scanner", "ScanError", "compact", "compact_document", "error_message
 
 ScanError = JSONValueError
 NEED_MORE = -1
+SPAN_FIELDS = 8  # int64 per item in the spans scan_compact_items packs
 
 # Parser states (shared with the native twin).
 VALUE = 0  # after ':' or at the start: a value must follow
@@ -242,19 +244,20 @@ class Scanner:
             pos = q + 1
         return items, pos
 
-    def scan_compact_items(self, buf, pos: int, limit: int) -> tuple[
-            list[tuple[int, int, int, int]], list[tuple[int, int, int, int]], bytes, int]:
+    def scan_compact_items(self, buf, pos: int, limit: int) -> tuple[array, bytes, int]:
         """:meth:`scan_items` and, in the same pass, the items compacted (:func:`compact_document`).
 
-        Returns the items, their compact spans ``(start, end, meta_start, meta_end)`` in the
-        returned bytes (the items one after the other), those bytes, and the position. The compact
+        Returns the spans packed (:data:`SPAN_FIELDS` int64 per item: the item's ``start, end,
+        meta_start, meta_end`` in *buf*, then its ``start, end, meta_start, meta_end`` in the
+        compact bytes, the items one after the other), the compact bytes, and the position. Packed,
+        so that a batch of thousands of documents costs no Python object per document. The compact
         ``meta_start``/``meta_end`` are -1 when the item has no ``@metadata`` value and also when
         it holds lenient JSON (a comment, a single-quoted string or a trailing comma): compaction
         changes those, and the fast lane (``docrun``) must treat them as the raw item.
         """
         items, pos = self.scan_items(buf, pos, limit)
         out = bytearray()
-        compact_items = []
+        spans = array("q")
         for start, end, ms, me in items:
             k = len(out)
             if ms >= 0:
@@ -265,8 +268,8 @@ class Scanner:
             if _lenient(bytes(memoryview(buf)[start:end])):
                 cms = cme = -1
             out += data
-            compact_items.append((k, len(out), cms, cme))
-        return items, compact_items, bytes(out), pos
+            spans.extend((start, end, ms, me, k, len(out), cms, cme))
+        return spans, bytes(out), pos
 
     def _resume_string(self, buf, n: int) -> bool:
         """Continue inside a string; True when that string completed the outermost value."""

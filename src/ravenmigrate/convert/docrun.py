@@ -23,6 +23,7 @@ documents and ``@hilo``, §3.1); a collection that is neither a plain string nor
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from ..codecs.jsonsplit import compact, raw_unicode
 
@@ -50,15 +51,26 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int, int, int]], first: int,
-                stop: int, compacted: bool = False) -> tuple[list[Result], int, int]:
+                stop: int) -> tuple[list[Result], int, int]:
     """Convert ``items[first:stop]`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as the
     splitter delimits them) while they are common documents; returns the results and the index of
-    the first item not converted (*stop* when all were), and how many results have no last-modified.
+    the first item not converted (*stop* when all were), and how many results have no last-modified."""
+    return _convert_run(buf, items, first, stop)
 
-    ``compacted``: *buf* and *items* are what ``Scanner.scan_compact_items`` returns as compact
-    bytes and spans (lenient items have no metadata span there, so they stop the run as their raw
-    bytes would). The results are the same as for the raw items; the native twin then copies the
-    bytes before the metadata as they are instead of compacting them again."""
+
+def convert_compact_run(compact: bytes, spans: Sequence[int], first: int, stop: int) -> tuple[list[Result], int, int]:
+    """:func:`convert_run` of what ``Scanner.scan_compact_items`` returns: the compact bytes and the
+    packed spans (``SPAN_FIELDS`` per item, the compact span at 4-7; lenient items have no metadata
+    span there, so they stop the run as their raw bytes would). The results are the same as for
+    the raw items; the native twin copies the bytes before the metadata as they are instead of
+    compacting them again, and reads the spans without a Python object per item."""
+    items = [tuple(spans[8 * i + 4:8 * i + 8]) for i in range(first, min(stop, len(spans) // 8))]
+    results, i, missing = _convert_run(compact, items, 0, len(items))
+    return results, first + i, missing
+
+
+def _convert_run(buf: bytes | bytearray | memoryview, items: list, first: int, stop: int
+                 ) -> tuple[list[Result], int, int]:
     results: list[Result] = []
     i = first
     missing = 0

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import _twins
+from ..codecs.jsonsplit import SPAN_FIELDS
 from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError, UnsupportedSource
-from ..records import SECTIONS, Document, DocumentRun, Finding, Position, Record
+from ..records import SECTIONS, Document, DocumentRun, Finding, Offsets, Position, Record
 from . import items
 from .era import FULL_SAMPLE, SAMPLE_EVERY, Evidence
 from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
@@ -283,22 +284,23 @@ class DumpFile:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
             lane = self.docrun is not None and build is None and not skip
-            if lane:  # delimited and compacted in one pass; the lane converts the compact bytes
-                batch, compact_batch, compacted, after_batch = self._scanner.scan_compact_items(
-                    self.buf, p, _BATCH)
+            if lane:  # delimited and compacted in one pass, the spans packed; the lane converts the compact bytes
+                spans, compacted, after_batch = self._scanner.scan_compact_items(self.buf, p, _BATCH)
+                count = len(spans) // SPAN_FIELDS
             else:
                 batch, after_batch = self._scanner.scan_items(self.buf, p, _BATCH)
-            if batch:
+                count = len(batch)
+            if count:
                 resync = None
                 j = 0
-                while j < len(batch):
-                    if lane and self.base + batch[j][0] > self.after:
-                        run = self._run(section, batch, j, compacted, compact_batch)
+                while j < count:
+                    if lane and self.base + spans[SPAN_FIELDS * j] > self.after:
+                        run = self._run(section, spans, j, count, compacted)
                         if run is not None:
                             j += len(run)
                             yield run
                             continue
-                    start, end, ms, me = batch[j]
+                    start, end, ms, me = spans[SPAN_FIELDS * j:SPAN_FIELDS * j + 4] if lane else batch[j]
                     j += 1
                     self.index = self.counts[section]
                     try:
@@ -367,17 +369,16 @@ class DumpFile:
         self.evidence.record(record)
         return record
 
-    def _run(self, section: str, batch: list, first: int, compacted: bytes, compact_batch: list
-             ) -> DocumentRun | None:
-        """The common documents from ``batch[first]`` on (converted from the splitter's compact
-        bytes of the same items in one native pass); None when ``batch[first]`` is not one."""
-        results, stop, missing = self.docrun.convert_run(compacted, compact_batch, first, len(batch), True)
+    def _run(self, section: str, spans, first: int, count: int, compacted: bytes) -> DocumentRun | None:
+        """The common documents from item *first* on (converted from the splitter's compact bytes of
+        the same items in one native pass); None when item *first* is not one."""
+        results, stop, missing = self.docrun.convert_compact_run(compacted, spans, first, count)
         if not results:
             return None
         base = self.base
         index = self.counts[section]
-        run = DocumentRun(results, Position(self.name, section, index, base + batch[first][0]),
-                          [base + item[0] for item in batch[first:stop]], missing)
+        run = DocumentRun(results, Position(self.name, section, index, base + spans[SPAN_FIELDS * first]),
+                          Offsets(base, spans[SPAN_FIELDS * first:SPAN_FIELDS * stop:SPAN_FIELDS]), missing)
         n = len(results)
         self.counts[section] += n
         seen = self._documents
