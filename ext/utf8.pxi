@@ -1,5 +1,6 @@
 # Strict UTF-8 validation shared by the native twins (``include``): bson decides whether a string
 # can be emitted as it is, docrun whether a value leaves the fast lane.
+from libc.stdint cimport uint64_t
 
 
 cdef bint _utf8_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
@@ -7,7 +8,13 @@ cdef bint _utf8_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
     cdef Py_ssize_t i = 0
     cdef unsigned char c, lo, hi
     cdef int extra, j
+    cdef uint64_t word
     while i < k:
+        if i + 8 <= k:  # ASCII runs (ids, names, dates) eight bytes at a time
+            memcpy(&word, s + i, 8)
+            if not (word & 0x8080808080808080ULL):
+                i += 8
+                continue
         c = s[i]
         if c < 0x80:
             i += 1
