@@ -576,18 +576,19 @@ def era_values(results, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step):
     """See ravenmigrate.convert.docrun.era_values (from a :class:`Run`'s packed bytes: no tuple or
     copy of the documents)."""
     if not isinstance(results, Run):
-        return [(r[4], r[5]) for r in results[start:stop:step]]
+        return [r[4] for r in results[start:stop:step]], [r[5] for r in results[start:stop:step]]
     cdef Run run = <Run>results
     cdef const char* b = PyBytes_AS_STRING(run.blob)
     cdef Py_ssize_t* x
     cdef Py_ssize_t k
     start, stop, step = slice(start, stop, step).indices(run.n)
-    values = []
+    etags = []
+    modified = []
     for k in range(start, stop, step):
         x = run.index + FIELDS * k
-        values.append((b[x[4]:x[5]].decode("utf-8") if x[7] & ETAG_STRING else None,
-                       b[x[5]:x[6]].decode("utf-8") if x[7] & LEGACY_STRING else None))
-    return values
+        etags.append(b[x[4]:x[5]].decode("utf-8") if x[7] & ETAG_STRING else None)
+        modified.append(b[x[5]:x[6]].decode("utf-8") if x[7] & LEGACY_STRING else None)
+    return etags, modified
 
 
 def dump4_elements(results):

@@ -201,7 +201,7 @@ def test_twins_agree_on_spans():
     for start, stop, step in ((0, len(results), 1), (1, len(results), 3), (2, 2, 1), (len(results) - 1, 99, 64)):
         values = docrun.era_values(results, start, stop, step)  # what the era evidence samples
         assert native.era_values(run, start, stop, step) == native.era_values(results, start, stop, step) == values
-        assert values == [(r[4], r[5]) for r in results[start:stop:step]]
+        assert values == ([r[4] for r in results[start:stop:step]], [r[5] for r in results[start:stop:step]])
     if missing:  # the writer takes such a run document by document; never read garbage for it
         with pytest.raises(ValueError, match="document by document"):
             native.dump4_elements(run)

@@ -252,7 +252,9 @@ def dump4_elements(results: list[Result]) -> bytes:
                       for doc_id, data, _, last_modified, _, _ in results])
 
 
-def era_values(results: list[Result], start: int, stop: int, step: int) -> list[tuple[str | None, str | None]]:
-    """``(etag, legacy_last_modified)`` of ``results[start:stop:step]``: what the era evidence of a
-    reader samples (``sources/era.py``), without the rest of each result."""
-    return [(r[4], r[5]) for r in results[start:stop:step]]
+def era_values(results: list[Result], start: int, stop: int, step: int
+               ) -> tuple[list[str | None], list[str | None]]:
+    """The etags and the legacy last-modified values of ``results[start:stop:step]`` (two lists):
+    what the era evidence of a reader samples (``sources/era.py``), without the rest of each result."""
+    sample = results[start:stop:step]
+    return [r[4] for r in sample], [r[5] for r in sample]

@@ -385,8 +385,8 @@ class DumpFile:
         self._documents += n
         sample = max(0, min(n, FULL_SAMPLE - seen))
         era_values = self.docrun.era_values
-        self.evidence.sample(era_values(results, 0, sample, 1))
-        self.evidence.sample(era_values(results, sample + (-(seen + sample + 1)) % SAMPLE_EVERY, n, SAMPLE_EVERY))
+        self.evidence.sample(*era_values(results, 0, sample, 1))
+        self.evidence.sample(*era_values(results, sample + (-(seen + sample + 1)) % SAMPLE_EVERY, n, SAMPLE_EVERY))
         self.last_id = results[-1][0]
         self.index = self.counts[section]
         return run
