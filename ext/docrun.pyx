@@ -484,22 +484,25 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
         free(spans)
 
 
+DEF SPAN_FIELDS = 8  # per item in jsonsplit's packed spans (ravenmigrate.codecs.jsonsplit.SPAN_FIELDS)
+
+
 def convert_compact_run(const unsigned char[:] compact, const long long[:] packed, Py_ssize_t first, Py_ssize_t stop):
     """See ravenmigrate.convert.docrun.convert_compact_run: the spans are read from the packed
-    array in place (the compact span of item i at ``8 * i + 4``), no Python object per item."""
+    array in place (the compact span of item i at ``SPAN_FIELDS * i + 4``), no Python object per item."""
     cdef Py_ssize_t i, count, n = compact.shape[0]
-    if stop > packed.shape[0] // 8:
-        stop = packed.shape[0] // 8
+    if stop > packed.shape[0] // SPAN_FIELDS:
+        stop = packed.shape[0] // SPAN_FIELDS
     count = stop - first if stop > first else 0
     cdef Py_ssize_t* spans = <Py_ssize_t*>malloc((count if count else 1) * 4 * sizeof(Py_ssize_t))
     if spans == NULL:
         raise MemoryError()
     try:
         for i in range(count):
-            spans[4 * i] = <Py_ssize_t>packed[8 * (first + i) + 4]
-            spans[4 * i + 1] = <Py_ssize_t>packed[8 * (first + i) + 5]
-            spans[4 * i + 2] = <Py_ssize_t>packed[8 * (first + i) + 6]
-            spans[4 * i + 3] = <Py_ssize_t>packed[8 * (first + i) + 7]
+            spans[4 * i] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 4]
+            spans[4 * i + 1] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 5]
+            spans[4 * i + 2] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 6]
+            spans[4 * i + 3] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 7]
             if spans[4 * i + 1] > n or spans[4 * i] < 0:
                 count = i
                 break

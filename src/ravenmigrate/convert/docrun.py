@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..codecs.jsonsplit import compact, raw_unicode
+from ..codecs.jsonsplit import SPAN_FIELDS, compact, raw_unicode
 
 Result = tuple[str, bytes, str, str | None, str | None, str | None]
 """``(id, data, collection, last_modified, etag, legacy_last_modified)``: the ``Document4`` fields
@@ -64,7 +64,8 @@ def convert_compact_run(compact: bytes, spans: Sequence[int], first: int, stop: 
     span there, so they stop the run as their raw bytes would). The results are the same as for
     the raw items; the native twin copies the bytes before the metadata as they are instead of
     compacting them again, and reads the spans without a Python object per item."""
-    items = [tuple(spans[8 * i + 4:8 * i + 8]) for i in range(first, min(stop, len(spans) // 8))]
+    w = SPAN_FIELDS
+    items = [tuple(spans[w * i + 4:w * i + 8]) for i in range(first, min(stop, len(spans) // w))]
     results, i, missing = _convert_run(compact, items, 0, len(items))
     return results, first + i, missing
 

@@ -284,7 +284,7 @@ class DumpFile:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
             lane = self.docrun is not None and build is None and not skip
-            if lane:  # delimited and compacted in one pass, the spans packed; the lane converts the compact bytes
+            if lane:  # delimited and compacted in one pass (spans packed); the lane converts the compact bytes
                 spans, compacted, after_batch = self._scanner.scan_compact_items(self.buf, p, _BATCH)
                 count = len(spans) // SPAN_FIELDS
             else:
