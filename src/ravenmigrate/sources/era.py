@@ -13,6 +13,7 @@ empty and documents in storage (not etag) order; its ``--RavenFS`` mode writes o
 from __future__ import annotations
 
 import re
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..records import Attachment, Document, Identity, Index, Transformer
 ERAS = ("1.x", "2.x", "2.5", "3.0", "3.5", "StorageExporter", "unknown")
 FULL_SAMPLE = 10_000  # documents a reader shows one by one; later ones only every SAMPLE_EVERY-th
 SAMPLE_EVERY = 64
+_STR_OR_NONE = frozenset({str, type(None)})
 _GUID_ETAG = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -87,6 +89,8 @@ class Evidence:
             previous = upper[:-1] if self._last_etag is None else [self._last_etag, *upper[:-1]]
             self.etag_descents += sum(map(str.__lt__, upper[len(upper) - len(previous):], previous))
             self._last_etag = upper[-1]
+        if set(map(type, modified)) <= _STR_OR_NONE and all(map(str.endswith, filter(None, modified), repeat("Z"))):
+            return  # every value is None or ends with Z (the 3.x form): none is zoneless
         for value in modified:
             if isinstance(value, str) and not value.endswith("Z") and value[:4].isdigit() and "+" not in value[10:]:
                 self.zoneless_last_modified += 1
