@@ -7,7 +7,6 @@ spliced in front of its closing brace; nothing is re-serialised.
 
 from __future__ import annotations
 
-import base64
 import re
 from json.encoder import encode_basestring
 
@@ -106,8 +105,10 @@ def legacy_attachment_metadata(doc: Document4, put: AttachmentPut4) -> bytes | N
 
 def legacy_attachment(put: AttachmentPut4, metadata: bytes) -> list[bytes]:
     """A 3.x ``Attachments`` element ``{"Key","Metadata","Data"}`` (§6), as pieces to write."""
+    from ..codecs import b64  # here: pybase64 is imported only when a dump has attachments
+
     return [b'{"Key":' + _json_string(put.name) + b',"Metadata":', metadata, b',"Data":"',
-            base64.b64encode(put.data), b'"}']
+            b64.b64encode(put.data), b'"}']
 
 
 def deletion(record: Delete4) -> bytes:

@@ -12,7 +12,6 @@ converter's ``RV:`` change vector is kept verbatim (§11, §11.1) whatever strea
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import json
 import uuid
@@ -21,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..client import DEFAULT_IMPORT_OPTIONS, RavenClient
+from ..codecs import b64
 from ..errors import ServerError
 from ..records import Attachment, AttachmentPut4, Delete4, Document4
 from .http import (
@@ -67,7 +67,7 @@ def revision_document(doc: Document4) -> bytes:
 def legacy_attachment(att: Attachment) -> bytes:
     """``{"Key","Metadata","Data"}`` as in a 3.x export (§6)."""
     return (b'{"Key":' + json.dumps(att.key, ensure_ascii=False).encode() + b',"Metadata":' + dumps(att.metadata)
-            + b',"Data":"' + base64.b64encode(att.data) + b'"}')
+            + b',"Data":"' + b64.b64encode(att.data) + b'"}')
 
 
 def items_for(record: Any, converted: Any) -> Iterator[Item]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any
 
@@ -56,8 +55,10 @@ def attachment(data: bytes, pos: Position) -> Attachment:
         raw = ""
     if not isinstance(raw, str):
         raise ItemError("attachment 'Data' must be a base64 string")
+    from ..codecs import b64  # here: pybase64 is imported only when a dump has attachments
+
     try:
-        payload = base64.b64decode(raw, validate=True)
+        payload = b64.decode(raw)
     except (binascii.Error, ValueError) as exc:
         raise ItemError(f"attachment 'Data' is not valid base64 ({exc})") from None
     metadata = get(obj, "Metadata")
