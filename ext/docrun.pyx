@@ -465,19 +465,15 @@ def convert_run(const unsigned char[:] buf, list items, Py_ssize_t first, Py_ssi
     """See ravenmigrate.convert.docrun.convert_run; the results come as a :class:`Run`. The spans are
     read first; then every document is converted without the GIL, so the inflate and deflate
     threads are not held up."""
-    cdef Py_ssize_t i, count = 0, start, end, ms, me
-    cdef Py_ssize_t n = buf.shape[0]
+    cdef Py_ssize_t i, count = 0
     if stop > len(items):
         stop = len(items)
-    cdef Py_ssize_t* spans = <Py_ssize_t*>malloc((stop - first if stop > first else 1) * 4 * sizeof(Py_ssize_t))
+    cdef long long* spans = <long long*>malloc((stop - first if stop > first else 1) * 4 * sizeof(long long))
     if spans == NULL:
         raise MemoryError()
     try:
         for i in range(first, stop):
-            start, end, ms, me = items[i]
-            if end > n or start < 0:
-                break
-            spans[4 * count], spans[4 * count + 1], spans[4 * count + 2], spans[4 * count + 3] = start, end, ms, me
+            spans[4 * count], spans[4 * count + 1], spans[4 * count + 2], spans[4 * count + 3] = items[i]
             count += 1
         return _convert_spans(buf, spans, 4, count, first, False)
     finally:
@@ -490,30 +486,17 @@ DEF SPAN_FIELDS = 8  # per item in jsonsplit's packed spans (ravenmigrate.codecs
 def convert_compact_run(const unsigned char[:] compact, const long long[:] packed, Py_ssize_t first, Py_ssize_t stop):
     """See ravenmigrate.convert.docrun.convert_compact_run: the spans are read from the packed
     array in place (the compact span of item i at ``SPAN_FIELDS * i + 4``), no Python object per item."""
-    cdef Py_ssize_t i, count, n = compact.shape[0]
     if stop > packed.shape[0] // SPAN_FIELDS:
         stop = packed.shape[0] // SPAN_FIELDS
-    count = stop - first if stop > first else 0
-    cdef Py_ssize_t* spans = <Py_ssize_t*>malloc((count if count else 1) * 4 * sizeof(Py_ssize_t))
-    if spans == NULL:
-        raise MemoryError()
-    try:
-        for i in range(count):
-            spans[4 * i] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 4]
-            spans[4 * i + 1] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 5]
-            spans[4 * i + 2] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 6]
-            spans[4 * i + 3] = <Py_ssize_t>packed[SPAN_FIELDS * (first + i) + 7]
-            if spans[4 * i + 1] > n or spans[4 * i] < 0:
-                count = i
-                break
-        return _convert_spans(compact, spans, 4, count, first, True)
-    finally:
-        free(spans)
+    if stop <= first:
+        return _convert_spans(compact, NULL, SPAN_FIELDS, 0, first, True)
+    return _convert_spans(compact, &packed[SPAN_FIELDS * first + 4], SPAN_FIELDS, stop - first, first, True)
 
 
-cdef tuple _convert_spans(const unsigned char[:] buf, Py_ssize_t* spans, Py_ssize_t width, Py_ssize_t count,
+cdef tuple _convert_spans(const unsigned char[:] buf, const long long* spans, Py_ssize_t width, Py_ssize_t count,
                           Py_ssize_t first, bint compacted):
-    """convert_run of *count* spans (``start, end, meta_start, meta_end``, *width* apart) in *buf*."""
+    """convert_run of *count* spans (``start, end, meta_start, meta_end``, *width* apart) in *buf*;
+    it stops at the first span that does not lie inside *buf*."""
     cdef Py_ssize_t n = buf.shape[0]
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
     cdef Py_ssize_t i, start, end, ms, me, k = 0, d, missing = 0, capacity = 0
@@ -522,6 +505,10 @@ cdef tuple _convert_spans(const unsigned char[:] buf, Py_ssize_t* spans, Py_ssiz
     cdef unsigned char* out
     cdef Run run = Run.__new__(Run)
     cdef PyObject* blob = NULL
+    for i in range(count):
+        if spans[width * i + 1] > n or spans[width * i] < 0:
+            count = i
+            break
     run.index = <Py_ssize_t*>malloc((count if count else 1) * FIELDS * sizeof(Py_ssize_t))
     if run.index == NULL:
         raise MemoryError()
@@ -532,7 +519,8 @@ cdef tuple _convert_spans(const unsigned char[:] buf, Py_ssize_t* spans, Py_ssiz
         out = <unsigned char*>_bytes_data(blob)
         with nogil:
             for i in range(count):
-                start, end, ms, me = spans[width * i], spans[width * i + 1], spans[width * i + 2], spans[width * i + 3]
+                start, end = <Py_ssize_t>spans[width * i], <Py_ssize_t>spans[width * i + 1]
+                ms, me = <Py_ssize_t>spans[width * i + 2], <Py_ssize_t>spans[width * i + 3]
                 d = _convert(b, start, end, ms, me, out + k, &info, compacted)
                 if d < 0:
                     break
@@ -579,7 +567,8 @@ def era_values(results, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step):
     """See ravenmigrate.convert.docrun.era_values (from a :class:`Run`'s packed bytes: no tuple or
     copy of the documents)."""
     if not isinstance(results, Run):
-        return [r[4] for r in results[start:stop:step]], [r[5] for r in results[start:stop:step]]
+        sample = results[start:stop:step]
+        return [r[4] for r in sample], [r[5] for r in sample]
     cdef Run run = <Run>results
     cdef const char* b = PyBytes_AS_STRING(run.blob)
     cdef Py_ssize_t* x

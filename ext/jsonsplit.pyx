@@ -116,18 +116,6 @@ DEF F_AFTER = 2
 DEF BAIL = -3  # _strict_item met something it leaves to the general scanner
 
 
-cdef inline Py_ssize_t _dq_close(const unsigned char* b, Py_ssize_t j, Py_ssize_t n) noexcept nogil:
-    """Index of the '"' that closes a string whose body starts at *j*; -1 when none does before the
-    last byte of b[:n] (the strict path then leaves the item to the general scanner)."""
-    while True:
-        j = rm_dq_stop(b, j, n)
-        if j + 1 >= n:
-            return -1
-        if b[j] == 34:
-            return j
-        j += 2
-
-
 cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, unsigned char* out,
                                     Py_ssize_t* k_io, Py_ssize_t* meta) noexcept nogil:
     """The common case of ``scan_compact_items``, in locals: one object of strict JSON at ``b[i]``
@@ -151,8 +139,8 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
         c = b[i]
         if state == F_KEY:
             if c == 34:
-                j = _dq_close(b, i + 1, n)
-                if j < 0:
+                j = _string_end(b, i + 1, n, 34)
+                if j + 1 >= n:  # unterminated here, or closed by the last byte: the caller's turn
                     return BAIL
                 if depth == 1:
                     meta_pending = j - i - 1 == 9 and memcmp(b + i + 1, b"@metadata", 9) == 0
@@ -182,8 +170,8 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
                 meta[0] = i
                 meta[2] = k
             if c == 34:
-                j = _dq_close(b, i + 1, n)
-                if j < 0:
+                j = _string_end(b, i + 1, n, 34)
+                if j + 1 >= n:  # unterminated here, or closed by the last byte: the caller's turn
                     return BAIL
                 rm_copy(out + k, b + i, j + 1 - i, end)
                 k += j + 1 - i
@@ -409,11 +397,12 @@ cdef class Scanner:
         cdef bint no_memory = False
         cdef Py_ssize_t* grown
         cdef Py_ssize_t* spans
-        cdef PyObject* data = out_new(n - pos + 16 if compacted else 0)  # compaction only drops bytes
+        cdef PyObject* data = out_new(n - pos + 16) if compacted else NULL  # compaction only drops bytes
         self.in_end = b + n
         spans = <Py_ssize_t*>malloc(width * capacity * sizeof(Py_ssize_t))
         if spans == NULL:
-            out_drop(data)
+            if data != NULL:
+                out_drop(data)
             raise MemoryError()
         self.k = 0
         self.out = <unsigned char*>_bytes_data(data) if compacted else NULL
@@ -593,7 +582,8 @@ cdef class Scanner:
                 return self._fail(E_UNEXPECTED, c, start)
 
 
-cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t end, unsigned char quote):
+cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t end,
+                                   unsigned char quote) noexcept nogil:
     """Index of the closing *quote* of a string whose body starts at *i*, or *end* when unterminated."""
     while True:
         i = _string_stop(b, i, end, quote)

@@ -1,6 +1,7 @@
 # Strict UTF-8 validation shared by the native twins (``include``): bson decides whether a string
 # can be emitted as it is, docrun whether a value leaves the fast lane.
 from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 
 
 cdef bint _utf8_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:

@@ -8,6 +8,11 @@ from json.encoder import encode_basestring
 from ..records import Attachment, AttachmentPut4, Document4, Skipped
 from .jsonbytes import dumps
 
+try:  # CPython's own BLAKE2, which hashlib.blake2b is: importing hashlib loads OpenSSL first (4 ms)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import blake2b
+
 FILES_PREFIX = "files/"
 FILES_COLLECTION = "@files"
 SKIPPED_SUFFIXES = (".deleting", ".downloading")
@@ -15,10 +20,6 @@ SKIPPED_SUFFIXES = (".deleting", ".downloading")
 
 def attachment_hash(data: bytes) -> str:
     """4.x attachment hash: base64 (padded) of unkeyed BLAKE2b-256 (§6 step 3)."""
-    try:  # CPython's own BLAKE2, which hashlib.blake2b is; hashlib would first load OpenSSL (4 ms)
-        from _blake2 import blake2b
-    except ImportError:  # pragma: no cover - other interpreters
-        from hashlib import blake2b
     return base64.b64encode(blake2b(data, digest_size=32).digest()).decode()
 
 

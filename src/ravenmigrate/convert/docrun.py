@@ -55,23 +55,6 @@ def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int,
     """Convert ``items[first:stop]`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as the
     splitter delimits them) while they are common documents; returns the results and the index of
     the first item not converted (*stop* when all were), and how many results have no last-modified."""
-    return _convert_run(buf, items, first, stop)
-
-
-def convert_compact_run(compact: bytes, spans: Sequence[int], first: int, stop: int) -> tuple[list[Result], int, int]:
-    """:func:`convert_run` of what ``Scanner.scan_compact_items`` returns: the compact bytes and the
-    packed spans (``SPAN_FIELDS`` per item, the compact span at 4-7; lenient items have no metadata
-    span there, so they stop the run as their raw bytes would). The results are the same as for
-    the raw items; the native twin copies the bytes before the metadata as they are instead of
-    compacting them again, and reads the spans without a Python object per item."""
-    w = SPAN_FIELDS
-    items = [tuple(spans[w * i + 4:w * i + 8]) for i in range(first, min(stop, len(spans) // w))]
-    results, i, missing = _convert_run(compact, items, 0, len(items))
-    return results, first + i, missing
-
-
-def _convert_run(buf: bytes | bytearray | memoryview, items: list, first: int, stop: int
-                 ) -> tuple[list[Result], int, int]:
     results: list[Result] = []
     i = first
     missing = 0
@@ -85,6 +68,18 @@ def _convert_run(buf: bytes | bytearray | memoryview, items: list, first: int, s
         missing += result[3] is None
         i += 1
     return results, i, missing
+
+
+def convert_compact_run(compact: bytes, spans: Sequence[int], first: int, stop: int) -> tuple[list[Result], int, int]:
+    """:func:`convert_run` of what ``Scanner.scan_compact_items`` returns: the compact bytes and the
+    packed spans (``SPAN_FIELDS`` per item, the compact span at 4-7; lenient items have no metadata
+    span there, so they stop the run as their raw bytes would). The results are the same as for
+    the raw items; the native twin copies the bytes before the metadata as they are instead of
+    compacting them again, and reads the spans without a Python object per item."""
+    w = SPAN_FIELDS
+    items = [tuple(spans[w * i + 4:w * i + 8]) for i in range(first, min(stop, len(spans) // w))]
+    results, i, missing = convert_run(compact, items, 0, len(items))
+    return results, first + i, missing
 
 
 def _clean(raw: bytes) -> bool:

@@ -11,7 +11,7 @@ import re
 from json.encoder import encode_basestring
 
 from .. import _twins
-from ..convert.attachments import FILES_BODY_TAIL, files_body_head
+from ..convert.attachments import FILES_BODY_TAIL, FILES_PREFIX, files_body_head
 from ..convert.jsonbytes import decode_key, dumps, iter_object
 from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
 
@@ -21,7 +21,6 @@ _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _split = _twins.load("jsonsplit")
 
 LEGACY_METADATA = "@legacy-attachment-metadata"
-FILES_PREFIX = "files/"
 # The members of the document the 4.x legacy import builds for a 3.x attachment (§6 step 4).
 LEGACY_FILES_MEMBERS = frozenset({"@collection", "@attachments", LEGACY_METADATA, "@flags"})
 CURRENT_REVISION_STATUS = b'"Raven-Document-Revision-Status":"Current"'
