@@ -58,3 +58,37 @@ def test_help_lists_every_command_and_a_command_imports_only_itself(tmp_path):
     assert "ravenmigrate.commands.convert" in modules
     assert not {"ravenmigrate.commands.load", "ravenmigrate.commands.verify", "ravenmigrate.server",
                 "ravenmigrate.sources.voron.source"} & set(modules)
+
+
+def test_the_command_ends_with_everything_written_and_the_exit_code_of_main(tmp_path):
+    """`python -m ravenmigrate` ends through cli.exit_now (no interpreter teardown): the output and the
+    report are complete, the summary reaches stdout, and the exit code is main's, 0 or 1."""
+    from ravenmigrate.cli import main
+
+    sample = os.path.join(os.path.dirname(__file__), "..", "fixtures", "sample-3.5.ravendump")
+    proc = run_cli("convert", sample, "-o", str(tmp_path / "cli.ravendbdump"), "--report", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("convert completed\n") and "  time " in proc.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["status"] == "completed"
+    assert main(["convert", sample, "-o", str(tmp_path / "in-process.ravendbdump"), "-q"]) == 0
+    assert (tmp_path / "cli.ravendbdump").read_bytes() == (tmp_path / "in-process.ravendbdump").read_bytes()
+    proc = run_cli("convert", str(tmp_path / "missing.ravendump"), "-o", str(tmp_path / "x.ravendbdump"))
+    assert proc.returncode == 1 and "missing.ravendump" in proc.stderr
+
+
+def test_exit_now_runs_atexit_flushes_and_waits_for_a_running_non_daemon_thread(tmp_path):
+    """exit_now: atexit handlers run, buffered stdout is flushed; while a non-daemon thread still runs,
+    the normal exit is taken, so the thread's work is not lost."""
+    code = ("import atexit, sys, threading, time; from ravenmigrate import cli; "
+            "atexit.register(lambda: print('atexit ran')); sys.stdout.write('x' * 100000); "
+            "late = sys.argv[1]; "
+            "late and threading.Thread(target=lambda: (time.sleep(0.3), open(late, 'w').write('done'))).start(); "
+            "cli.exit_now(3)")
+    proc = subprocess.run([sys.executable, "-c", code, ""], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "x" * 100000 + "atexit ran\n"
+    late = tmp_path / "late.txt"
+    proc = subprocess.run([sys.executable, "-c", code, str(late)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout == "x" * 100000 + "atexit ran\n"
+    assert late.read_text() == "done"

@@ -6,8 +6,12 @@ import platform
 import sys
 
 import pytest
+from twins import params
 
+from ravenmigrate import threads
 from ravenmigrate.threads import SWITCH_INTERVAL, responsive
+
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 def test_switch_interval_is_short_inside_and_restored_after_even_on_error():
@@ -31,11 +35,18 @@ def test_a_shorter_interval_set_by_the_caller_is_kept():
         sys.setswitchinterval(before)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
+@pytest.mark.skipif(not GLIBC, reason="glibc only")
 def test_malloc_is_tuned_for_reuse_on_glibc():
     """convert and load run inside responsive(), which tunes glibc's malloc once (mallopt accepted)."""
-    from ravenmigrate import threads
-
     with responsive():
         assert threads._malloc_tuned is True
     assert threads.reuse_freed_memory() is True
+
+
+@pytest.mark.parametrize("twin", params("malloc_tuning"))
+def test_mallopt_twins_accept_what_glibc_accepts_and_refuse_the_rest(twin):
+    """Both twins call the C library's mallopt: the thresholds threads sets are accepted (1) on glibc;
+    a fast-bin size (M_MXFAST, 1) past glibc's maximum (80 * sizeof(size_t) / 4) is refused (0)."""
+    assert twin.mallopt(threads._M_MMAP_THRESHOLD, threads.MMAP_THRESHOLD) == int(GLIBC)
+    assert twin.mallopt(threads._M_TRIM_THRESHOLD, threads.TRIM_THRESHOLD) == int(GLIBC)
+    assert twin.mallopt(1, 1 << 20) == 0

@@ -8,9 +8,11 @@ module under ``ravenmigrate.commands`` exposing ``register(subparsers)``; ``regi
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from . import __version__, commands
 from .errors import RavenMigrateError
@@ -55,5 +57,35 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console_main() -> NoReturn:
+    """The ``ravenmigrate`` command: :func:`main`, then :func:`exit_now` with its exit code."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with *code* once nothing is left to do but flush, without the interpreter's
+    teardown.
+
+    Python's normal exit frees every module and object one by one; after a convert that is about
+    11 ms, a sixth of converting a 20 MB dump (docs/benchmarks.md). When a command has returned,
+    its outputs are closed and its own threads are daemons that exit with the process anyway
+    (the inflate, deflate and stream threads). So: run the ``atexit`` handlers, flush stdout
+    and stderr, and ``os._exit``. mypy ends its runs the same way. Whenever that could lose
+    something the normal exit would do, it is taken instead: a non-daemon thread still runs
+    (the normal exit waits for it), or a flush fails (the normal exit reports it).
+    """
+    threading = sys.modules.get("threading")
+    if threading is not None and any(not t.daemon for t in threading.enumerate()
+                                     if t is not threading.main_thread()):
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console_main()

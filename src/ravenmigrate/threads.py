@@ -21,6 +21,10 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from . import _twins
+
+_twins.register("malloc_tuning", "ravenmigrate.malloc_tuning")
+
 SWITCH_INTERVAL = 0.0005
 MMAP_THRESHOLD = 64 << 20
 TRIM_THRESHOLD = 128 << 20
@@ -33,16 +37,9 @@ def reuse_freed_memory() -> bool:
     """Tune glibc's malloc once per process (see the module docstring); False where it is not glibc."""
     global _malloc_tuned
     if _malloc_tuned is None:
-        _malloc_tuned = False
-        if sys.platform.startswith("linux"):
-            import ctypes  # here: ctypes.util alone would cost 9 ms of every command's start-up
-
-            try:
-                mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-            except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-                return False
-            _malloc_tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-                mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        mallopt = _twins.load("malloc_tuning").mallopt
+        _malloc_tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+            mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return _malloc_tuned
 
 
