@@ -14,7 +14,7 @@ from ravenmigrate.convert import Converter, ConvertOptions
 from ravenmigrate.convert import documents as documents_module
 from ravenmigrate.convert.attachments import attachment_hash
 from ravenmigrate.convert.jsonbytes import compact, value_end
-from ravenmigrate.convert.lastmodified import to_4x
+from ravenmigrate.convert.lastmodified import is_date_time, to_4x
 from ravenmigrate.errors import SourceError
 from ravenmigrate.records import (
     Attachment,
@@ -126,6 +126,33 @@ def test_last_modified_six_shapes(raw, ours, server):
 def test_last_modified_rejected_shapes(raw):
     with pytest.raises(ValueError):
         to_4x(raw)
+
+
+@pytest.mark.parametrize("raw", ["2015-02-29T03:04:05", "1900-02-29T00:00:00Z", "0000-01-01T00:00:00",
+                                 "2015-04-31T00:00:00", "2015-01-02T24:00:00", "2015-01-02T03:60:05",
+                                 "2015-01-02T03:04:60"])
+def test_last_modified_that_is_no_calendar_date_is_rejected(raw):
+    with pytest.raises(ValueError, match="not a date and time of the calendar"):
+        to_4x(raw)
+    assert to_4x("2000-02-29T23:59:59") == "2000-02-29T23:59:59.0000000Z"
+
+
+def test_calendar_check_agrees_with_datetime():
+    """is_date_time accepts exactly what datetime (years 1-9999, like .NET's DateTime) accepts."""
+    import datetime
+    import random
+
+    rng = random.Random(4)
+    for _ in range(20000):
+        fields = (rng.choice([0, 1, 4, 100, 400, 1900, 2000, 2016, 2100, 9999]) + rng.choice([0, 0, 1]),
+                  rng.randrange(0, 14), rng.randrange(0, 33), rng.randrange(0, 26), rng.randrange(0, 62),
+                  rng.randrange(0, 62))
+        try:
+            datetime.datetime(*fields)
+            expected = True
+        except ValueError:
+            expected = False
+        assert is_date_time(*fields) is expected, fields
 
 
 def test_last_modified_carry_over_is_a_deviation_and_section_scoped(twin):

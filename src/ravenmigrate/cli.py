@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -39,14 +40,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line *argv* (default ``sys.argv[1:]``); its exit code."""
+    return run(parse(argv))
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse *argv*, importing only the command it names (and what that command imports)."""
     words = sys.argv[1:] if argv is None else argv
     first = next((w for w in words if not w.startswith("-")), None)
-    names = _command_names()
-    parser = build_parser(first if first in names else None)
+    parser = build_parser(first if first in _command_names() else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+        args.func = lambda _: parser.print_help() or 2
+    return args
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; its exit code (1 with the message on stderr for a RavenMigrateError)."""
     try:
         return int(args.func(args) or 0)
     except RavenMigrateError as exc:
@@ -58,8 +68,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console_main() -> NoReturn:
-    """The ``ravenmigrate`` command: :func:`main`, then :func:`exit_now` with its exit code."""
-    exit_now(main())
+    """The ``ravenmigrate`` command: :func:`main`, with start-up outside the cyclic GC, then
+    :func:`exit_now`.
+
+    Start-up (parsing, importing the command and everything it needs) allocates what lives until
+    the process ends: modules, classes, functions, about 12 000 objects. Left on, the collector
+    passed over them about 20 times for nothing, 4 ms of a 20 MB convert (docs/benchmarks.md). So
+    it is off while they are made, and they are frozen (``gc.freeze``) out of every later pass.
+    """
+    gc.disable()
+    try:
+        args = parse()
+    finally:
+        gc.enable()
+    gc.freeze()
+    exit_now(run(args))
 
 
 def exit_now(code: int) -> NoReturn:

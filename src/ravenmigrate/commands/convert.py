@@ -7,6 +7,7 @@ import re
 import sys
 
 from ..sinks.dump4 import DEFAULT_LEVEL
+from ..sinks.dump4_convert import ConvertError, Dump4Options, convert_to_dump4, write_report
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
 reads: documents, legacy revisions, indexes and identities in 4.x form, converted by the same rules
@@ -45,8 +46,6 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sinks.dump4_convert import ConvertError, Dump4Options, convert_to_dump4, write_report
-
     options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
     try:
         report = convert_to_dump4(args.source, args.output, options,

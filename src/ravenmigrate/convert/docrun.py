@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 
 from ..codecs.jsonsplit import SPAN_FIELDS, compact, raw_unicode
+from .lastmodified import is_date_time
 
 Result = tuple[str, bytes, str, str | None, str | None, str | None]
 """``(id, data, collection, last_modified, etag, legacy_last_modified)``: the ``Document4`` fields
@@ -47,7 +48,6 @@ _GENERAL = frozenset({b"@flags", b"@change-vector", b"Raven-Document-Revision-St
                       b"@expires"})
 _LAST_MODIFIED = frozenset({b"@last-modified", b"Raven-Last-Modified"})
 _SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]")
-_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int, int, int]], first: int,
@@ -94,11 +94,7 @@ def _last_modified(value: bytes) -> str | None:
     m = _DATE.match(value)
     if m is None or (len(value) >= 27) != (m.group(7) is not None):
         return None
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    if year < 1 or not 1 <= month <= 12 or day < 1 or hour > 23 or minute > 59 or second > 59:
-        return None
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if day > (29 if month == 2 and leap else _DAYS[month - 1]):
+    if not is_date_time(*(int(g) for g in m.groups()[:6])):
         return None
     return value[:19].decode() + (m.group(7) or b".0000000").decode() + "Z"
 

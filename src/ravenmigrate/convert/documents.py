@@ -11,10 +11,10 @@ skip the six replication/backup system documents (§3.1 step 5) and, optionally,
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import json
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import _twins
 from ..errors import SourceError
@@ -23,6 +23,9 @@ from ..records import Document, Document4, DocumentRun, Position, Skipped
 from .deviations import Deviation
 from .jsonbytes import JsonBytesError, compact, decode_key, iter_array, iter_object, scalar
 from .lastmodified import is_fff, to_4x
+
+if TYPE_CHECKING:
+    import datetime as _dt
 
 _twins.register("metadata4", "ravenmigrate.convert.metadata")
 _metadata4 = _twins.load("metadata4")
@@ -302,8 +305,10 @@ class DocumentConverter:
                 value = scalar(member[member.index(b":") + 1:])
                 if not isinstance(value, str):
                     return False
+                from datetime import datetime  # here: few documents expire (2 ms of start-up)
+
                 try:
-                    when = _dt.datetime.fromisoformat(value.rstrip("Z")[:26])
+                    when = datetime.fromisoformat(value.rstrip("Z")[:26])
                 except ValueError:
                     return False
                 return when < self.now().replace(tzinfo=None)

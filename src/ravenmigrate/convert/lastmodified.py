@@ -9,9 +9,16 @@ unless asked to reproduce the server (docs/deviations.md).
 
 from __future__ import annotations
 
-import datetime as _dt
-
 LENGTHS = (19, 20, 23, 24, 27, 28)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_date_time(year: int, month: int, day: int, hour: int, minute: int, second: int) -> bool:
+    """Whether the fields name a moment of the proleptic Gregorian calendar .NET's DateTime accepts
+    (years 1-9999; a 29 February only in leap years)."""
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return (1 <= year <= 9999 and 1 <= month <= 12 and hour < 24 and minute < 60 and second < 60
+            and 1 <= day <= (29 if month == 2 and leap else _MONTH_DAYS[month - 1]))
 
 
 def to_4x(value: str, fff_as_ticks: bool = False) -> str:
@@ -27,8 +34,9 @@ def to_4x(value: str, fff_as_ticks: bool = False) -> str:
             or base[16] != ":" or not (base[:4] + base[5:7] + base[8:10] + base[11:13] + base[14:16]
                                        + base[17:19]).isdigit()):
         raise ValueError(f"last-modified {value!r}: expected yyyy-MM-ddTHH:mm:ss")
-    _dt.datetime(int(base[:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]), int(base[14:16]),
-                 int(base[17:19]))
+    if not is_date_time(int(base[:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]), int(base[14:16]),
+                        int(base[17:19])):
+        raise ValueError(f"last-modified {value!r}: not a date and time of the calendar")
     if fraction:
         if fraction[0] != "." or not fraction[1:].isdigit() or not fraction[1:].isascii():
             raise ValueError(f"last-modified {value!r}: bad fraction")

@@ -20,7 +20,11 @@ from typing import Any
 from ..records import Attachment, Document, Identity, Index, Transformer
 
 ERAS = ("1.x", "2.x", "2.5", "3.0", "3.5", "StorageExporter", "unknown")
-FULL_SAMPLE = 10_000  # documents a reader shows one by one; later ones only every SAMPLE_EVERY-th
+# A reader shows the first FULL_SAMPLE documents of a file, then every SAMPLE_EVERY-th. What tells the
+# eras apart shows early: 1.x etags and dates are on every document, and StorageExporter's etag descents
+# recur through its files (it writes in storage, not etag, order). 10 000 documents took 6 ms of
+# converting a 20 MB dump; 1 000 take 0.6.
+FULL_SAMPLE = 1_000
 SAMPLE_EVERY = 64
 _STR_OR_NONE = frozenset({str, type(None)})
 _GUID_ETAG = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
