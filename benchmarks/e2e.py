@@ -40,6 +40,9 @@ from ravenmigrate.sinks.loader import REVISIONS_CONFIG  # noqa: E402 - the confi
 
 RESULTS = REPO / "benchmarks" / "results"
 PY = sys.executable
+# The command as users run it: the installed console script (python -m would add runpy's imports).
+_SCRIPT = Path(PY).with_name("ravenmigrate")
+RAVENMIGRATE = [str(_SCRIPT)] if _SCRIPT.exists() else [PY, "-m", "ravenmigrate"]
 
 
 def parse_size(text: str) -> int:
@@ -170,7 +173,7 @@ def server_stages(args, dump: Path, tmp: Path, measure) -> None:
         for transport in args.transports.split(","):
             for n in (int(s) for s in args.streams.split(",")):
                 measure(f"load {transport} x{n}", "server /smuggler/import",
-                        lambda db, t=transport, n=n: [PY, "-m", "ravenmigrate", "load", str(dump), "--url", srv.url,
+                        lambda db, t=transport, n=n: [*RAVENMIGRATE, "load", str(dump), "--url", srv.url,
                                                       "--database", db, "--transport", t, "--streams", str(n),
                                                       "--quiet", "--report", str(tmp / f"load-{db}.json")],
                         srv, fresh_db)
@@ -201,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([PY, str(REPO / "fixtures" / "generate.py"), str(dump), "--size", str(size),
                         "--level", str(args.level), "--attachments", "50"], check=True)
     raw = uncompressed_size(dump)
-    docs = json.loads(subprocess.run([PY, "-m", "ravenmigrate", "inspect", "--json", str(dump)],
+    docs = json.loads(subprocess.run([*RAVENMIGRATE, "inspect", "--json", str(dump)],
                                      capture_output=True, text=True, check=True).stdout)["counts"]["Docs"]
     print(f"input {dump} ({dump.stat().st_size / 1e6:.1f} MB gzip, {raw / 1e6:.1f} MB JSON, {docs} documents)")
 
@@ -217,12 +220,12 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="ravenmigrate-e2e-"))
     measure("decompress", None, lambda _: [PY, "-c", DECOMPRESS, str(dump)])
-    measure("inspect", "decompress", lambda _: [PY, "-m", "ravenmigrate", "inspect", "--json", str(dump)])
+    measure("inspect", "decompress", lambda _: [*RAVENMIGRATE, "inspect", "--json", str(dump)])
     for level in (int(x) for x in args.convert_levels.split(",")):
         floor = f"floor (inflate+deflate) L{level}"
         measure(floor, None, lambda _, level=level: [PY, "-c", FLOOR, str(dump), str(level)])
         measure(f"convert L{level}", floor,
-                lambda _, level=level: [PY, "-m", "ravenmigrate", "convert", str(dump), "-o",
+                lambda _, level=level: [*RAVENMIGRATE, "convert", str(dump), "-o",
                                         str(tmp / "out.ravendbdump"), "--level", str(level)])
     if not args.no_load:
         server_stages(args, dump, tmp, measure)
