@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-import zlib
 from collections.abc import Iterator
 
 from ..client import RavenClient
 from ..errors import ServerError
 from ..records import AttachmentPut4, Document4
+from .deflate import TRANSPORT_LEVEL, gzip_compressor
 from .http import (
     TRANSIENT_MESSAGES,
     TRANSIENT_STATUSES,
@@ -120,7 +120,7 @@ class BulkInsertSender:
         yield b"".join(parts)
 
     def _gzip(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        z = zlib.compressobj(1, zlib.DEFLATED, 31)
+        z = gzip_compressor(TRANSPORT_LEVEL)[0]
         for chunk in chunks:
             out = z.compress(chunk)
             if out:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import uuid
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..client import DEFAULT_IMPORT_OPTIONS, RavenClient
 from ..codecs import b64
 from ..errors import ServerError
 from ..records import Attachment, AttachmentPut4, Delete4, Document4
+from .deflate import TRANSPORT_LEVEL, gzip_compressor
 from .http import (
     TRANSIENT_MESSAGES,
     TRANSIENT_STATUSES,
@@ -108,7 +108,7 @@ def multipart(boundary: str, options: dict[str, Any], items: Iterable[Item]) -> 
             yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"part{n}.ravendump\""
                    f"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
             n += 1
-            z = zlib.compressobj(1, zlib.DEFLATED, 31)
+            z = gzip_compressor(TRANSPORT_LEVEL)[0]
             parts.append(b'{"BuildVersion":%d,' % V4_BUILD if v4 else b"{")
             section = None
         if item.kind != section:
