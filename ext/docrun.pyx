@@ -590,38 +590,73 @@ def dump4_elements(results):
     return _list_elements(results)
 
 
-cdef bytes _run_elements(Run run):
-    cdef const char* b = PyBytes_AS_STRING(run.blob)
-    cdef Py_ssize_t i, k = 0, total = len(run.blob) + 40 * run.n
-    cdef Py_ssize_t* x
+cdef inline Py_ssize_t _element(const char* b, const Py_ssize_t* x, char* o) noexcept nogil:
+    """Write document *x* of a run's blob *b* as its Docs element at *o*; the bytes written
+    (:func:`_element_size`)."""
+    cdef Py_ssize_t k = x[1] - x[0] - 2
+    memcpy(o, b + x[0], k)  # the document without its closing braces
+    if b[x[1] - 3] == 123:
+        memcpy(o + k, b'"@id":"', 7)
+        k += 7
+    else:
+        memcpy(o + k, b',"@id":"', 8)
+        k += 8
+    memcpy(o + k, b + x[1], x[2] - x[1])
+    k += x[2] - x[1]
+    memcpy(o + k, b'","@last-modified":"', 20)
+    k += 20
+    memcpy(o + k, b + x[3], 28)
+    k += 28
+    memcpy(o + k, b'"}}', 3)
+    return k + 3
+
+
+cdef inline Py_ssize_t _element_size(const char* b, const Py_ssize_t* x) noexcept nogil:
+    return x[1] - x[0] - 2 + (7 if b[x[1] - 3] == 123 else 8) + x[2] - x[1] + 51
+
+
+cdef int _check_last_modified(Run run) except -1:
+    cdef Py_ssize_t i
     for i in range(run.n):
         if not run.index[FIELDS * i + 7] & HAS_LM:
             raise ValueError("a run with a document without a last-modified goes document by document")
+    return 0
+
+
+cdef bytes _run_elements(Run run):
+    _check_last_modified(run)
+    cdef const char* b = PyBytes_AS_STRING(run.blob)
+    cdef Py_ssize_t i, k = 0, total = len(run.blob) + 40 * run.n
     cdef PyObject* out = out_new(total)
     cdef char* o = _bytes_data(out)
     with nogil:
         for i in range(run.n):
-            x = run.index + FIELDS * i
             if i:
                 o[k] = 44
                 k += 1
-            memcpy(o + k, b + x[0], x[1] - x[0] - 2)  # the document without its closing braces
-            k += x[1] - x[0] - 2
-            if b[x[1] - 3] == 123:
-                memcpy(o + k, b'"@id":"', 7)
-                k += 7
-            else:
-                memcpy(o + k, b',"@id":"', 8)
-                k += 8
-            memcpy(o + k, b + x[1], x[2] - x[1])
-            k += x[2] - x[1]
-            memcpy(o + k, b'","@last-modified":"', 20)
-            k += 20
-            memcpy(o + k, b + x[3], 28)
-            k += 28
-            memcpy(o + k, b'"}}', 3)
-            k += 3
+            k += _element(b, run.index + FIELDS * i, o + k)
     return out_done(&out, k)
+
+
+def document_elements(results):
+    """See ravenmigrate.convert.docrun.document_elements (a :class:`Run` straight from its bytes)."""
+    if not isinstance(results, Run):
+        return [r[0] for r in results], [_list_elements([r]) for r in results]
+    cdef Run run = <Run>results
+    _check_last_modified(run)
+    cdef const char* b = PyBytes_AS_STRING(run.blob)
+    cdef const Py_ssize_t* x
+    cdef Py_ssize_t i
+    cdef bytes element
+    cdef list ids = [None] * run.n
+    cdef list elements = [None] * run.n
+    for i in range(run.n):
+        x = run.index + FIELDS * i
+        ids[i] = b[x[1]:x[2]].decode("utf-8")
+        element = PyBytes_FromStringAndSize(NULL, _element_size(b, x))
+        _element(b, x, PyBytes_AS_STRING(element))
+        elements[i] = element
+    return ids, elements
 
 
 cdef bytes _list_elements(list results):

@@ -236,12 +236,20 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
 
 
 def dump4_elements(results: list[Result]) -> bytes:
-    """The run's documents (each with a last-modified) as comma-separated 4.x dump ``Docs`` elements: ``@id`` and ``@last-modified``
-    spliced in front of the closing brace of each document's ``@metadata`` (its last member, only
-    scalars inside), exactly as ``sinks.dump4_records.document_parts`` frames a document (§11)."""
-    return b",".join([b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),
-                                b'","@last-modified":"', last_modified.encode(), b'"}}'))
-                      for doc_id, data, _, last_modified, _, _ in results])
+    """The run's documents (each with a last-modified) as comma-separated 4.x dump ``Docs`` elements
+    (:func:`document_elements`)."""
+    return b",".join(document_elements(results)[1])
+
+
+def document_elements(results: list[Result]) -> tuple[list[str], list[bytes]]:
+    """The ids of the run's documents (each with a last-modified) and each one as a ``Docs`` element:
+    ``@id`` and ``@last-modified`` spliced in front of the closing brace of its ``@metadata`` (its
+    last member, only scalars inside), exactly as ``sinks.dump4_records.document_parts`` frames a
+    document (§11); the legacy ``Docs`` section of an import reads them the same way (§2)."""
+    return [r[0] for r in results], [
+        b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),
+                  b'","@last-modified":"', last_modified.encode(), b'"}}'))
+        for doc_id, data, _, last_modified, _, _ in results]
 
 
 def era_values(results: list[Result], start: int, stop: int, step: int

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,11 +107,12 @@ def uncompressed_size(path: Path) -> int | None:
 Pairs = Iterator[tuple[Any, list[Any]]]
 
 
-def converted_pairs(records: Iterator[Any]) -> Pairs:
-    """(source record, its converted records) for every record, through ``ravenmigrate.convert``."""
+def converted_pairs(records: Iterator[Any], keep_runs: bool = False) -> Pairs:
+    """(source record, its converted records) for every record, through ``ravenmigrate.convert``
+    (``keep_runs``: see :func:`convert`)."""
     converter = make_converter()
     for record in records:
-        yield record, convert(converter, record)
+        yield record, convert(converter, record, keep_runs)
 
 
 def make_converter() -> Any:
@@ -120,12 +121,14 @@ def make_converter() -> Any:
     return Converter()
 
 
-def convert(converter: Any, record: Any) -> list[Any]:
+def convert(converter: Any, record: Any, keep_runs: bool = False) -> list[Any]:
     """The converted records of *record*; a :class:`DocumentRun` the converter passes on (with the
-    section's last-modified carry-over applied, §3.4) becomes its ``Document4`` records."""
+    section's last-modified carry-over applied, §3.4) becomes its ``Document4`` records, unless
+    ``keep_runs`` and every document of it has a last-modified (the import transport frames such a
+    run natively, ``smuggler.run_items``)."""
     out: list[Any] = []
     for converted in converter.convert(record):
-        if isinstance(converted, DocumentRun):
+        if isinstance(converted, DocumentRun) and not (keep_runs and not converted.missing_last_modified):
             out.extend(converted.documents())
         else:
             out.append(converted)
@@ -214,7 +217,7 @@ class Loader:
         error: BaseException | None = None
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, **self.o.source_options)
-            pairs = converted_pairs(records)
+            pairs = converted_pairs(records, keep_runs=self.o.transport == "import")
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
         self._offset = 0
@@ -272,6 +275,10 @@ class Loader:
             if not self.revisions_enabled and needs_revisions(record):
                 self._enable_revisions(cp)
             for conv in converted:
+                if isinstance(conv, DocumentRun):  # the import transport's whole runs (converted_pairs)
+                    self.counts["Document4"] += len(conv)
+                    self._route(smuggler.run_items(conv), streams, routed, skip, batches, sizes, failed)
+                    continue
                 kind = type(conv).__name__
                 self.counts[kind] += 1
                 if isinstance(conv, Skipped):
@@ -291,22 +298,29 @@ class Loader:
                         self.not_stored["revisions"] += 1
                         continue
                 items = bulk_insert.items_for(conv) if bulk else smuggler.items_for(record, conv)
-                for item in items:
-                    i = route(item.key, n)
-                    routed[i] += 1
-                    if routed[i] <= skip[i]:
-                        self.counts["already_acknowledged"] += 1
-                        continue
-                    batches[i].append(item)
-                    sizes[i] += item.size
-                    if len(batches[i]) >= BATCH_ITEMS or sizes[i] >= BATCH_BYTES:
-                        self._put(streams[i], batches[i], failed)
-                        batches[i], sizes[i] = [], 0
+                self._route(items, streams, routed, skip, batches, sizes, failed)
         for i, batch in enumerate(batches):
             if batch:
                 self._put(streams[i], batch, failed)
         self.timings["read_convert_s"] = time.monotonic() - read_started
         return indexes, identities
+
+    def _route(self, items: Iterable[Item], streams: list[Stream], routed: list[int], skip: list[int],
+               batches: list[list[Item]], sizes: list[int], failed: threading.Event) -> None:
+        """Hand *items* to their streams in batches; the first ``skip[i]`` items routed to stream *i*
+        were acknowledged by an earlier run (``--resume``) and are not sent again."""
+        n = len(streams)
+        for item in items:
+            i = route(item.key, n)
+            routed[i] += 1
+            if routed[i] <= skip[i]:
+                self.counts["already_acknowledged"] += 1
+                continue
+            batches[i].append(item)
+            sizes[i] += item.size
+            if len(batches[i]) >= BATCH_ITEMS or sizes[i] >= BATCH_BYTES:
+                self._put(streams[i], batches[i], failed)
+                batches[i], sizes[i] = [], 0
 
     @staticmethod
     def _put(stream: Stream, batch: list[Item] | None, failed: threading.Event, force: bool = False) -> None:
