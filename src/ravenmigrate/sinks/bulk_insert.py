@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from ..client import RavenClient
 from ..errors import ServerError
-from ..records import AttachmentPut4, Document4
+from ..records import AttachmentPut4, Document4, DocumentRun
 from .deflate import TRANSPORT_LEVEL, gzip_compressor
 from .http import (
     TRANSIENT_MESSAGES,
@@ -53,9 +53,19 @@ DEVIATIONS = (
 
 def put_command(doc: Document4) -> bytes:
     """``{"Id":…,"Type":"PUT","Document":<data>}`` around the converted bytes (§9 body)."""
-    doc_id = doc.id
+    return _put(doc.id, doc.data)
+
+
+def _put(doc_id: str, data: bytes) -> bytes:
     quoted = b'"' + doc_id.encode() + b'"' if _PLAIN_ID.match(doc_id) else json.dumps(doc_id, ensure_ascii=False).encode()
-    return PUT_HEAD + quoted + PUT_MID + doc.data + b"}"
+    return PUT_HEAD + quoted + PUT_MID + data + b"}"
+
+
+def run_items(run: DocumentRun) -> Iterator[Item]:
+    """The put items of a run's documents (no revisions among them), without a ``Document4`` each."""
+    for doc_id, data, *_ in run.results:
+        cmd = _put(doc_id, data)
+        yield Item("put", doc_id, cmd, len(cmd))
 
 
 def items_for(converted) -> Iterator[Item]:

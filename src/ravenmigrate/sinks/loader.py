@@ -124,11 +124,10 @@ def make_converter() -> Any:
 def convert(converter: Any, record: Any, keep_runs: bool = False) -> list[Any]:
     """The converted records of *record*; a :class:`DocumentRun` the converter passes on (with the
     section's last-modified carry-over applied, §3.4) becomes its ``Document4`` records, unless
-    ``keep_runs`` and every document of it has a last-modified (the import transport frames such a
-    run natively, ``smuggler.run_items``)."""
+    ``keep_runs`` (the transports frame a run's documents without them: ``run_items``)."""
     out: list[Any] = []
     for converted in converter.convert(record):
-        if isinstance(converted, DocumentRun) and not (keep_runs and not converted.missing_last_modified):
+        if isinstance(converted, DocumentRun) and not keep_runs:
             out.extend(converted.documents())
         else:
             out.append(converted)
@@ -217,7 +216,7 @@ class Loader:
         error: BaseException | None = None
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, **self.o.source_options)
-            pairs = converted_pairs(records, keep_runs=self.o.transport == "import")
+            pairs = converted_pairs(records, keep_runs=True)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
         self._offset = 0
@@ -275,9 +274,10 @@ class Loader:
             if not self.revisions_enabled and needs_revisions(record):
                 self._enable_revisions(cp)
             for conv in converted:
-                if isinstance(conv, DocumentRun):  # the import transport's whole runs (converted_pairs)
+                if isinstance(conv, DocumentRun):  # kept whole (converted_pairs): no revisions, no flags
                     self.counts["Document4"] += len(conv)
-                    self._route(smuggler.run_items(conv), streams, routed, skip, batches, sizes, failed)
+                    items = bulk_insert.run_items(conv) if bulk else smuggler.run_items(conv)
+                    self._route(items, streams, routed, skip, batches, sizes, failed)
                     continue
                 kind = type(conv).__name__
                 self.counts[kind] += 1

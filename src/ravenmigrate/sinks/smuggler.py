@@ -63,10 +63,12 @@ def legacy_document(doc: Document4) -> bytes:
 
 
 def run_items(run: DocumentRun) -> Iterator[Item]:
-    """The ``Docs`` items of a run whose documents all have a last-modified, framed natively
-    (``docrun.document_elements``): ``@id`` and ``@last-modified`` close each ``@metadata`` instead
-    of opening it as :func:`legacy_document` puts them, and the import reads either the same way.
-    Run documents have no flags, so none needs the ``Current`` revision status."""
+    """The ``Docs`` items of a run. When every document has a last-modified (nearly every run) they
+    are framed natively (``docrun.document_elements``): ``@id`` and ``@last-modified`` close each
+    ``@metadata`` instead of opening it as :func:`legacy_document` puts them, and the import reads
+    either the same way. Run documents have no flags, so none needs the ``Current`` status."""
+    if run.missing_last_modified:
+        return (item for doc in run.documents() for item in items_for(doc, doc))
     ids, elements = _docrun.document_elements(run.results)
     return map(Item, repeat("doc"), ids, elements, map(len, elements))
 
