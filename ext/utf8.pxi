@@ -4,8 +4,14 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 
-cdef bint _utf8_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
+cdef inline bint _utf8_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
     """Strict UTF-8 as Python's decoder accepts it (no surrogates, overlongs or > U+10FFFF)."""
+    return _utf8_scan(s, k, False)
+
+
+cdef bint _utf8_scan(const unsigned char* s, Py_ssize_t k, bint surrogates) noexcept nogil:
+    """UTF-8 as Python's decoder accepts it; with *surrogates* also encoded surrogates (U+D800 to
+    U+DFFF), as the ``surrogatepass`` error handler does."""
     cdef Py_ssize_t i = 0
     cdef unsigned char c, lo, hi
     cdef int extra, j
@@ -31,7 +37,8 @@ cdef bint _utf8_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
             extra = 2
         elif c == 0xED:
             extra = 2
-            hi = 0x9F
+            if not surrogates:
+                hi = 0x9F
         elif c == 0xF0:
             extra = 3
             lo = 0x90

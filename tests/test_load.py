@@ -89,3 +89,19 @@ def test_verify_lists_missing_extra_and_different(ravendb, new_database, tmp_pat
     assert docs["missing_items"] == ["orders/1"] and docs["extra_items"] == ["extra/1"]
     assert [d["id"] for d in docs["different_items"]] == ["employees/1"]
     assert "body" in docs["different_items"][0]["what"]
+
+
+def test_verify_reads_the_document_stream_cut_anywhere(ravendb, new_database, tmp_path, capsys, monkeypatch):
+    """The server's document stream is split as it arrives: reads of any size, cut inside a document,
+    a string, between a document and its ``,`` or the closing ``]``, give the same result."""
+    from ravenmigrate.sinks import verify as verify_module
+
+    db = new_database("cuts")
+    load(ravendb.url, db, NORTHWIND, "import", tmp_path)
+    found = set()
+    for size in (97, 1000, 4093, 1 << 20):
+        monkeypatch.setattr(verify_module, "READ_SIZE", size)
+        rc, result = verify(ravendb.url, db, NORTHWIND, "import", capsys)
+        assert rc == 0 and result["ok"], result["documents"]
+        found.add(result["documents"]["found"])
+    assert len(found) == 1 and found.pop() > 1000

@@ -66,6 +66,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.sinks.dump4_records",
     "ravenmigrate.sources.reader",
     "ravenmigrate.sources.voron.environment",
+    "ravenmigrate.sinks.verify",
     "ravenmigrate.threads",
 ]
 

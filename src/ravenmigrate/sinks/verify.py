@@ -2,8 +2,8 @@
 
 Expected values come from ``ravenmigrate.convert`` (what 4.x's legacy import stores, target-4x.md
 §3-§8); the server's side is streamed from ``GET /streams/docs`` (§10). Per document the body and
-the metadata are compared through digests of a canonical form (numbers compared by value, key
-order ignored) leaving out what the server assigns itself (``@id``, ``@change-vector``, ``@flags``,
+the metadata are compared through digests of their canonical texts (``codecs.canonical``: numbers
+compared exactly by value, key order and escaping ignored) leaving out what the server assigns itself (``@id``, ``@change-vector``, ``@flags``,
 ``@attachments``, ``@counters``, §14 "change vectors and etags of documents are not comparable");
 ``@last-modified`` is compared on its own, the attachments by name and hash, legacy revisions by
 their ``RV:`` change vector (§4), identities by value (§8).
@@ -14,96 +14,133 @@ when verifying with ``transport="bulk-insert"``.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 import urllib.parse
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
+from .. import _twins
 from ..client import RavenClient
+from ..codecs import jsonvalue
 from ..errors import ServerError
-from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
+from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
 from .http import db_path
 from .loader import convert, make_converter, open_records
+
+_twins.register("canonical", "ravenmigrate.codecs.canonical")
+_canonical = _twins.load("canonical")
+_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+_split = _twins.load("jsonsplit")
 
 SERVER_KEYS = frozenset({"@id", "@change-vector", "@flags", "@attachments", "@counters", "@last-modified"})
 LEGACY_ATTACHMENT_METADATA = "@legacy-attachment-metadata"
 LIST_LIMIT = 1000
+READ_SIZE = 1 << 20
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, Decimal):
-        if value == value.to_integral_value() and abs(value) < 2**63:
-            return int(value)
-        return {"$n": str(value.normalize())}
-    return value
+def _names(names: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(json.dumps(n).encode() for n in names)
 
 
-def digest(value: Any) -> bytes:
-    text = json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+DROP = _names(SERVER_KEYS)
+DROP_BULK = _names(SERVER_KEYS | {LEGACY_ATTACHMENT_METADATA})
 
 
-def split(obj: dict[str, Any], bulk: bool) -> tuple[bytes, bytes, dict[str, Any]]:
-    """(body digest, metadata digest, metadata) of a parsed document."""
-    meta = obj.pop("@metadata", None) or {}
-    kept = {k: v for k, v in meta.items() if k not in SERVER_KEYS}
-    if bulk:
-        kept.pop(LEGACY_ATTACHMENT_METADATA, None)
-    return digest(obj), digest(kept), meta
+def digests(data: bytes, bulk: bool) -> tuple[bytes, bytes]:
+    """(body digest, metadata digest) of a document's JSON: BLAKE2b of the canonical texts
+    (``codecs.canonical``: numbers by value, key order and escaping ignored) of the document without
+    ``@metadata`` and of ``@metadata`` without what the server assigns (``SERVER_KEYS``)."""
+    body, meta = _canonical.split_canonical(data, DROP_BULK if bulk else DROP)
+    return hashlib.blake2b(body, digest_size=16).digest(), hashlib.blake2b(meta, digest_size=16).digest()
 
 
-def stream_documents(client: RavenClient, database: str) -> Iterator[dict[str, Any]]:
-    """Every document of *database* from ``GET /streams/docs``, parsed one at a time."""
+def stream_documents(client: RavenClient, database: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Every document of *database* from ``GET /streams/docs``: its JSON bytes and its parsed
+    ``@metadata``. The ``Results`` array is split by the ``jsonsplit`` twin; only the metadata of
+    each document is parsed here."""
     conn = client._connection()
     path = db_path(database, "streams/docs")
+    where = f"GET {client.url}{path}"
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
         if resp.status != 200:
-            raise ServerError(f"GET {client.url}{path} answered {resp.status}: {resp.read()[:500]!r}",
-                              status=resp.status)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        parser = json.JSONDecoder(parse_float=Decimal, strict=False)
-        buf = ""
-        pos = 0
-        started = False
-        done = False
-        while not done:
-            chunk = resp.read(1 << 20)
-            buf = buf[pos:] + decoder.decode(chunk, final=not chunk)
-            pos = 0
-            if not started:
-                start = buf.find("[")
+            raise ServerError(f"{where} answered {resp.status}: {resp.read()[:500]!r}", status=resp.status)
+        scanner = _split.Scanner()
+        buf = bytearray()
+        pos = -1  # before the Results array
+        read = 0  # bytes of the response before buf[0]
+        while True:
+            chunk = resp.read(READ_SIZE)
+            if pos > 0:
+                del buf[:pos]
+                read += pos
+                pos = 0
+            buf += chunk
+            if pos < 0:
+                start = buf.find(b"[")
                 if start < 0:
                     if not chunk:
-                        raise ServerError(f"GET {client.url}{path}: no Results array")
+                        raise ServerError(f"{where}: no Results array")
                     continue
-                pos, started = start + 1, True
-            while True:
-                while pos < len(buf) and buf[pos] in " \r\n\t,":
-                    pos += 1
-                if pos < len(buf) and buf[pos] == "]":
-                    done = True
-                    break
-                try:
-                    obj, end = parser.raw_decode(buf, pos)
-                except ValueError:
-                    if not chunk:
-                        raise ServerError(f"GET {client.url}{path}: truncated document stream") from None
-                    break
-                pos = end
-                yield obj
+                pos = start + 1
+            pos, done = yield from _documents(scanner, buf, pos, where, read)
+            if done:
+                break
+            if not chunk:
+                raise ServerError(f"{where}: truncated document stream at byte {read + pos}")
         resp.read()
     except (OSError, ConnectionError) as exc:
         client.close()
-        raise ServerError(f"GET {client.url}{path}: {exc}") from exc
+        raise ServerError(f"{where}: {exc}") from exc
+
+
+def _documents(scanner, buf: bytearray, pos: int, where: str, read: int):
+    """Yield the complete documents of *buf* from *pos*; ``(position, whether "]" ended the array)``."""
+    n = len(buf)
+    while True:
+        items, pos = scanner.scan_items(buf, pos, 1 << 30)  # every complete document followed by ","
+        for start, end, ms, me in items:
+            yield _document(buf, start, end, ms, me, where, read)
+        p = pos
+        while p < n and buf[p] in b" \t\r\n":
+            p += 1
+        if p >= n:
+            return pos, False
+        if buf[p] == 0x5D:
+            return p + 1, True
+        if buf[p] != 0x7B:
+            raise ServerError(f"{where}: invalid JSON at byte {read + p} of the response")
+        scanner.reset(p)  # the last document, or one that continues in the next read
+        try:
+            end = scanner.scan(buf, False)
+        except _split.ScanError as exc:
+            raise ServerError(f"{where}: invalid JSON at byte {read + p} of the response ({exc})") from None
+        if end < 0:
+            return pos, False
+        q = end
+        while q < n and buf[q] in b" \t\r\n":
+            q += 1
+        if q >= n:
+            return pos, False  # whether "," or "]" follows is in the next read
+        if buf[q] not in b",]":
+            raise ServerError(f"{where}: invalid JSON at byte {read + q} of the response")
+        yield _document(buf, p, end, scanner.meta_start, scanner.meta_end, where, read)
+        if buf[q] == 0x5D:
+            return q + 1, True
+        pos = q + 1
+
+
+def _document(buf: bytearray, start: int, end: int, ms: int, me: int, where: str,
+              read: int) -> tuple[bytes, dict[str, Any]]:
+    try:
+        metadata = jsonvalue.loads(buf[ms:me]) if ms >= 0 else None
+    except ValueError as exc:
+        raise ServerError(f"{where}: invalid @metadata at byte {read + ms} of the response ({exc})") from None
+    if not isinstance(metadata, dict):
+        raise ServerError(f"{where}: a document without a @metadata object at byte {read + start} of the response")
+    return bytes(buf[start:end]), metadata
 
 
 class Expected:
@@ -118,12 +155,15 @@ class Expected:
         self.skipped = 0
 
     def add(self, conv: Any, bulk: bool) -> None:
-        if isinstance(conv, Document4):
+        if isinstance(conv, DocumentRun):  # common documents, converted natively; no revisions among them
+            for doc_id, data, collection, last_modified, _, _ in conv.results:
+                self.documents[doc_id.lower()] = (doc_id, *digests(data, bulk), last_modified, collection)
+        elif isinstance(conv, Document4):
             if conv.revision_of is not None:
                 self.revisions.setdefault(conv.revision_of.lower(), set()).add(conv.change_vector or "")
                 return
-            body, meta, _ = split(json.loads(conv.data, parse_float=Decimal, strict=False), bulk)
-            self.documents[conv.id.lower()] = (conv.id, body, meta, conv.last_modified, conv.collection)
+            self.documents[conv.id.lower()] = (conv.id, *digests(conv.data, bulk), conv.last_modified,
+                                               conv.collection)
         elif isinstance(conv, AttachmentPut4):
             self.attachments[(conv.document_id.lower(), conv.name)] = conv.hash
         elif isinstance(conv, Delete4):
@@ -142,10 +182,10 @@ class Expected:
 def expected_from(source: str, bulk: bool, **source_options: Any) -> Expected:
     exp = Expected()
     converter = make_converter()
-    records, _, close = open_records(source, **source_options)
+    records, _, close = open_records(source, runs=True, **source_options)
     try:
         for record in records:
-            for conv in convert(converter, record):
+            for conv in convert(converter, record, keep_runs=True):
                 exp.add(conv, bulk)
     finally:
         close()
@@ -186,8 +226,7 @@ def verify(source: str, url: str, database: str, transport: str = "import",
     seen: set[str] = set()
     found_atts: set[tuple[str, str]] = set()
     try:
-        for obj in stream_documents(client, database):
-            meta = obj.get("@metadata") or {}
+        for data, meta in stream_documents(client, database):
             doc_id = meta.get("@id", "")
             low = doc_id.lower()
             want = exp.documents.get(low)
@@ -196,7 +235,10 @@ def verify(source: str, url: str, database: str, transport: str = "import",
                 continue
             seen.add(low)
             docs.found += 1
-            body, meta_digest, meta = split(obj, bulk)
+            try:
+                body, meta_digest = digests(data, bulk)
+            except ValueError as exc:
+                raise ServerError(f"document {doc_id!r} from the server: {exc}") from None
             _, want_body, want_meta, want_lm, _ = want
             what = []
             if body != want_body:
