@@ -11,8 +11,12 @@ Stages (each run as its own process so CPU time and peak RSS are its own):
   import       the server's own POST /smuggler/import (baseline of every load; the revisions
                configuration first when the dump holds revisions, as load and a user do)
   load         ravenmigrate load --transport T --streams N  ratio vs import
+  stream       read every document back from the server, nothing else (GET /streams/docs;
+               baseline of verify)
+  verify       ravenmigrate verify of a database load filled  ratio vs stream
 Results: a Markdown table and a JSON file under benchmarks/results/, and a PNG bar chart of the
-ratios. The machine is noisy: medians of --repeat runs, and ratios are the result.
+ratios. The machine is noisy: medians of --repeat runs (a stage and its offline baseline by turns),
+and ratios are the result.
 """
 
 from __future__ import annotations
@@ -129,6 +133,21 @@ out += len(c.flush())
 print(out, name, deflater)
 """
 
+STREAM = """
+import http.client, sys, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+conn = http.client.HTTPConnection(url.hostname, url.port)
+conn.request("GET", f"/databases/{sys.argv[2]}/streams/docs")
+resp = conn.getresponse()
+n = 0
+while True:
+    b = resp.read(1 << 20)
+    if not b:
+        break
+    n += len(b)
+print(n)
+"""
+
 IMPORT = """
 import sys
 from ravenmigrate.client import RavenClient
@@ -177,6 +196,13 @@ def server_stages(args, dump: Path, tmp: Path, measure) -> None:
                                                       "--database", db, "--transport", t, "--streams", str(n),
                                                       "--quiet", "--report", str(tmp / f"load-{db}.json")],
                         srv, fresh_db)
+        loaded = fresh_db()  # one database as load fills it, read back by both stages below
+        subprocess.run([*RAVENMIGRATE, "load", str(dump), "--url", srv.url, "--database", loaded, "--quiet",
+                        "--report", str(tmp / "load-verified.json")], check=True, capture_output=True)
+        measure("server /streams/docs", None, lambda db: [PY, "-c", STREAM, srv.url, db], srv, lambda: loaded)
+        measure("verify", "server /streams/docs",
+                lambda db: [*RAVENMIGRATE, "verify", str(dump), "--url", srv.url, "--database", db, "--json"],
+                srv, lambda: loaded)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,15 +244,24 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(f"  {stage:<28} median {row.median('wall'):7.2f} s")
 
+    def measure_pair(baseline: str, baseline_cmd: list[str], stage: str, cmd: list[str]) -> None:
+        """A stage and its baseline run by turns (baseline, stage, baseline, ...): the machine's speed
+        drifts over seconds, and a ratio of runs made at the same time does not carry the drift."""
+        base, row = Row(baseline, None), Row(stage, baseline)
+        for _ in range(args.repeat):
+            base.runs.append(run_child(baseline_cmd))
+            row.runs.append(run_child(cmd))
+        rows.extend((base, row))
+        for r in (base, row):
+            print(f"  {r.stage:<28} median {r.median('wall'):7.2f} s")
+
     tmp = Path(tempfile.mkdtemp(prefix="ravenmigrate-e2e-"))
-    measure("decompress", None, lambda _: [PY, "-c", DECOMPRESS, str(dump)])
-    measure("inspect", "decompress", lambda _: [*RAVENMIGRATE, "inspect", "--json", str(dump)])
+    measure_pair("decompress", [PY, "-c", DECOMPRESS, str(dump)],
+                 "inspect", [*RAVENMIGRATE, "inspect", "--json", str(dump)])
     for level in (int(x) for x in args.convert_levels.split(",")):
-        floor = f"floor (inflate+deflate) L{level}"
-        measure(floor, None, lambda _, level=level: [PY, "-c", FLOOR, str(dump), str(level)])
-        measure(f"convert L{level}", floor,
-                lambda _, level=level: [*RAVENMIGRATE, "convert", str(dump), "-o",
-                                        str(tmp / "out.ravendbdump"), "--level", str(level)])
+        measure_pair(f"floor (inflate+deflate) L{level}", [PY, "-c", FLOOR, str(dump), str(level)],
+                     f"convert L{level}", [*RAVENMIGRATE, "convert", str(dump), "-o", str(tmp / "out.ravendbdump"),
+                                           "--level", str(level)])
     if not args.no_load:
         server_stages(args, dump, tmp, measure)
 

@@ -114,6 +114,13 @@ cdef class _Reader:
             self.fail("a value expected")
         return 0
 
+    cdef inline bint take(self, unsigned char c) noexcept:
+        """Consume *c* when it comes next."""
+        if self.i < self.n and self.s[self.i] == c:
+            self.i += 1
+            return True
+        return False
+
     cdef bint _word(self, const char* w, Py_ssize_t k) noexcept:
         if self.i + k <= self.n and memcmp(self.s + self.i, w, k) == 0:
             self.i += k
@@ -126,22 +133,17 @@ cdef class _Reader:
         self.i += 1
         _byte(out, 91)
         self.ws()
-        if self.i < self.n and self.s[self.i] == 93:
-            self.i += 1
-            _byte(out, 93)
-            return 0
-        while True:
-            self.value(out, depth + 1)
-            self.ws()
-            if self.i < self.n and self.s[self.i] == 44:
-                self.i += 1
+        if not self.take(93):
+            while True:
+                self.value(out, depth + 1)
+                self.ws()
+                if not self.take(44):
+                    break
                 _byte(out, 44)
-                continue
-            if self.i < self.n and self.s[self.i] == 93:
-                self.i += 1
-                _byte(out, 93)
-                return 0
-            self.fail("',' or ']' expected")
+            if not self.take(93):
+                self.fail("',' or ']' expected")
+        _byte(out, 93)
+        return 0
 
     cdef int obj(self, Buf* out, int depth, Buf* meta, int split) except -1:
         """An object at depth *depth*. With *split*, the ``@metadata`` member goes to *meta* instead
@@ -160,8 +162,7 @@ cdef class _Reader:
             self.i += 1
             _byte(out, 123)
             self.ws()
-            if self.i < self.n and self.s[self.i] == 125:
-                self.i += 1
+            if self.take(125):
                 _byte(out, 125)
                 return 0
             while True:
@@ -207,11 +208,9 @@ cdef class _Reader:
                             k += 2 if out.p[k] == 92 else 1
                         m.name_end = k + 1
                         count += 1
-                if self.i < self.n and self.s[self.i] == 44:
-                    self.i += 1
+                if self.take(44):
                     continue
-                if self.i < self.n and self.s[self.i] == 125:
-                    self.i += 1
+                if self.take(125):
                     break
                 self.fail("',' or '}' expected")
             # order the members by name; of equal names keep the last
