@@ -327,7 +327,7 @@ cdef class _Reader:
     cdef int string(self, Buf* out) except -1:
         cdef Py_ssize_t i = self.i + 1, run
         cdef unsigned char c
-        cdef unsigned int u, lo
+        cdef unsigned int u = 0, lo
         _byte(out, 34)
         while True:
             run = i
@@ -350,7 +350,7 @@ cdef class _Reader:
                 _byte(out, 34)
                 return 0
             if c < 32:  # a raw control character (accepted, as the readers do)
-                _control(out, c)
+                _char(out, c)
                 i += 1
                 continue
             i += 1
@@ -359,23 +359,7 @@ cdef class _Reader:
                 self.fail("an unterminated string")
             c = self.s[i]
             i += 1
-            if c == 34:
-                _put(out, b'\\"', 2)
-            elif c == 92:
-                _put(out, b"\\\\", 2)
-            elif c == 47:
-                _byte(out, 47)
-            elif c == 98:
-                _control(out, 8)
-            elif c == 102:
-                _control(out, 12)
-            elif c == 110:
-                _control(out, 10)
-            elif c == 114:
-                _control(out, 13)
-            elif c == 116:
-                _control(out, 9)
-            elif c == 117:
+            if c == 117:
                 u = self._hex4(i)
                 i += 4
                 if 0xD800 <= u <= 0xDBFF and i + 6 <= self.n and self.s[i] == 92 and self.s[i + 1] == 117:
@@ -383,17 +367,22 @@ cdef class _Reader:
                     if 0xDC00 <= lo <= 0xDFFF:
                         u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
                         i += 6
-                if u < 32:
-                    _control(out, u)
-                elif u == 34:
-                    _put(out, b'\\"', 2)
-                elif u == 92:
-                    _put(out, b"\\\\", 2)
-                else:
-                    _utf8(out, u)
+            elif c == 34 or c == 92 or c == 47:
+                u = c
+            elif c == 98:
+                u = 8
+            elif c == 102:
+                u = 12
+            elif c == 110:
+                u = 10
+            elif c == 114:
+                u = 13
+            elif c == 116:
+                u = 9
             else:
                 self.i = i - 1
                 self.fail("an invalid escape")
+            _char(out, u)
 
     cdef unsigned int _hex4(self, Py_ssize_t i) except 0xFFFFFFFF:
         cdef unsigned int u = 0
@@ -441,6 +430,17 @@ cdef Py_ssize_t _format_exponent(long long e, char* tmp) noexcept:
         tmp[n] = rev[k]
         n += 1
     return n
+
+
+cdef int _char(Buf* out, unsigned int u) except -1:
+    """The character *u* of a string, as the canonical text writes it."""
+    if u < 32:
+        return _control(out, u)
+    if u == 34:
+        return _put(out, b'\\"', 2)
+    if u == 92:
+        return _put(out, b"\\\\", 2)
+    return _utf8(out, u)
 
 
 cdef int _control(Buf* out, unsigned int c) except -1:
