@@ -213,6 +213,9 @@ cdef class _Reader:
                 if self.take(125):
                     break
                 self.fail("',' or '}' expected")
+            if count <= 1:  # nothing to order
+                _byte(out, 125)
+                return 0
             # order the members by name; of equal names keep the last
             global _names_base
             _names_base = out.p

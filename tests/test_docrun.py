@@ -267,6 +267,8 @@ def test_transports_take_a_run_as_its_documents(tmp_path):
         assert [(i.kind, i.key) for i in native] == [(i.kind, i.key) for i in by_document]
         assert list(map(body, native, documents)) == list(map(body, by_document, documents))
     assert [i.payload for i in smuggler.run_items(complete)] == docrun.document_elements(list(complete.results))[1]
+    assert [i.payload for i in smuggler.run_items(complete)] == [  # one framing, natively or not
+        i.payload for d in complete.documents() for i in smuggler.items_for(d, d)]
 
 
 def test_twins_agree_on_values_that_are_not_utf8():

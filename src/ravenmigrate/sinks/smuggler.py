@@ -25,6 +25,7 @@ from ..codecs import b64
 from ..errors import ServerError
 from ..records import Attachment, AttachmentPut4, Delete4, Document4, DocumentRun
 from .deflate import TRANSPORT_LEVEL, gzip_compressor
+from .dump4_records import document_parts
 from .http import (
     TRANSIENT_MESSAGES,
     TRANSIENT_STATUSES,
@@ -36,7 +37,7 @@ from .http import (
     operation_state,
     stream_request,
 )
-from .jsonout import dumps, member, prepend_metadata, string
+from .jsonout import dumps, member, prepend_metadata
 from .streams import Item, Operation, permanent
 
 _twins.register("docrun", "ravenmigrate.convert.docrun")
@@ -53,20 +54,20 @@ def _now() -> str:
 
 
 def legacy_document(doc: Document4) -> bytes:
-    """The converted document as a legacy ``Docs`` element: ``@id``, ``@last-modified`` (now when the
-    converter says "server now", so the server's carry-over of §3.4 never applies) and, for a 3.x
-    document that had revisions, ``Raven-Document-Revision-Status: Current`` (§4)."""
-    members = b'"@id":' + string(doc.id) + b',"@last-modified":' + string(doc.last_modified or _now())
-    if "HasRevisions" in doc.flags:
-        members += b',"Raven-Document-Revision-Status":"Current"'
-    return prepend_metadata(doc.data, members)
+    """The converted document as a legacy ``Docs`` element, framed as ``convert`` frames it
+    (``dump4_records.document_parts``, which the import reads the same way): ``@id``,
+    ``@last-modified`` (now when the converter says "server now", so the server's carry-over of
+    §3.4 never applies) and, for a 3.x document that had revisions,
+    ``Raven-Document-Revision-Status: Current`` (§4) close its ``@metadata``."""
+    if doc.last_modified is None:
+        doc = doc.replace(last_modified=_now())
+    return b"".join(document_parts(doc, False))
 
 
 def run_items(run: DocumentRun) -> Iterator[Item]:
-    """The ``Docs`` items of a run. When every document has a last-modified (nearly every run) they
-    are framed natively (``docrun.document_elements``): ``@id`` and ``@last-modified`` close each
-    ``@metadata`` instead of opening it as :func:`legacy_document` puts them, and the import reads
-    either the same way. Run documents have no flags, so none needs the ``Current`` status."""
+    """The ``Docs`` items of a run: when every document has a last-modified (nearly every run),
+    framed natively (``docrun.document_elements``, the bytes :func:`legacy_document` gives; run
+    documents have no flags); else document by document."""
     if run.missing_last_modified:
         return (item for doc in run.documents() for item in items_for(doc, doc))
     ids, elements = _docrun.document_elements(run.results)
