@@ -149,7 +149,7 @@ class Expected:
     A document is kept as small as it can be, since a large database has millions: under its
     lower-cased id, one bytes object, the body and metadata digests (16 bytes each) and the
     last-modified value when it has one (28 ASCII characters); its id as written only where that
-    differs from the lower-cased one (``ids``). About 200 bytes a document in all."""
+    differs from the lower-cased one (``ids``). About 240 bytes a document in all (docs/loading.md)."""
 
     def __init__(self) -> None:
         self.documents: dict[str, bytes] = {}
