@@ -38,9 +38,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from ravenmigrate.client import RavenClient  # noqa: E402
 from ravenmigrate.server import EmbeddedServer  # noqa: E402
-from ravenmigrate.sinks.loader import REVISIONS_CONFIG  # noqa: E402 - the configuration load gives
+from ravenmigrate.sinks.server.client import RavenClient  # noqa: E402
+from ravenmigrate.sinks.server.loader import REVISIONS_CONFIG  # noqa: E402 - the configuration load gives
 
 RESULTS = REPO / "benchmarks" / "results"
 PY = sys.executable
@@ -150,7 +150,7 @@ print(n)
 
 IMPORT = """
 import sys
-from ravenmigrate.client import RavenClient
+from ravenmigrate.sinks.server.client import RavenClient
 with RavenClient(sys.argv[1]) as c:
     c.import_file(sys.argv[2], sys.argv[3])
 """

@@ -15,9 +15,9 @@ import time
 import uuid
 from pathlib import Path
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.server import EmbeddedServer
-from ravenmigrate.sinks.loader import Loader, LoadOptions
+from ravenmigrate.sinks.server.client import RavenClient
+from ravenmigrate.sinks.server.loader import Loader, LoadOptions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import generate  # noqa: E402

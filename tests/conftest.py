@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.server import EmbeddedServer
+from ravenmigrate.sinks.server.client import RavenClient
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = REPO.parent / "shared" / "fixtures" / "real"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from v4_loader import IMPORT_OPTIONS, load
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.compare import Comparison, diff, normalize_document, read_state
 from ravenmigrate.convert import Converter, ConvertOptions, Deviation
 from ravenmigrate.convert.documents import needs_revisions as record_needs_revisions
 from ravenmigrate.records import Document4, Record
+from ravenmigrate.sinks.server.client import RavenClient
 
 DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
 REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None,
@@ -58,7 +58,7 @@ def needs_revisions(records: list[Record]) -> bool:
 
 def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Record, list]], workdir: Path) -> None:
     """The load helper's streamed-import transport, fed with our converted records."""
-    from ravenmigrate.sinks.loader import Loader, LoadOptions
+    from ravenmigrate.sinks.server.loader import Loader, LoadOptions
 
     options = LoadOptions(url, database, transport="import", checkpoint=workdir / f"{database}.checkpoint",
                           progress=False)

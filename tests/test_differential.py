@@ -1,7 +1,7 @@
 """The differential proof of issue 4: RavenDB 4.x's own import of a 3.x dump (database A) against
 ravenmigrate's conversion loaded into database B; any difference not named in docs/deviations.md fails.
 
-Sinks: ``import`` is the load helper's streamed-import transport (``ravenmigrate.sinks.loader``);
+Sinks: ``import`` is the load helper's streamed-import transport (``ravenmigrate.sinks.server.loader``);
 ``v4`` is the tests' own loader (``v4_loader``) that writes our converted documents verbatim
 into a 4.x dump, so both the transport and the converted bytes are checked.
 """
@@ -21,10 +21,10 @@ from differential import documented_codes, gzipped, run
 from edge_dump import write as write_edge_dump
 from edge_dump import write_revisions
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.commands.inspect import inspect
 from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
+from ravenmigrate.sinks.server.client import RavenClient
 from ravenmigrate.sources import open_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))

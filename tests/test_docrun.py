@@ -220,7 +220,7 @@ def test_twins_agree_on_spans():
 def test_loader_takes_the_run_the_converter_returns(tmp_path):
     """With ``server_quirks`` the converter fills a missing last-modified from the document before
     (§3.4); the loader must send those values, not the run as the reader made it."""
-    from ravenmigrate.sinks.loader import convert
+    from ravenmigrate.sinks.server.loader import convert
 
     docs = [EDGE_DOCS[0], '{"A": 2, "@metadata": {"@id": "b/1"}}', EDGE_DOCS[1]]  # the last one: alone
     runs = [r for r in open_source(edge_dump(tmp_path / "q.ravendump", docs), compact=True, runs=True).records()
@@ -239,8 +239,8 @@ def test_transports_take_a_run_as_its_documents(tmp_path):
     last-modified goes document by document."""
     import json
 
-    from ravenmigrate.sinks import bulk_insert, smuggler
-    from ravenmigrate.sinks.loader import convert
+    from ravenmigrate.sinks.server import bulk_insert, smuggler
+    from ravenmigrate.sinks.server.loader import convert
 
     docs = [EDGE_DOCS[0], '{"A": 2, "@metadata": {"@id": "b/1"}}', EDGE_DOCS[1]]
     source = [r for r in open_source(edge_dump(tmp_path / "q.ravendump", docs), compact=True, runs=True).records()

@@ -19,10 +19,10 @@ import urllib.parse
 import pytest
 import twins
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.codecs import jsonsplit as pure
 from ravenmigrate.convert import Converter
 from ravenmigrate.records import Document, Position
+from ravenmigrate.sinks.server.client import RavenClient
 
 native = twins.native("jsonsplit")
 IMPLS = twins.params("jsonsplit")

@@ -10,7 +10,7 @@ import pytest
 from conftest import real
 
 from ravenmigrate import cli
-from ravenmigrate.client import RavenClient
+from ravenmigrate.sinks.server.client import RavenClient
 
 pytestmark = pytest.mark.server
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.server import EmbeddedServer
-from ravenmigrate.sinks.checkpoint import Checkpoint
+from ravenmigrate.sinks.server.checkpoint import Checkpoint
+from ravenmigrate.sinks.server.client import RavenClient
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 DOCS = 200_000

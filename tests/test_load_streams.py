@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.records import AttachmentPut4, Delete4, Document4, Position
 from ravenmigrate.server import EmbeddedServer, free_port
-from ravenmigrate.sinks.checkpoint import Checkpoint
-from ravenmigrate.sinks.loader import Loader, LoadError, LoadOptions
-from ravenmigrate.sinks.streams import Limits
+from ravenmigrate.sinks.server.checkpoint import Checkpoint
+from ravenmigrate.sinks.server.client import RavenClient
+from ravenmigrate.sinks.server.loader import Loader, LoadError, LoadOptions
+from ravenmigrate.sinks.server.streams import Limits
 
 pytestmark = pytest.mark.server
 TRANSPORTS = ("bulk-insert", "import")

@@ -6,8 +6,8 @@ import json
 import subprocess
 import urllib.request
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.server import EmbeddedServer
+from ravenmigrate.sinks.server.client import RavenClient
 
 
 def test_server_reports_version_4_1(ravendb):

@@ -10,9 +10,9 @@ from conftest import real
 from test_voron_bundles import KEY, _storage
 
 from ravenmigrate import cli
-from ravenmigrate.client import RavenClient
 from ravenmigrate.codecs.document import EncryptionSettings
-from ravenmigrate.sinks.loader import Loader, LoadOptions
+from ravenmigrate.sinks.server.client import RavenClient
+from ravenmigrate.sinks.server.loader import Loader, LoadOptions
 from ravenmigrate.sinks.verify import verify
 
 pytestmark = pytest.mark.server

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ravenmigrate.client import RavenClient
 from ravenmigrate.convert.jsonbytes import dumps
 from ravenmigrate.records import AttachmentPut4, Converted, Delete4, Document4, Identity4, Index4, Skipped
+from ravenmigrate.sinks.server.client import RavenClient
 
 IMPORT_OPTIONS = {"IncludeExpired": True, "OperateOnTypes": (
     "Documents, RevisionDocuments, Indexes, Identities, Tombstones, LegacyAttachments, Conflicts, "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..sinks import embedded
-from ..sinks.bulk_insert import DEVIATIONS
-from ..sinks.loader import (
+from ..sinks.server import embedded
+from ..sinks.server.bulk_insert import DEVIATIONS
+from ..sinks.server.loader import (
     DEFAULT_TRANSPORT,
     TRANSPORTS,
     Loader,
@@ -16,8 +16,8 @@ from ..sinks.loader import (
     default_checkpoint,
     write_report,
 )
-from ..sinks.progress import table
-from ..sinks.streams import Limits
+from ..sinks.server.progress import table
+from ..sinks.server.streams import Limits
 from ..sources.voron import options as voron_options
 
 EPILOG = """transports:

@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import _twins
-from ..client import RavenClient
 from ..codecs import jsonvalue
 from ..errors import ServerError
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
-from .http import db_path
-from .loader import convert, make_converter, open_records
+from .server.client import RavenClient
+from .server.http import db_path
+from .server.loader import convert, make_converter, open_records
 
 _twins.register("canonical", "ravenmigrate.codecs.canonical")
 _canonical = _twins.load("canonical")

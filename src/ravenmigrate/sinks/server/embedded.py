@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from ..server import EmbeddedServer, cache_dir
+from ...server import EmbeddedServer, cache_dir
 
 
 def data_dir() -> Path:

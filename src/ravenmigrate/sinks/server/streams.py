@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..client import RavenClient
 from .checkpoint import Checkpoint
+from .client import RavenClient
 from .http import PermanentError, Retry
 
 END = None

@@ -1,7 +1,7 @@
 """HTTP plumbing shared by the live-server transports: streamed (chunked) requests, the
 operation-state look-up, and the transient/permanent split that drives retries.
 
-Each stream owns one :class:`ravenmigrate.client.RavenClient` (one keep-alive connection); the
+Each stream owns one :class:`ravenmigrate.sinks.server.client.RavenClient` (one keep-alive connection); the
 requests here reuse its connection. Endpoints are those of target-4x.md §2, §9 and §10.
 """
 
@@ -14,8 +14,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ..client import RavenClient
-from ..errors import ServerError
+from ...errors import ServerError
+from .client import RavenClient
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .errors import ServerError
+from ...errors import ServerError
 
 # Every type the legacy (3.x) import understands, as in target-4x.md §2 "the exact request that worked".
 DEFAULT_IMPORT_OPTIONS: dict[str, Any] = {

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgpack
 
-from ..errors import RavenMigrateError
+from ...errors import RavenMigrateError
 
 VERSION = 1
 

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator
 from itertools import repeat
 from typing import Any
 
-from .. import _twins
-from ..client import DEFAULT_IMPORT_OPTIONS, RavenClient
-from ..codecs import b64
-from ..errors import ServerError
-from ..records import Attachment, AttachmentPut4, Delete4, Document4, DocumentRun
-from .deflate import TRANSPORT_LEVEL, gzip_compressor
-from .dump4_records import document_parts
+from ... import _twins
+from ...codecs import b64
+from ...errors import ServerError
+from ...records import Attachment, AttachmentPut4, Delete4, Document4, DocumentRun
+from ..deflate import TRANSPORT_LEVEL, gzip_compressor
+from ..dump4_records import document_parts
+from .client import DEFAULT_IMPORT_OPTIONS, RavenClient
 from .http import (
     TRANSIENT_MESSAGES,
     TRANSIENT_STATUSES,

@@ -17,10 +17,10 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 
-from ..client import RavenClient
-from ..errors import ServerError
-from ..records import AttachmentPut4, Document4, DocumentRun
-from .deflate import TRANSPORT_LEVEL, gzip_compressor
+from ...errors import ServerError
+from ...records import AttachmentPut4, Document4, DocumentRun
+from ..deflate import TRANSPORT_LEVEL, gzip_compressor
+from .client import RavenClient
 from .http import (
     TRANSIENT_MESSAGES,
     TRANSIENT_STATUSES,

@@ -2,7 +2,7 @@
 
 The main thread reads source records and converts them (``ravenmigrate.convert``), turns each
 converted record into transport items and routes them by document id to ``streams`` worker
-threads (``ravenmigrate.sinks.streams``), each with its own connection. One-off steps run on the
+threads (``ravenmigrate.sinks.server.streams``), each with its own connection. One-off steps run on the
 main thread: the revisions configuration before the first revision-related document (target-4x.md
 §4), indexes and identities after the documents (§7, §8: identities through a tiny legacy import,
 the only way to store them exactly as the import does).
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..client import RavenClient
-from ..convert.documents import needs_revisions
-from ..errors import RavenMigrateError, ServerError
-from ..records import Document4, DocumentRun, Identity4, Index4, Skipped
-from ..threads import responsive
+from ...convert.documents import needs_revisions
+from ...errors import RavenMigrateError, ServerError
+from ...records import Document4, DocumentRun, Identity4, Index4, Skipped
+from ...threads import responsive
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
+from .client import RavenClient
 from .http import PermanentError, Retry, TransientError, db_path
 from .jsonout import dumps
 from .progress import Progress
@@ -77,7 +77,7 @@ def open_records(source: str, runs: bool = False, **source_options: Any
     """(records, fraction read given the last record's offset, close) of a source opened with
     compact document bodies (``runs``: common documents come converted, ``DocumentRun``);
     *source_options* go to ``open_source`` (raw storage: journals path, bundle settings)."""
-    from ..sources import open_source
+    from ...sources import open_source
 
     src = open_source(source, compact=True, runs=runs, **source_options)
     close = getattr(src, "close", None) or (lambda: None)
@@ -116,7 +116,7 @@ def converted_pairs(records: Iterator[Any], keep_runs: bool = False) -> Pairs:
 
 
 def make_converter() -> Any:
-    from ..convert import Converter
+    from ...convert import Converter
 
     return Converter()
 

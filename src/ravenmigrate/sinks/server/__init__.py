@@ -1,0 +1,1 @@
+"""ravenmigrate.sinks.server"""
