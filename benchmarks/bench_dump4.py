@@ -14,7 +14,7 @@ import pytest
 from ravenmigrate import _twins
 from ravenmigrate.convert import Converter
 from ravenmigrate.records import Document4
-from ravenmigrate.sinks.dump4 import Dump4Writer
+from ravenmigrate.sinks.dump4.writer import Dump4Writer
 from ravenmigrate.sources import open_source
 
 NORTHWIND = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real" / "Northwind_3.5.35168.ravendump"

@@ -25,8 +25,8 @@ from pathlib import Path
 from ravenmigrate import _twins
 from ravenmigrate.convert import Converter
 from ravenmigrate.sinks import deflate
-from ravenmigrate.sinks.dump4 import Dump4Writer
-from ravenmigrate.sinks.dump4_convert import Dump4Options, convert_to_dump4
+from ravenmigrate.sinks.dump4.convert import Dump4Options, convert_to_dump4
+from ravenmigrate.sinks.dump4.writer import Dump4Writer
 from ravenmigrate.sources import open_source
 
 REPO = Path(__file__).resolve().parent.parent

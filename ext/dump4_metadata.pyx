@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Native twin of ravenmigrate.sinks.dump4_metadata: where a document's own ``@metadata`` closes.
+"""Native twin of ravenmigrate.sinks.dump4.metadata: where a document's own ``@metadata`` closes.
 
 Fast path in C: walk back from the document's closing brace over the last member (strings
 skipped by their unescaped opening quote) and check that its key is ``"@metadata"``. Anything
@@ -7,7 +7,7 @@ else (metadata not last, not an object, escaped key) goes to the pure twin, so b
 same answer.
 """
 
-from ravenmigrate.sinks import dump4_metadata as _pure
+from ravenmigrate.sinks.dump4 import metadata as _pure
 
 cdef bytes KEY = b'"@metadata"'
 

@@ -24,7 +24,7 @@ from ravenmigrate.codecs import jsonsplit
 from ravenmigrate.convert import Converter, ConvertOptions, docrun
 from ravenmigrate.errors import SourceError
 from ravenmigrate.records import DocumentRun
-from ravenmigrate.sinks.dump4 import Dump4Writer
+from ravenmigrate.sinks.dump4.writer import Dump4Writer
 from ravenmigrate.sources import open_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))

@@ -8,9 +8,9 @@ import json
 import pytest
 from conftest import real
 
-from ravenmigrate import layout4
 from ravenmigrate.cli import main
 from ravenmigrate.commands.convert import parse_size
+from ravenmigrate.sinks.dump4 import layout as layout4
 
 
 def test_convert_writes_dump_summary_and_report(tmp_path, capsys):

@@ -17,10 +17,10 @@ import pytest
 from conftest import real
 from edge_dump import write as write_edge_dump
 
-from ravenmigrate import layout4
 from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
-from ravenmigrate.sinks.dump4_convert import Dump4Options, convert_to_dump4
+from ravenmigrate.sinks.dump4 import layout as layout4
+from ravenmigrate.sinks.dump4.convert import Dump4Options, convert_to_dump4
 from ravenmigrate.sinks.server.client import RavenClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))

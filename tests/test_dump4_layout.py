@@ -8,8 +8,8 @@ import pytest
 from conftest import real
 from edge_dump import write as write_edge_dump
 
-from ravenmigrate import layout4
-from ravenmigrate.sinks.dump4_convert import Dump4Options, convert_to_dump4
+from ravenmigrate.sinks.dump4 import layout as layout4
+from ravenmigrate.sinks.dump4.convert import Dump4Options, convert_to_dump4
 
 
 @pytest.fixture(scope="module")

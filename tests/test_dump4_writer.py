@@ -10,11 +10,12 @@ import json
 
 import pytest
 
-from ravenmigrate import layout4
 from ravenmigrate.errors import SourceError
 from ravenmigrate.records import AttachmentPut4, Delete4, Document4, Identity4, Index4, Position, Skipped
-from ravenmigrate.sinks import deflate, dump4_metadata
-from ravenmigrate.sinks.dump4 import Dump4Writer, dump4_chunks
+from ravenmigrate.sinks import deflate
+from ravenmigrate.sinks.dump4 import layout as layout4
+from ravenmigrate.sinks.dump4 import metadata as dump4_metadata
+from ravenmigrate.sinks.dump4.writer import Dump4Writer, dump4_chunks
 
 POS = Position("test", "Docs", 0, 0)
 
@@ -171,7 +172,7 @@ def test_legacy_attachment_metadata_of_the_converters_bytes_and_of_other_forms()
     metadata between them is not a legacy attachment."""
     from ravenmigrate.convert.attachments import convert_attachment
     from ravenmigrate.records import Attachment
-    from ravenmigrate.sinks.dump4_records import legacy_attachment_metadata
+    from ravenmigrate.sinks.dump4.records import legacy_attachment_metadata
 
     data = b"payload"
     meta = {"Content-Type": "text/plain", "Raven-Replication-Version": 3, "N": {"a": ["x", 1]}}

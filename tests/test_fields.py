@@ -6,7 +6,7 @@ import pytest
 
 from ravenmigrate.convert import ConvertOptions
 from ravenmigrate.records import Document4, Position
-from ravenmigrate.sinks.dump4 import Dump4Stats
+from ravenmigrate.sinks.dump4.writer import Dump4Stats
 
 
 def test_records_compare_by_value_and_type():

@@ -63,7 +63,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.codecs.ciphers",
     "ravenmigrate.codecs.body",
     "ravenmigrate.convert.documents",
-    "ravenmigrate.sinks.dump4_records",
+    "ravenmigrate.sinks.dump4.records",
     "ravenmigrate.sources.reader",
     "ravenmigrate.sources.voron.environment",
     "ravenmigrate.sinks.verify",

@@ -6,8 +6,8 @@ import argparse
 import re
 import sys
 
-from ..sinks.dump4 import DEFAULT_LEVEL
-from ..sinks.dump4_convert import ConvertError, Dump4Options, convert_to_dump4, write_report
+from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4, write_report
+from ..sinks.dump4.writer import DEFAULT_LEVEL
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
 reads: documents, legacy revisions, indexes and identities in 4.x form, converted by the same rules

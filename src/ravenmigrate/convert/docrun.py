@@ -244,7 +244,7 @@ def dump4_elements(results: list[Result]) -> bytes:
 def document_elements(results: list[Result]) -> tuple[list[str], list[bytes]]:
     """The ids of the run's documents (each with a last-modified) and each one as a ``Docs`` element:
     ``@id`` and ``@last-modified`` spliced in front of the closing brace of its ``@metadata`` (its
-    last member, only scalars inside), exactly as ``sinks.dump4_records.document_parts`` frames a
+    last member, only scalars inside), exactly as ``sinks.dump4.records.document_parts`` frames a
     document (§11); the legacy ``Docs`` section of an import reads them the same way (§2)."""
     return [r[0] for r in results], [
         b"".join((data[:-2], b'"@id":"' if data[-3] == 0x7B else b',"@id":"', doc_id.encode(),

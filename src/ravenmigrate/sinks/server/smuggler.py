@@ -24,7 +24,7 @@ from ...codecs import b64
 from ...errors import ServerError
 from ...records import Attachment, AttachmentPut4, Delete4, Document4, DocumentRun
 from ..deflate import TRANSPORT_LEVEL, gzip_compressor
-from ..dump4_records import document_parts
+from ..dump4.records import document_parts
 from .client import DEFAULT_IMPORT_OPTIONS, RavenClient
 from .http import (
     TRANSIENT_MESSAGES,
@@ -55,7 +55,7 @@ def _now() -> str:
 
 def legacy_document(doc: Document4) -> bytes:
     """The converted document as a legacy ``Docs`` element, framed as ``convert`` frames it
-    (``dump4_records.document_parts``, which the import reads the same way): ``@id``,
+    (``sinks.dump4.records.document_parts``, which the import reads the same way): ``@id``,
     ``@last-modified`` (now when the converter says "server now", so the server's carry-over of
     §3.4 never applies) and, for a 3.x document that had revisions,
     ``Raven-Document-Revision-Status: Current`` (§4) close its ``@metadata``."""

@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from .. import _twins
-from ..fields import Fields
-from ..records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
-from . import dump4_records as enc
-from .deflate import BackgroundWriter, gzip_compressor
+from ... import _twins
+from ...fields import Fields
+from ...records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
+from ..deflate import BackgroundWriter, gzip_compressor
+from . import records as enc
 
 _twins.register("docrun", "ravenmigrate.convert.docrun")
 _docrun = _twins.load("docrun")
@@ -46,7 +46,7 @@ ATTACHMENT_MODES = ("legacy", "stream")
 
 
 class Dump4Stats(Fields):
-    """What a writer wrote (per file; :class:`~ravenmigrate.sinks.dump4_split.SplitDump4Writer` sums them)."""
+    """What a writer wrote (per file; :class:`~ravenmigrate.sinks.dump4.split.SplitDump4Writer` sums them)."""
 
     __slots__ = ("documents", "revisions", "attachments", "attachment_bytes", "deletions", "indexes", "identities",
                  "skipped", "json_bytes", "gzip_bytes")
@@ -246,7 +246,7 @@ class Dump4Writer:
         self._end_element()
 
     def _write_run(self, run: DocumentRun) -> None:
-        """A run's documents, framed like :func:`~.dump4_records.document_parts` frames them: each has a
+        """A run's documents, framed like :func:`~.records.document_parts` frames them: each has a
         last-modified, no flags and a plain id, and its ``@metadata`` (only scalars) closes the document.
         A run with documents whose last-modified is unknown goes document by document (the section rule)."""
         if run.missing_last_modified:

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..convert import Converter, ConvertOptions
-from ..errors import OutputError, RavenMigrateError
-from ..fields import Fields
-from ..records import Attachment, Document, DocumentRun, Record
-from ..sources import open_source
-from ..threads import responsive
-from .dump4 import BUILD_VERSION, DEFAULT_LEVEL
-from .dump4_split import SplitDump4Writer
+from ...convert import Converter, ConvertOptions
+from ...errors import OutputError, RavenMigrateError
+from ...fields import Fields
+from ...records import Attachment, Document, DocumentRun, Record
+from ...sources import open_source
+from ...threads import responsive
+from .split import SplitDump4Writer
+from .writer import BUILD_VERSION, DEFAULT_LEVEL
 
 PROGRESS_EVERY = 2.0
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import SourceError
-from .sinks.deflate import gzip_decompressor
+from ...errors import SourceError
+from ..deflate import gzip_decompressor
 
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]]', re.S)
 _SCALAR = re.compile(rb"[^,}\]\s]+")

@@ -16,9 +16,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import OutputError
-from ..records import AttachmentPut4, Converted
-from .dump4 import Dump4Stats, Dump4Writer
+from ...errors import OutputError
+from ...records import AttachmentPut4, Converted
+from .writer import Dump4Stats, Dump4Writer
 
 
 def part_path(path: Path, number: int) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ..convert.jsonbytes import decode_key, iter_object
+from ...convert.jsonbytes import decode_key, iter_object
 
 METADATA_KEY = b'"@metadata":'
 _DECODER = json.JSONDecoder(strict=False)

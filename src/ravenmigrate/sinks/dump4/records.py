@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from json.encoder import encode_basestring
 
-from .. import _twins
-from ..convert.attachments import FILES_BODY_TAIL, FILES_PREFIX, files_body_head
-from ..convert.jsonbytes import decode_key, dumps, iter_object
-from ..records import AttachmentPut4, Delete4, Document4, Identity4, Index4
+from ... import _twins
+from ...convert.attachments import FILES_BODY_TAIL, FILES_PREFIX, files_body_head
+from ...convert.jsonbytes import decode_key, dumps, iter_object
+from ...records import AttachmentPut4, Delete4, Document4, Identity4, Index4
 
-_twins.register("dump4_metadata", "ravenmigrate.sinks.dump4_metadata")
+_twins.register("dump4_metadata", "ravenmigrate.sinks.dump4.metadata")
 _metadata = _twins.load("dump4_metadata")
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _split = _twins.load("jsonsplit")
@@ -104,7 +104,7 @@ def legacy_attachment_metadata(doc: Document4, put: AttachmentPut4) -> bytes | N
 
 def legacy_attachment(put: AttachmentPut4, metadata: bytes) -> list[bytes]:
     """A 3.x ``Attachments`` element ``{"Key","Metadata","Data"}`` (§6), as pieces to write."""
-    from ..codecs import b64  # here: pybase64 is imported only when a dump has attachments
+    from ...codecs import b64  # here: pybase64 is imported only when a dump has attachments
 
     return [b'{"Key":' + _json_string(put.name) + b',"Metadata":', metadata, b',"Data":"',
             b64.b64encode(put.data), b'"}']
