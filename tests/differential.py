@@ -1,5 +1,5 @@
 """The differential proof (issue 4): the server's own import of a 3.x dump (database A) against
-ravenmigrate's conversion loaded into database B, compared with :mod:`ravenmigrate.compare`."""
+ravenmigrate's conversion loaded into database B, compared with :mod:`ravenmigrate.verify.compare`."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 from v4_loader import IMPORT_OPTIONS, load
 
-from ravenmigrate.compare import Comparison, diff, normalize_document, read_state
 from ravenmigrate.convert import Converter, ConvertOptions, Deviation
 from ravenmigrate.convert.documents import needs_revisions as record_needs_revisions
 from ravenmigrate.records import Document4, Record
 from ravenmigrate.sinks.server.client import RavenClient
+from ravenmigrate.verify.compare import Comparison, diff, normalize_document, read_state
 
 DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
 REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None,

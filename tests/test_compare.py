@@ -1,10 +1,10 @@
-"""ravenmigrate.compare.diff on hand-built database states (the server-side reading is covered by
+"""ravenmigrate.verify.compare.diff on hand-built database states (the server-side reading is covered by
 tests/test_differential.py)."""
 
 from __future__ import annotations
 
-from ravenmigrate.compare import DatabaseState, diff, normalize_index
 from ravenmigrate.convert import Deviation
+from ravenmigrate.verify.compare import DatabaseState, diff, normalize_index
 
 
 def _doc(doc_id: str, lm: str = "2015-01-02T03:04:05.0000000Z", **body) -> dict:

@@ -22,10 +22,10 @@ from edge_dump import write as write_edge_dump
 from edge_dump import write_revisions
 
 from ravenmigrate.commands.inspect import inspect
-from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
 from ravenmigrate.sinks.server.client import RavenClient
 from ravenmigrate.sources import open_source
+from ravenmigrate.verify.compare import diff, read_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import generate  # noqa: E402

@@ -1,7 +1,7 @@
 """Importing a converted 4.x dump gives the same database as importing the 3.x original (real server).
 
 Both files go through the server's own ``/smuggler/import`` and the databases are compared with
-:mod:`ravenmigrate.compare`. The converter runs with ``server_quirks=True``, so the expected
+:mod:`ravenmigrate.verify.compare`. The converter runs with ``server_quirks=True``, so the expected
 result is exactly the server's legacy import (the default mode's deliberate differences are those
 of docs/deviations.md and are the converter's own tests' business).
 """
@@ -17,11 +17,11 @@ import pytest
 from conftest import real
 from edge_dump import write as write_edge_dump
 
-from ravenmigrate.compare import diff, read_state
 from ravenmigrate.convert import ConvertOptions
 from ravenmigrate.sinks.dump4 import layout as layout4
 from ravenmigrate.sinks.dump4.convert import Dump4Options, convert_to_dump4
 from ravenmigrate.sinks.server.client import RavenClient
+from ravenmigrate.verify.compare import diff, read_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import generate  # noqa: E402

@@ -94,7 +94,7 @@ def test_verify_lists_missing_extra_and_different(ravendb, new_database, tmp_pat
 def test_verify_reads_the_document_stream_cut_anywhere(ravendb, new_database, tmp_path, capsys, monkeypatch):
     """The server's document stream is split as it arrives: reads of any size, cut inside a document,
     a string, between a document and its ``,`` or the closing ``]``, give the same result."""
-    from ravenmigrate.sinks import verify as verify_module
+    from ravenmigrate.verify import documents as verify_module
 
     db = new_database("cuts")
     load(ravendb.url, db, NORTHWIND, "import", tmp_path)

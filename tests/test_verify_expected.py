@@ -1,9 +1,9 @@
-"""``sinks.verify.Expected``: one small entry per document, the id as written kept for reports."""
+"""``verify.documents.Expected``: one small entry per document, the id as written kept for reports."""
 
 from __future__ import annotations
 
 from ravenmigrate.records import Delete4, Document4, Position
-from ravenmigrate.sinks.verify import Expected, digests
+from ravenmigrate.verify.documents import Expected, digests
 
 LM = "2016-08-22T11:23:36.1861726Z"
 AT = Position("x.ravendump", "Docs", 0, 0)

@@ -13,7 +13,7 @@ from ravenmigrate import cli
 from ravenmigrate.codecs.document import EncryptionSettings
 from ravenmigrate.sinks.server.client import RavenClient
 from ravenmigrate.sinks.server.loader import Loader, LoadOptions
-from ravenmigrate.sinks.verify import verify
+from ravenmigrate.verify.documents import verify
 
 pytestmark = pytest.mark.server
 

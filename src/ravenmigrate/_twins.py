@@ -66,7 +66,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.sinks.dump4.records",
     "ravenmigrate.sources.reader",
     "ravenmigrate.sources.voron.environment",
-    "ravenmigrate.sinks.verify",
+    "ravenmigrate.verify.documents",
     "ravenmigrate.threads",
 ]
 

@@ -8,8 +8,8 @@ import json
 from ..sinks.server import embedded
 from ..sinks.server.loader import TRANSPORTS
 from ..sinks.server.progress import table
-from ..sinks.verify import verify
 from ..sources.voron import options as voron_options
+from ..verify.documents import verify
 
 SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
 

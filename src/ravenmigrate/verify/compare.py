@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .convert.deviations import Deviation
-from .sinks.server.client import RavenClient
+from ..convert.deviations import Deviation
+from ..sinks.server.client import RavenClient
 
 PAGE = 1024
 IGNORED_METADATA = ("@change-vector", "@etag", "@last-modified", "@index-score")

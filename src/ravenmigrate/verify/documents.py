@@ -24,9 +24,9 @@ from .. import _twins
 from ..codecs import jsonvalue
 from ..errors import ServerError
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
-from .server.client import RavenClient
-from .server.http import db_path
-from .server.loader import convert, make_converter, open_records
+from ..sinks.server.client import RavenClient
+from ..sinks.server.http import db_path
+from ..sinks.server.loader import convert, make_converter, open_records
 
 _twins.register("canonical", "ravenmigrate.codecs.canonical")
 _canonical = _twins.load("canonical")
