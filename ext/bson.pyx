@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Native twin of ravenmigrate.codecs.bson: RavenDB-BSON → compact JSON in one pass over the bytes.
 
-The pure twin is the specification (formats-3x.md §11.1; rendering rules in its docstring). Hot
+The pure twin is the specification (docs/formats/dumps-3x.md §11.1; rendering rules in its docstring). Hot
 element types (documents, arrays, strings, int32/int64, double, float32, date, bool, null) are
 rendered here straight into a byte buffer; rare ones (decimal, binary, ObjectId, regex) reuse the
 pure helpers, so the output is byte-identical by construction. Errors carry the same messages.

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Native twin of ravenmigrate.convert.docrun (the specification): the common 3.x document read
 and converted in one pass over its bytes in C (compaction, the ``@metadata`` rewrite of
-target-4x.md §3.2, the last-modified of §3.4), stopping at the first document that needs the
+docs/formats/import-4x.md §3.2, the last-modified of §3.4), stopping at the first document that needs the
 general path. Same results, same stopping point as the pure twin.
 """
 
@@ -33,7 +33,7 @@ _init()
 include "unicode_escapes.pxi"
 include "bytes_out.pxi"
 
-# Metadata keys with a rule (target-4x.md §3.2); anything else is kept verbatim.
+# Metadata keys with a rule (docs/formats/import-4x.md §3.2); anything else is kept verbatim.
 DEF K_OTHER = 0
 DEF K_ID = 1
 DEF K_LAST_MODIFIED = 2      # @last-modified, Raven-Last-Modified

@@ -3,7 +3,7 @@
 """Native twin of ravenmigrate.codecs.inflate: raw DEFLATE after the ``Cmpr`` magic via zlib's C API.
 
 One z_stream per call straight into a growing output buffer (no decompressobj, no chunk joins);
-byte-identical to the pure twin, same errors (bundles-3x.md §1).
+byte-identical to the pure twin, same errors (docs/formats/bundles.md §1).
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize

@@ -1,6 +1,6 @@
 # cython: language_level=3
 """Native twin of ravenmigrate.convert.metadata (the specification): the 3.x -> 4.x ``@metadata``
-rewrite of target-4x.md §3.2/§3.3, scanning the raw bytes in C and re-emitting only the
+rewrite of docs/formats/import-4x.md §3.2/§3.3, scanning the raw bytes in C and re-emitting only the
 metadata object. Same API, same results, same errors as the pure twin."""
 
 import json

@@ -8,7 +8,7 @@
 #include <emmintrin.h>
 #endif
 
-/* JSON whitespace as Json.NET reads it (formats-3x.md §5): space and \t \n \v \f \r (9-13). */
+/* JSON whitespace as Json.NET reads it (docs/formats/dumps-3x.md §5): space and \t \n \v \f \r (9-13). */
 static inline int rm_is_ws(unsigned char c) {
     return c == 32 || (unsigned char)(c - 9) <= 4;
 }

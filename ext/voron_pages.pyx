@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Native twin of ravenmigrate.sources.voron.pages: CRC32C and the node arrays of Voron pages.
 
-Same results as the pure twin (the specification); layout facts in raw-storage.md §4.
+Same results as the pure twin (the specification); layout facts in docs/formats/storage-3x.md §4.
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t

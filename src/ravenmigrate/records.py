@@ -1,7 +1,7 @@
 """The typed records every source yields and every sink consumes.
 
 Sources keep document bodies as the original JSON bytes (never round-tripped through Python
-floats, formats-3x.md §5) and parse only ``@metadata``. Each record carries its
+floats, docs/formats/dumps-3x.md §5) and parse only ``@metadata``. Each record carries its
 :class:`Position` so sinks can checkpoint and errors can name where a record came from.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from .fields import Fields, FrozenFields
 
-# The seven 3.x top-level sections (formats-3x.md §4, §15.5).
+# The seven 3.x top-level sections (docs/formats/dumps-3x.md §4, §15.5).
 SECTIONS = ("Docs", "Attachments", "Indexes", "Transformers", "Identities", "DocsDeletions", "AttachmentsDeletions")
 
 
@@ -100,10 +100,10 @@ class Transformer(Fields):
 
 
 class Identity(Fields):
-    """``Value`` is an integer or a numeric string in the source (formats-3x.md §3.6).
+    """``Value`` is an integer or a numeric string in the source (docs/formats/dumps-3x.md §3.6).
 
     ``value_was_string`` keeps which, because RavenDB 4.x imports only the string form
-    (target-4x.md §8).
+    (docs/formats/import-4x.md §8).
     """
 
     __slots__ = ("key", "value", "position", "value_was_string")
@@ -150,7 +150,7 @@ class Finding(Fields):
 
 # ---------------------------------------------------------------------------------------------
 # Converted records: what ravenmigrate.convert yields and every sink consumes. They describe the
-# result RavenDB 4.x's own legacy import would store (target-4x.md §3-§8).
+# result RavenDB 4.x's own legacy import would store (docs/formats/import-4x.md §3-§8).
 # ---------------------------------------------------------------------------------------------
 
 
@@ -290,7 +290,7 @@ class DocumentRun(Fields):
     Only a reader opened with ``runs=True`` yields it (``convert`` and ``load`` do); it is both a
     source record and a converted one: ``results`` are the ``(id, data, collection, last_modified,
     etag, legacy_last_modified)`` tuples of the ``docrun`` twin, exactly the ``Document4`` fields
-    the general path computes for those documents (target-4x.md §3; ``convert/docrun.py`` says
+    the general path computes for those documents (docs/formats/import-4x.md §3; ``convert/docrun.py`` says
     which documents qualify). ``position`` is the first document's; ``offsets`` hold every
     document's uncompressed offset; ``missing_last_modified`` counts the results without a
     last-modified (0 for nearly every run: the sinks then take them as one block).

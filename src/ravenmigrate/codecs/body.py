@@ -1,6 +1,6 @@
 """The payload under the codecs: JSON text (3.x, UTF-8 with BOM) or RavenDB-BSON (1.x/2.x).
 
-formats-3x.md §11.1 / bundles-3x.md §1: per value, fewer than 5 bytes or byte[4] > 30
+docs/formats/dumps-3x.md §11.1 / docs/formats/bundles.md §1: per value, fewer than 5 bytes or byte[4] > 30
 (``BsonType.RavenDBCustomFloat``) means JSON text, otherwise BSON.
 """
 
@@ -18,7 +18,7 @@ _bson = _twins.load("bson")
 
 
 def is_json(value: bytes) -> bool:
-    """RavenDB's ``IsJson`` rule (formats-3x.md §11.1)."""
+    """RavenDB's ``IsJson`` rule (docs/formats/dumps-3x.md §11.1)."""
     return len(value) < 5 or value[4] > _LAST_BSON_TYPE
 
 

@@ -1,6 +1,6 @@
 """Pure twin of ``ravenmigrate._native.bson``: RavenDB-BSON document bodies → compact JSON bytes.
 
-formats-3x.md §11.1 and raw-storage.md §2: 1.x/2.x stored bodies and metadata as BSON written by
+docs/formats/dumps-3x.md §11.1 and docs/formats/storage-3x.md §2: 1.x/2.x stored bodies and metadata as BSON written by
 RavenDB's fork of Json.NET, which adds type 0x13 (.NET ``decimal``, 16 bytes: lo, mid, hi, flags as
 int32 LE) and type 0x1E (``RavenDBCustomFloat``, a 4-byte float32); dates are BSON dates in ms with
 an unspecified ``DateTimeKind``. The JSON text is what 3.x writes for the same value (Json.NET

@@ -1,4 +1,4 @@
-"""The project's own RavenDB-BSON writer (the 2.x body format, formats-3x.md §11.1), for tests and
+"""The project's own RavenDB-BSON writer (the 2.x body format, docs/formats/dumps-3x.md §11.1), for tests and
 benchmarks: builds the rows a 2.x store holds so the decoder can be checked against them.
 
 Python values map to BSON as Json.NET's writer maps .NET values: dict → document (0x03), list →

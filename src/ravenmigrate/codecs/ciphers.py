@@ -1,6 +1,6 @@
 """The symmetric algorithms of the 3.x Encryption bundle, their key-size rule and CBC/PKCS7.
 
-bundles-3x.md §2.1: the .NET ``SymmetricAlgorithm`` types RavenDB accepts, their block sizes and
+docs/formats/bundles.md §2.1: the .NET ``SymmetricAlgorithm`` types RavenDB accepts, their block sizes and
 legal key sizes; mode and padding are the .NET defaults, CBC and PKCS7. §5: ``cryptography`` >= 43
 does AES and DES/3DES (``hazmat.decrepit``); RC2 (40..128-bit keys, effective bits = key bits) uses the
 RFC 2268 twin for every size, checked against the library's 128-bit RC2 in the tests.
@@ -34,7 +34,7 @@ class Algorithm:
     fallback_bits: int
 
     def key_bits(self, preference: int) -> int:
-        """bundles-3x.md §2.1 "Key size": the preference if legal, else the largest size of the
+        """docs/formats/bundles.md §2.1 "Key size": the preference if legal, else the largest size of the
         algorithm's first ``LegalKeySizes`` range."""
         return preference if preference in self.legal_bits else self.fallback_bits
 
@@ -46,7 +46,7 @@ RC2_ALG = Algorithm("RC2", 8, tuple(range(40, 129, 8)), 128)
 ALGORITHMS = (AES, DES, TRIPLE_DES, RC2_ALG)
 
 # Accepted spellings (lower-cased, spaces/dashes removed): .NET type names (bare or namespaced,
-# optionally assembly-qualified), the StorageExporter/4.x Studio short names (bundles-3x.md §4).
+# optionally assembly-qualified), the StorageExporter/4.x Studio short names (docs/formats/bundles.md §4).
 _NAMES = {
     "aescryptoserviceprovider": AES, "aesmanaged": AES, "rijndaelmanaged": AES, "rijndael": AES,
     "aes": AES, "aescng": AES,
@@ -76,7 +76,7 @@ def _library_cipher(alg: Algorithm, key: bytes):
     if alg is AES:
         return algorithms.AES(key)
     if alg is DES:
-        key = key * 3  # DES as 3DES with K1=K2=K3 (bundles-3x.md §5)
+        key = key * 3  # DES as 3DES with K1=K2=K3 (docs/formats/bundles.md §5)
     elif alg is TRIPLE_DES and len(key) == 16:
         key = key + key[:8]  # 2-key 3DES expanded to K1,K2,K1
     if alg is DES or alg is TRIPLE_DES:
@@ -130,7 +130,7 @@ def pkcs7_pad(data: bytes, block: int) -> bytes:
 
 
 def pkcs7_unpad(data: bytes, block: int) -> bytes | None:
-    """Strip PKCS7 padding; None when the padding is invalid (wrong key, bundles-3x.md §7)."""
+    """Strip PKCS7 padding; None when the padding is invalid (wrong key, docs/formats/bundles.md §7)."""
     if not data:
         return None
     n = data[-1]

@@ -1,7 +1,7 @@
-"""Decode and encode a stored document body: the whole 3.x codec chain (formats-3x.md §11.1).
+"""Decode and encode a stored document body: the whole 3.x codec chain (docs/formats/dumps-3x.md §11.1).
 
 stored = Encrypt(UTF8(itemKey) ‖ Compress(BOM‖JSON)); decoding is decrypt, check the item-key
-prefix, inflate when ``Cmpr`` leads, then JSON/BSON sniffing (bundles-3x.md §2.6).
+prefix, inflate when ``Cmpr`` leads, then JSON/BSON sniffing (docs/formats/bundles.md §2.6).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ def decode_document(
     """The document JSON (compact, UTF-8, no BOM) for a stored body.
 
     *key* is the item key the storage used as the encryption prefix: the lower-cased id on Voron,
-    the id as stored on Esent (bundles-3x.md §2.3). *compression*: None auto-detects the ``Cmpr``
+    the id as stored on Esent (docs/formats/bundles.md §2.3). *compression*: None auto-detects the ``Cmpr``
     magic, True inflates it too (RavenDB passes values without the magic through either way), False
     treats ``Cmpr`` as an error. *encryption*: the database's settings, or None when the
     Encryption bundle is off; ids under ``Raven/`` (except the verification document) are never
-    encrypted. Errors are ``BundleDecodeError``/``BundleKeyError`` with a bundles-3x.md §7 code.
+    encrypted. Errors are ``BundleDecodeError``/``BundleKeyError`` with a docs/formats/bundles.md §7 code.
     """
     what = f"document {key!r}"
     inner = stored if isinstance(stored, bytes) else bytes(stored)
@@ -59,7 +59,7 @@ def encode_document(
     """The project's own encoder: what 3.x would store for *json_body* under *key*.
 
     BOM‖JSON (as ``RavenJToken.WriteTo`` writes it), then ``Cmpr``‖deflate when *compression*,
-    then the item-key prefix and CBC/PKCS7 when *encryption* applies to *key* (bundles-3x.md §2.6).
+    then the item-key prefix and CBC/PKCS7 when *encryption* applies to *key* (docs/formats/bundles.md §2.6).
     *json_body* may also be a BSON document (then pass ``bom=False``).
     """
     inner = BOM + json_body if bom and json_body[:3] != BOM else json_body

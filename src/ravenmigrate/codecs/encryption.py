@@ -1,8 +1,8 @@
 """Encryption bundle, stream form: settings, key/IV derivation, document encrypt/decrypt.
 
-bundles-3x.md §2.2 (PBKDF2-HMAC-SHA1, 1000 iterations, salt MD5(key) or SHA1(key) for 2.x
+docs/formats/bundles.md §2.2 (PBKDF2-HMAC-SHA1, 1000 iterations, salt MD5(key) or SHA1(key) for 2.x
 databases), §2.3 (``CBC-PKCS7(K, IV0, UTF8(itemKey) ‖ inner)``, the item-key prefix check, the
-``Raven/`` exemption) and formats-3x.md §11.1.
+``Raven/`` exemption) and docs/formats/dumps-3x.md §11.1.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from functools import cached_property
 from ravenmigrate.codecs.ciphers import Algorithm, CbcCipher, algorithm_named, pkcs7_pad, pkcs7_unpad
 from ravenmigrate.codecs.errors import BundleConfigError, BundleDecodeError, BundleKeyError
 
-PBKDF2_ITERATIONS = 1000  # Constants.Rfc2898Iterations (bundles-3x.md §2.2)
-MINIMUM_KEY_LENGTH = 8  # MinimumAcceptableEncryptionKeyLength (bundles-3x.md §2.1)
+PBKDF2_ITERATIONS = 1000  # Constants.Rfc2898Iterations (docs/formats/bundles.md §2.2)
+MINIMUM_KEY_LENGTH = 8  # MinimumAcceptableEncryptionKeyLength (docs/formats/bundles.md §2.1)
 VERIFICATION_ID = "Raven/Encryption/Verification"
-RAVENFS_PAGE_KEY = "{AE63BE19}"  # item key of every RavenFS page (bundles-3x.md §2.3)
+RAVENFS_PAGE_KEY = "{AE63BE19}"  # item key of every RavenFS page (docs/formats/bundles.md §2.3)
 
 
 @dataclass(frozen=True)
 class EncryptionSettings:
     """The database's raw key, algorithm name, key-size preference in bits and salt variant.
 
-    ``legacy_sha1`` selects the SHA1 salt of databases created by 2.x (bundles-3x.md §2.2).
+    ``legacy_sha1`` selects the SHA1 salt of databases created by 2.x (docs/formats/bundles.md §2.2).
     The derived key and IV are computed once per settings object.
     """
 
@@ -39,7 +39,7 @@ class EncryptionSettings:
         if len(self.key) < MINIMUM_KEY_LENGTH:
             raise BundleConfigError(
                 f"encryption key is {len(self.key)} bytes; RavenDB requires at least "
-                f"{MINIMUM_KEY_LENGTH} (bundles-3x.md §2.1)"
+                f"{MINIMUM_KEY_LENGTH} (docs/formats/bundles.md §2.1)"
             )
         if self.bits <= 0:
             raise BundleConfigError(f"encryption key size must be a positive number of bits, got {self.bits}")
@@ -66,12 +66,12 @@ class EncryptionSettings:
 
     @cached_property
     def key_bits(self) -> int:
-        """The key size actually used (bundles-3x.md §2.1 "Key size")."""
+        """The key size actually used (docs/formats/bundles.md §2.1 "Key size")."""
         return self.cipher_family.key_bits(self.bits)
 
     @cached_property
     def derived(self) -> tuple[bytes, bytes]:
-        """``(K, IV0)`` = PBKDF2-HMAC-SHA1(key, salt, 1000) split at the key length (bundles-3x.md §2.2)."""
+        """``(K, IV0)`` = PBKDF2-HMAC-SHA1(key, salt, 1000) split at the key length (docs/formats/bundles.md §2.2)."""
         salt = (hashlib.sha1 if self.legacy_sha1 else hashlib.md5)(self.key).digest()
         klen = self.key_bits // 8
         dk = hashlib.pbkdf2_hmac("sha1", self.key, salt, PBKDF2_ITERATIONS, klen + self.cipher_family.block)
@@ -90,20 +90,20 @@ class EncryptionSettings:
 
 def is_exempt(doc_id: str) -> bool:
     """Ids starting with ``Raven/`` (any case) are stored unencrypted, except the verification
-    document (bundles-3x.md §2.3 "Not encrypted")."""
+    document (docs/formats/bundles.md §2.3 "Not encrypted")."""
     low = doc_id.lower()
     return low.startswith("raven/") and low != VERIFICATION_ID.lower()
 
 
 def encrypt_value(settings: EncryptionSettings, item_key: str, inner: bytes) -> bytes:
-    """``CBC-PKCS7(K, IV0, UTF8(item_key) ‖ inner)`` (bundles-3x.md §2.3 "Encode")."""
+    """``CBC-PKCS7(K, IV0, UTF8(item_key) ‖ inner)`` (docs/formats/bundles.md §2.3 "Encode")."""
     k_iv = settings.derived[1]
     plain = pkcs7_pad(item_key.encode("utf-8") + inner, settings.cipher_family.block)
     return settings.cipher.encrypt(k_iv, plain)
 
 
 def decrypt_raw(settings: EncryptionSettings, blob: bytes, *, what: str, path: str | None = None) -> bytes:
-    """Decrypt and unpad *blob*; the item-key prefix is still in front (bundles-3x.md §2.3 "Decode")."""
+    """Decrypt and unpad *blob*; the item-key prefix is still in front (docs/formats/bundles.md §2.3 "Decode")."""
     bs = settings.cipher_family.block
     if not blob or len(blob) % bs:
         raise BundleDecodeError(
@@ -131,7 +131,7 @@ def decrypt_value(
     """Decrypt *blob* and check and remove the ``UTF8(item_key)`` prefix; returns the inner bytes.
 
     The comparison is byte for byte and case-sensitive, as RavenDB's ``ReadSalt``: on Voron the item
-    key is the lower-cased id, on Esent the id as stored (bundles-3x.md §2.3).
+    key is the lower-cased id, on Esent the id as stored (docs/formats/bundles.md §2.3).
     """
     what = what or f"document {item_key!r}"
     plain = decrypt_raw(settings, blob, what=what, path=path)
@@ -150,7 +150,7 @@ def decrypt_value(
 
 
 def decrypt_ravenfs_page(settings: EncryptionSettings, blob: bytes, *, path: str | None = None) -> bytes:
-    """A RavenFS page: the stream form with the constant item key ``{AE63BE19}`` (bundles-3x.md §2.3)."""
+    """A RavenFS page: the stream form with the constant item key ``{AE63BE19}`` (docs/formats/bundles.md §2.3)."""
     return decrypt_value(settings, RAVENFS_PAGE_KEY, blob, what="RavenFS page", path=path)
 
 

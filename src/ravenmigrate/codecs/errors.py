@@ -1,4 +1,4 @@
-"""Codec failures with a stable ``code`` (bundles-3x.md §7), built on the project's SourceError."""
+"""Codec failures with a stable ``code`` (docs/formats/bundles.md §7), built on the project's SourceError."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from ravenmigrate.errors import RavenMigrateError, SourceError, WrongKeyError
 
 
 class BundleConfigError(RavenMigrateError, ValueError):
-    """Encryption settings RavenDB itself would refuse (bundles-3x.md §7, code ``config``)."""
+    """Encryption settings RavenDB itself would refuse (docs/formats/bundles.md §7, code ``config``)."""
 
     code = "config"
 
 
 class BundleDecodeError(SourceError):
-    """A stored value that does not decode; ``code`` is one of the bundles-3x.md §7 codes.
+    """A stored value that does not decode; ``code`` is one of the docs/formats/bundles.md §7 codes.
 
     Codes: ``ciphertext-length``, ``deflate``, ``body-parse``, ``index-file``.
     """

@@ -1,6 +1,6 @@
 """Encryption bundle, block form: encrypted Lucene index files (``SeekableCryptoStream``).
 
-bundles-3x.md §2.4: header (magic, IVSize, DecryptedBlockSize 12288, EncryptedBlockSize and, for
+docs/formats/bundles.md §2.4: header (magic, IVSize, DecryptedBlockSize 12288, EncryptedBlockSize and, for
 the 3.x magic only, TotalUnencryptedSize), then blocks of ``IV ‖ CBC-PKCS7(K, IV, 12288 bytes)``,
 then an int64 footer = the logical length, which is the one to trust. Missing blocks read as zeros.
 """
@@ -21,7 +21,7 @@ BLOCK_SIZE = 12288  # Constants.DefaultIndexFileBlockSize
 
 
 def decode_index_file(blob: bytes, settings: EncryptionSettings, *, path: str | None = None) -> bytes:
-    """The plaintext of an encrypted Lucene file, ``footer`` bytes long (bundles-3x.md §2.4)."""
+    """The plaintext of an encrypted Lucene file, ``footer`` bytes long (docs/formats/bundles.md §2.4)."""
     if len(blob) < 28:
         raise BundleDecodeError("index-file", f"{len(blob)} bytes is too short for an encrypted index file", path=path)
     magic, iv_size, plain_block, enc_block = struct.unpack_from("<QIII", blob, 0)

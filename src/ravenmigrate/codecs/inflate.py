@@ -1,6 +1,6 @@
 """Pure twin of ``ravenmigrate._native.inflate``: raw DEFLATE after the ``Cmpr`` magic.
 
-bundles-3x.md §1: no zlib/gzip header, no length, no checksum; trailing bytes are ignored.
+docs/formats/bundles.md §1: no zlib/gzip header, no length, no checksum; trailing bytes are ignored.
 """
 
 from __future__ import annotations

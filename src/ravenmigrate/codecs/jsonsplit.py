@@ -4,14 +4,14 @@ This is the specification of the splitter; ``ravenmigrate._native.jsonsplit`` mu
 byte-identically (same ends, same ``@metadata`` spans, same compacted bytes, same errors).
 
 :class:`Scanner` finds where one JSON value ends in a growing buffer and validates it against the
-lenient grammar 3.x importers accept (formats-3x.md §5, §15.6): trailing commas, ``//`` and
+lenient grammar 3.x importers accept (docs/formats/dumps-3x.md §5, §15.6): trailing commas, ``//`` and
 ``/* */`` comments, single-quoted strings, bare ``NaN``/``Infinity``. It can be resumed when the
 buffer grows (a 300 MB base64 attachment is scanned once, not once per chunk), and it records the
-span of the ``@metadata`` value of a top-level object (formats-3x.md §3.1: usually, but not
+span of the ``@metadata`` value of a top-level object (docs/formats/dumps-3x.md §3.1: usually, but not
 necessarily, the last key).
 
 :func:`compact` drops insignificant whitespace, comments and trailing commas from a value the
-scanner accepted (3.x writes ``Formatting.Indented`` with CRLF, formats-3x.md §1).
+scanner accepted (3.x writes ``Formatting.Indented`` with CRLF, docs/formats/dumps-3x.md §1).
 
 :func:`raw_unicode` writes the ``\\uXXXX`` escapes of double-quoted strings as raw UTF-8, the way
 RavenDB 4.x's own export writes strings (docs/deviations.md): the 4.1 JSON
@@ -72,7 +72,7 @@ def error_message(state: int, top: int, c: int) -> str:
 
 
 def valid_word(word: bytes) -> bool:
-    """A bare token is a JSON number or one of the literals Json.NET reads (formats-3x.md §5)."""
+    """A bare token is a JSON number or one of the literals Json.NET reads (docs/formats/dumps-3x.md §5)."""
     return word in _LITERALS or _NUMBER.fullmatch(word) is not None
 
 

@@ -1,4 +1,4 @@
-"""Lenient JSON values as RavenDB 1.x-3.5 wrote and read them (formats-3x.md §5, §15.6-§15.8).
+"""Lenient JSON values as RavenDB 1.x-3.5 wrote and read them (docs/formats/dumps-3x.md §5, §15.6-§15.8).
 
 ``loads`` accepts everything Json.NET-based 3.x importers accept: trailing commas, ``//`` and
 ``/* */`` comments, single-quoted strings, bare ``NaN``/``Infinity``/``-Infinity`` (2.5 writes
@@ -9,7 +9,7 @@ never end up as Python ``float``: integers become
 ``14.0`` stays ``14.0``.
 
 ``dumps`` writes compact UTF-8 JSON and keeps ``Decimal`` text exactly; ``NaN``/``Infinity`` are
-written quoted, as 3.x writers do (``FloatFormatHandling.String``, formats-3x.md §5).
+written quoted, as 3.x writers do (``FloatFormatHandling.String``, docs/formats/dumps-3x.md §5).
 """
 
 from __future__ import annotations

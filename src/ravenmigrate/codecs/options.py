@@ -1,8 +1,8 @@
-"""Bundle options named like the 4.0 offline-migration dialog (bundles-3x.md §4).
+"""Bundle options named like the 4.0 offline-migration dialog (docs/formats/bundles.md §4).
 
 ``--compression`` / ``--no-compression`` (default: auto-detect the ``Cmpr`` magic),
 ``--encryption-key BASE64``, ``--encryption-algorithm``, ``--encryption-bits`` and
-``--encryption-legacy-sha1`` (databases created by 2.x, bundles-3x.md §2.2).
+``--encryption-legacy-sha1`` (databases created by 2.x, docs/formats/bundles.md §2.2).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pure twin of ``ravenmigrate._native.rc2``: RC2 (RFC 2268) in CBC mode, any key length.
 
 ``cryptography`` only offers RC2 with 128-bit keys; RavenDB's ``RC2CryptoServiceProvider`` accepts
-40..128 bits in steps of 8 with effective bits = key bits (bundles-3x.md §2.1, §5). The key schedule
+40..128 bits in steps of 8 with effective bits = key bits (docs/formats/bundles.md §2.1, §5). The key schedule
 is 64 little-endian 16-bit words (128 bytes), shared by both twins.
 """
 

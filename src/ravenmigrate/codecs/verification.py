@@ -1,6 +1,6 @@
 """Check an encryption key against the ``Raven/Encryption/Verification`` document.
 
-bundles-3x.md §2.3 "Known plaintext": the document holds ``{"Text":"The encryption is correct."}``;
+docs/formats/bundles.md §2.3 "Known plaintext": the document holds ``{"Text":"The encryption is correct."}``;
 §6 suggests probing every algorithm, key size and salt variant with it; §7 the messages.
 """
 

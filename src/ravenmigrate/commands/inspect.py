@@ -1,7 +1,7 @@
 """``ravenmigrate inspect SRC``: what a source holds, before any conversion.
 
 Counts per 3.x section (items as they appear in the source) and per collection, sizes, the writer
-era, and warnings about what RavenDB 4.x's import will treat specially (target-4x.md §3, §7, §8).
+era, and warnings about what RavenDB 4.x's import will treat specially (docs/formats/import-4x.md §3, §7, §8).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..sources.voron import options as voron_options
 
 _SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
                Identity: "Identities", DocumentDeletion: "DocsDeletions", AttachmentDeletion: "AttachmentsDeletions"}
-# Index names 4.x's import skips (target-4x.md §7.2).
+# Index names 4.x's import skips (docs/formats/import-4x.md §7.2).
 SKIPPED_INDEXES = ("raven/documentsbyentityname", "raven/conflictdocuments")
 
 
@@ -69,27 +69,27 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
                 name = "@empty"
                 if not rec.id.lower().startswith("raven/"):
                     warning("document-without-collection", "documents without Raven-Entity-Name go to the "
-                            "4.x @empty collection (target-4x.md §3.2)", rec.id)
+                            "4.x @empty collection (docs/formats/import-4x.md §3.2)", rec.id)
             collections[name] = collections.get(name, 0) + 1
             _largest(sizes, "documents_bytes", "largest_document", rec.id, len(rec.data))
         elif isinstance(rec, Attachment):
             _largest(sizes, "attachments_bytes", "largest_attachment", rec.key, len(rec.data))
         elif isinstance(rec, Identity) and not rec.value_was_string:
             warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
-                    "(\"Could not read identity\", target-4x.md §8)", rec.key)
+                    "(\"Could not read identity\", docs/formats/import-4x.md §8)", rec.key)
         elif isinstance(rec, Index):
             indexes.outcomes.append(predict(rec))
             if rec.name.lower() in SKIPPED_INDEXES:
-                warning("index-skipped-by-4x", "indexes the 4.x import skips (target-4x.md §7.2)", rec.name)
+                warning("index-skipped-by-4x", "indexes the 4.x import skips (docs/formats/import-4x.md §7.2)", rec.name)
             elif rec.definition is None:
                 warning("index-without-definition", "indexes without a definition (vanished during the export)",
                         rec.name)
             elif get(rec.definition, "IsCompiled") is True or rec.name.startswith("Temp/"):
                 warning("index-skipped-by-3x", "compiled or Temp/ indexes, which import skips "
-                        "(formats-3x.md §3.2)", rec.name)
+                        "(docs/formats/dumps-3x.md §3.2)", rec.name)
         elif isinstance(rec, Transformer):
             warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
-                    "(target-4x.md §7.3)", rec.name)
+                    "(docs/formats/import-4x.md §7.3)", rec.name)
     source_counts = getattr(src, "counts", None) or seen  # a source may count items it did not yield
     counts = {s: source_counts.get(s, 0) for s in SECTIONS}
     return {
@@ -106,7 +106,7 @@ def inspect(path: str, *, salvage: bool = False, **options: Any) -> dict[str, An
 
 
 def _index_report(out, indexes: dict[str, Any], limit: int = 20) -> None:
-    """What 4.x will do with each index (ravenmigrate.convert.indexes, target-4x.md §7)."""
+    """What 4.x will do with each index (ravenmigrate.convert.indexes, docs/formats/import-4x.md §7)."""
     if not indexes["indexes"]:
         return
     n = indexes["summary"]

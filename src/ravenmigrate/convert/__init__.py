@@ -1,4 +1,4 @@
-"""3.x records -> what RavenDB 4.x's own legacy import stores (target-4x.md §3-§8).
+"""3.x records -> what RavenDB 4.x's own legacy import stores (docs/formats/import-4x.md §3-§8).
 
 ``Converter(options).convert(record)`` turns each source record (:mod:`ravenmigrate.records`)
 into zero or more converted records (``Document4``, ``AttachmentPut4``, ``Delete4``, ``Index4``,
@@ -116,7 +116,7 @@ class Converter:
         if isinstance(record, Index):
             return (convert_index(record, self.options.remove_analyzers),)
         if isinstance(record, Transformer):
-            return (Skipped("transformer", record.name, "transformers do not exist in 4.x (target-4x.md §7.3)",
+            return (Skipped("transformer", record.name, "transformers do not exist in 4.x (docs/formats/import-4x.md §7.3)",
                             record.position),)
         if isinstance(record, Identity):
             return (self._identity(record),)
@@ -127,7 +127,7 @@ class Converter:
         name = identity.key.lower()
         if not identity.value_was_string:
             if self.options.server_quirks:
-                return Skipped("identity", identity.key, "integer value: the 4.x import drops it (target-4x.md §8)",
+                return Skipped("identity", identity.key, "integer value: the 4.x import drops it (docs/formats/import-4x.md §8)",
                                identity.position)
             self._deviate(Deviation("identity-integer", name, None, identity.value))
         return Identity4(name, identity.value, identity.position)

@@ -1,4 +1,4 @@
-"""3.x legacy attachments -> ``files/{Key}`` documents in ``@files`` with one attachment (target-4x.md §6)."""
+"""3.x legacy attachments -> ``files/{Key}`` documents in ``@files`` with one attachment (docs/formats/import-4x.md §6)."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ def convert_attachment(att: Attachment) -> list[Document4 | AttachmentPut4] | Sk
     last-modified is the server's "now".
     """
     if att.metadata.get("Raven-Delete-Marker") is True:
-        return Skipped("attachment", att.key, "Raven-Delete-Marker is true (target-4x.md §6)", att.position)
+        return Skipped("attachment", att.key, "Raven-Delete-Marker is true (docs/formats/import-4x.md §6)", att.position)
     if att.key.endswith(SKIPPED_SUFFIXES):
-        return Skipped("attachment", att.key, "key ends with .deleting or .downloading (target-4x.md §6)",
+        return Skipped("attachment", att.key, "key ends with .deleting or .downloading (docs/formats/import-4x.md §6)",
                        att.position)
     digest = attachment_hash(att.data)
     doc_id = FILES_PREFIX + att.key

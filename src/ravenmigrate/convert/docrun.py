@@ -1,7 +1,7 @@
 """Pure-Python twin ``docrun``: read and convert the common 3.x document in one step.
 
 The general path builds a ``Document`` per record (the reader parses its ``@metadata``) and then
-a ``Document4`` (the converter rewrites it, target-4x.md §3). Most documents of a real export
+a ``Document4`` (the converter rewrites it, docs/formats/import-4x.md §3). Most documents of a real export
 need none of the rules that carry state or report deviations; for those, :func:`convert_run`
 produces exactly what the two steps produce (the same compact bytes, id, collection and
 last-modified; ``tests/test_docrun.py`` checks it on every real and generated dump) and stops at
@@ -12,7 +12,7 @@ Escapes ``\\uXXXX`` are written as raw UTF-8 as the general path writes them
 (``jsonsplit.raw_unicode``). A document takes the general path when any of these holds: an
 escaped surrogate (reported as a deviation there); ``@metadata`` missing, not last, or appearing more than once
 (nested metadata, §3.3); a single-quoted string, a comment or a trailing comma (lenient 3.x
-JSON, formats-3x.md §5); an escaped metadata key, an escaped or non-string ``@id`` or
+JSON, docs/formats/dumps-3x.md §5); an escaped metadata key, an escaped or non-string ``@id`` or
 last-modified, a composite metadata value other than ``Raven-Replication-History``'s array;
 ``@flags``, ``@change-vector``, ``Raven-Document-Revision-Status`` (revisions, §4),
 ``Raven-Expiration-Date``/``@expires`` (expiration); a last-modified with a 3-digit fraction

@@ -1,4 +1,4 @@
-"""3.x documents -> 4.x documents and legacy revisions (target-4x.md §3, §4).
+"""3.x documents -> 4.x documents and legacy revisions (docs/formats/import-4x.md §3, §4).
 
 Per document: rewrite ``@metadata`` (twin ``metadata4``, §3.2) and splice it back into the
 untouched body bytes, with ``\\uXXXX`` escapes written as raw UTF-8 (``jsonsplit.raw_unicode``:
@@ -76,7 +76,7 @@ def needs_revisions(record: object) -> bool:
 
 
 def is_skipped_system_document(doc_id: str) -> bool:
-    """The six system documents 4.x does not import (target-4x.md §3.1 step 5)."""
+    """The six system documents 4.x does not import (docs/formats/import-4x.md §3.1 step 5)."""
     return doc_id in SKIPPED_SYSTEM_DOCUMENTS or (doc_id.startswith(REPLICATION_SOURCES) and len(doc_id) == 62)
 
 
@@ -148,7 +148,7 @@ class DocumentConverter:
         skipped = is_skipped_system_document(doc_id)
         last_modified = self._last_modified(doc, doc_id, last_modified_raw, report=not skipped)
         if skipped:
-            return Skipped("document", doc_id, "system document the 4.x import skips (target-4x.md §3.1)",
+            return Skipped("document", doc_id, "system document the 4.x import skips (docs/formats/import-4x.md §3.1)",
                            doc.position)
         collection = self._collection(doc, members)
         if HILO_MARKER in doc_id:
@@ -251,7 +251,7 @@ class DocumentConverter:
                 status = value
             elif kind == "etag" and status == "Historical":
                 if not isinstance(value, str):
-                    raise self._error(doc, "@etag of a legacy revision must be a string (target-4x.md §3.2)")
+                    raise self._error(doc, "@etag of a legacy revision must be a string (docs/formats/import-4x.md §3.2)")
                 state.revision_counter += 1
                 if state.revision_base is None:
                     try:

@@ -1,4 +1,4 @@
-"""Creation errors RavenDB 4.x raises for converted 3.x indexes, predicted before loading (target-4x.md §7.2).
+"""Creation errors RavenDB 4.x raises for converted 3.x indexes, predicted before loading (docs/formats/import-4x.md §7.2).
 
 The 4.x import reports these as "Could not write index" errors and carries on. Only rules with
 a known server error are predicted; anything else is assumed to compile:

@@ -1,4 +1,4 @@
-"""3.x index definitions -> 4.x ``IndexDefinition`` JSON, and the pre-flight index report (target-4x.md §7).
+"""3.x index definitions -> 4.x ``IndexDefinition`` JSON, and the pre-flight index report (docs/formats/import-4x.md §7).
 
 :func:`convert_index` does what the 4.x legacy import does when reading a definition (§7.1) and
 before creating it (§7.2): skip ``Raven/DocumentsByEntityName`` and ``Raven/ConflictDocuments``,
@@ -124,7 +124,7 @@ def convert_index(index: Index, remove_analyzers: bool = False) -> Index4 | Skip
         return Skipped("index", index.name, f"4.x cannot read the definition: {exc}", index.position)
     name = target_name(index.name)
     if name is None:
-        return Skipped("index", index.name, "system index 4.x does not import (target-4x.md §7.2)", index.position)
+        return Skipped("index", index.name, "system index 4.x does not import (docs/formats/import-4x.md §7.2)", index.position)
     definition["Name"] = name
     return Index4(name, definition, index.position)
 

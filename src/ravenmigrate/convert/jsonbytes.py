@@ -1,7 +1,7 @@
 """Byte-level JSON helpers for the metadata rewrite: scan values without parsing bodies.
 
 The 3.x body bytes must reach 4.x untouched (numbers are never round-tripped through floats,
-formats-3x.md §5), so the converter works on raw UTF-8 JSON: it finds value boundaries, keeps
+docs/formats/dumps-3x.md §5), so the converter works on raw UTF-8 JSON: it finds value boundaries, keeps
 scalars byte for byte, and only re-emits the objects it rewrites (compactly).
 """
 
@@ -93,7 +93,7 @@ def iter_object(data: bytes, start: int) -> Iterator[tuple[int, int, int, int]]:
         if pos < len(data) and data[pos] == 0x2C:
             pos = skip_ws(data, pos + 1)
             if pos < len(data) and data[pos] == 0x7D:
-                return  # trailing comma (2.0 Studio sample data, formats-3x.md §14)
+                return  # trailing comma (2.0 Studio sample data, docs/formats/dumps-3x.md §14)
             continue
         if pos < len(data) and data[pos] == 0x7D:
             return

@@ -1,4 +1,4 @@
-"""3.x last-modified strings -> the 4.x ``@last-modified`` form (target-4x.md §3.4).
+"""3.x last-modified strings -> the 4.x ``@last-modified`` form (docs/formats/import-4x.md §3.4).
 
 4.x accepts exactly six shapes: ``yyyy-MM-ddTHH:mm:ss`` (19 chars), with ``Z`` (20), with a
 3-digit fraction (23/24) or a 7-digit fraction (27/28). Anything else faults the server's import.

@@ -1,7 +1,7 @@
 """Pure-Python twin ``metadata4``: rewrite one 3.x ``@metadata`` object into its 4.x form.
 
 This is the specification of the per-document hot path (the native twin is ``ext/metadata4.pyx``).
-It follows RavenDB 4.x's metadata modifier (target-4x.md §3.2): keys are matched exactly
+It follows RavenDB 4.x's metadata modifier (docs/formats/import-4x.md §3.2): keys are matched exactly
 (case-sensitive, decoded name), kept keys stay in their original order with their value bytes
 untouched, ``Raven-Entity-Name`` becomes ``@collection`` and ``Raven-Expiration-Date`` becomes
 ``@expires``, consumed and dropped keys disappear. The rules apply to every object nested
@@ -15,7 +15,7 @@ from typing import Any
 
 from .jsonbytes import JsonBytesError, decode_key, iter_array, iter_object, scalar
 
-# Dropped keys whose value must be a primitive (target-4x.md §3.2 type rules).
+# Dropped keys whose value must be a primitive (docs/formats/import-4x.md §3.2 type rules).
 DROPPED = frozenset({
     "@index-score", "Last-Modified", "Raven-Read-Only", "Raven-Document-Revision",
     "Raven-Replication-Source", "Raven-Replication-Version", "Non-Authoritative-Information",

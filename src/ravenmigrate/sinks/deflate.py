@@ -1,6 +1,6 @@
 """Gzip output through the fastest deflater installed: ISA-L, zlib-ng, or the standard zlib.
 
-A RavenDB 4.x ``.ravendbdump`` is one gzip member (target-4x.md §11); the server wraps every
+A RavenDB 4.x ``.ravendbdump`` is one gzip member (docs/formats/import-4x.md §11); the server wraps every
 uploaded file part in a GZip decompressor (§2), so any conforming gzip stream is accepted. The
 level follows zlib's scale 0-9: 0 stores without compression (stdlib zlib), 1-3 use ISA-L
 (whose levels 1-3 are its own fast scale) when installed, every level uses zlib-ng before the

@@ -1,6 +1,6 @@
 """Sources: every form 3.x data comes in, read as a stream of typed records (``ravenmigrate.records``).
 
-``open_source(path)`` decides by content, not by extension (formats-3x.md §15.1): gzip or plain
+``open_source(path)`` decides by content, not by extension (docs/formats/dumps-3x.md §15.1): gzip or plain
 JSON exports (with their split parts), incremental/periodic export folders, and (through
 registered openers) raw storage. A ZIP is recognised and refused with a clear message until a
 RavenFS reader exists.
@@ -58,7 +58,7 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
 
 
 def _zip_message(path: Path) -> str:
-    """RavenFS exports are ZIPs with a ``.metadata`` entry (formats-3x.md §9); backups are ZIPs too."""
+    """RavenFS exports are ZIPs with a ``.metadata`` entry (docs/formats/dumps-3x.md §9); backups are ZIPs too."""
     import zipfile  # only for ZIP input: 4 ms of start-up otherwise
 
     try:

@@ -1,4 +1,4 @@
-"""What every source offers (formats-3x.md §15; design.md "The pipeline").
+"""What every source offers (docs/formats/dumps-3x.md §15; design.md "The pipeline").
 
 A source yields typed records in file order, keeps at most one record plus a bounded buffer in
 memory, reports non-fatal findings, and can be iterated again (each call re-reads the input).

@@ -1,6 +1,6 @@
 """Which RavenDB version wrote an export, from its key order and record shapes.
 
-Evidence (formats-3x.md §2, §3.2-§3.6, §10, §12): 1.x writes ``Indexes, Docs`` (later
+Evidence (docs/formats/dumps-3x.md §2, §3.2-§3.6, §10, §12): 1.x writes ``Indexes, Docs`` (later
 ``Attachments``) with lower-case Guid etags and ``Last-Modified`` without ``Z``; 2.0 adds
 ``Attachments``; 2.5 adds ``Transformers``; 3.0 before 2016 adds ``Identities`` after them;
 3.0 from 2016 and 3.5 write ``Docs`` first; 3.5 index definitions carry ``IndexVersion``/

@@ -1,4 +1,4 @@
-"""Typed records from section items (formats-3x.md §3, §15.9-§15.16)."""
+"""Typed records from section items (docs/formats/dumps-3x.md §3, §15.9-§15.16)."""
 
 from __future__ import annotations
 

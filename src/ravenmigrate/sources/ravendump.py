@@ -1,6 +1,6 @@
 """A 3.x database export as one source: a single file, its split parts, or an incremental folder.
 
-Split exports (formats-3x.md §8, §15.17): ``X`` is followed by ``X.part001``, ``X.part002`` ... while
+Split exports (docs/formats/dumps-3x.md §8, §15.17): ``X`` is followed by ``X.part001``, ``X.part002`` ... while
 they exist, each a complete export. Incremental folders (§7.1, §15.18): every
 ``*.ravendb-incremental-dump`` ordered by last-write time (then name), each followed by its
 parts; ``Indexes`` and ``Transformers`` only from the last file. A periodic-export folder (§7.2)
@@ -102,7 +102,7 @@ class DumpSource:
 
     @property
     def era(self) -> str:
-        """The writer era (formats-3x.md §2, §12): final once ``records()`` has been exhausted."""
+        """The writer era (docs/formats/dumps-3x.md §2, §12): final once ``records()`` has been exhausted."""
         return self.evidence.era()
 
     def fraction(self) -> float:
@@ -149,7 +149,7 @@ class DumpSource:
                 if n:
                     self.findings.append(Finding(
                         "replay-skipped", f"{n} {section} item(s) of {path.name} not replayed: only the last "
-                                          "incremental export's indexes and transformers count (formats-3x.md §7.1)",
+                                          "incremental export's indexes and transformers count (docs/formats/dumps-3x.md §7.1)",
                         extra={"file": str(path), "section": section, "count": n}))
         if not started:
             raise SourceError(f"resume position {after.source!r} is not a file of this source", path=self.path)

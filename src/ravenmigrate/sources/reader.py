@@ -1,9 +1,9 @@
 """Stream one 3.x export file (one ``.ravendump`` or one split part) into typed records.
 
 The top-level object is read token by token (sections may come in any order and repeat,
-formats-3x.md §2, §4, §15.3-§15.5); each section item is delimited by the ``jsonsplit`` twin
+docs/formats/dumps-3x.md §2, §4, §15.3-§15.5); each section item is delimited by the ``jsonsplit`` twin
 without building Python objects for document bodies, and only ``@metadata`` is parsed
-(formats-3x.md §3.1, §5). Memory holds one record plus a bounded buffer.
+(docs/formats/dumps-3x.md §3.1, §5). Memory holds one record plus a bounded buffer.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class DumpFile:
     """One export file read front to back; see :meth:`records`.
 
     ``skip_sections``: sections whose items are scanned but not yielded (incremental replay,
-    formats-3x.md §7.1). ``after``: uncompressed offset; records starting at or before it are
+    docs/formats/dumps-3x.md §7.1). ``after``: uncompressed offset; records starting at or before it are
     scanned but not built (resuming). Findings are appended to ``findings``. ``runs``: common
     documents come as :class:`~ravenmigrate.records.DocumentRun` records, already converted by the
     ``docrun`` twin (needs ``compact``; what ``convert`` and ``load`` read).
@@ -181,7 +181,7 @@ class DumpFile:
             self.evidence.bom = True
         p = self._skip_ws()
         if p < 0:
-            self.note("empty-file", f"{self.name} is empty: nothing to import (formats-3x.md §1)")
+            self.note("empty-file", f"{self.name} is empty: nothing to import (docs/formats/dumps-3x.md §1)")
             return
         if self.buf[p] != 0x7B:
             raise self.error(f"unexpected {_show(self.buf[p])}, expected '{{' (an export is one JSON object)", p)
@@ -235,7 +235,7 @@ class DumpFile:
         return key
 
     def _unknown_section(self, key: str, p: int) -> None:
-        """3.x rejects unknown top-level keys (formats-3x.md §4); salvage skips their value."""
+        """3.x rejects unknown top-level keys (docs/formats/dumps-3x.md §4); salvage skips their value."""
         if not self.salvage:
             raise self.error(f"unknown top-level key {key!r}; a 3.x export has only {', '.join(SECTIONS)}", p)
         start = self._skip_ws()
@@ -392,7 +392,7 @@ class DumpFile:
         return run
 
     def _document(self, start: int, end: int, ms: int, me: int, pos: Position) -> Document | None:
-        """A document keeps its bytes; only ``@metadata`` is parsed (formats-3x.md §3.1, §15.9)."""
+        """A document keeps its bytes; only ``@metadata`` is parsed (docs/formats/dumps-3x.md §3.1, §15.9)."""
         buf = self.buf
         if buf[start] != 0x7B:
             raise _Bad(f"a document must be a JSON object, found {_show(buf[start])}", start, start)

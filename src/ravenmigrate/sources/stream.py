@@ -1,6 +1,6 @@
 """Raw bytes of an export file, decompressed: gzip (every member) or plain, sniffed by content.
 
-formats-3x.md §1 and §15.1-§15.2: 3.x writes one gzip member per file, UTF-8 without BOM; the
+docs/formats/dumps-3x.md §1 and §15.1-§15.2: 3.x writes one gzip member per file, UTF-8 without BOM; the
 importer falls back to plain JSON when the data is not gzip, and its ``StreamReader`` accepts a
 UTF-8 BOM (also UTF-16/32 BOMs, which this stream transcodes to UTF-8). The fastest available
 inflater is used: ``isal``, then ``zlib-ng``, then the stdlib ``zlib``.
@@ -55,7 +55,7 @@ def inflater() -> tuple[str, ModuleType]:
 
 
 def sniff(path: Path) -> str:
-    """``gzip``, ``zip`` or ``plain`` from the first bytes (formats-3x.md §15.1)."""
+    """``gzip``, ``zip`` or ``plain`` from the first bytes (docs/formats/dumps-3x.md §15.1)."""
     with open(path, "rb") as f:
         head = f.read(4)
     if head.startswith(GZIP_MAGIC):

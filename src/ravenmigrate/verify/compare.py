@@ -1,4 +1,4 @@
-"""Read a 4.x database's full state from a live server and diff two states (target-4x.md §14).
+"""Read a 4.x database's full state from a live server and diff two states (docs/formats/import-4x.md §14).
 
 Used by the differential test (server import vs ravenmigrate) and by ``verify``. A state holds
 every document with its metadata, every attachment (name, hash, size, content type), every
@@ -83,7 +83,7 @@ def _db(database: str) -> str:
 
 def read_state(client: RavenClient, database: str, *, revision_ids: Iterable[str] = (),
                wait_for_indexing: float = 60.0) -> DatabaseState:
-    """Everything a 4.x database holds, read through the endpoints of target-4x.md §10."""
+    """Everything a 4.x database holds, read through the endpoints of docs/formats/import-4x.md §10."""
     state = DatabaseState()
     db = _db(database)
     start = 0

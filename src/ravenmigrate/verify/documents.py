@@ -1,6 +1,6 @@
 """Verify a load: the converted source against what the 4.x server holds, document by document.
 
-Expected values come from ``ravenmigrate.convert`` (what 4.x's legacy import stores, target-4x.md
+Expected values come from ``ravenmigrate.convert`` (what 4.x's legacy import stores, docs/formats/import-4x.md
 §3-§8); the server's side is streamed from ``GET /streams/docs`` (§10). Per document the body and
 the metadata are compared through digests of their canonical texts (``codecs.canonical``: numbers
 compared exactly by value, key order and escaping ignored) leaving out what the server assigns itself (``@id``, ``@change-vector``, ``@flags``,

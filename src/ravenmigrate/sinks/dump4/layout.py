@@ -1,6 +1,6 @@
 """Read a RavenDB 4.x ``.ravendbdump``: its top-level sections, their elements and their shapes.
 
-Enough of the 4.x format (target-4x.md §11) to check what the dump writer produces against a
+Enough of the 4.x format (docs/formats/import-4x.md §11) to check what the dump writer produces against a
 real 4.x export: the gzip JSON object, ``BuildVersion`` first (§2), arrays of elements per
 section, and the attachment stream framing (an ``@export-type: Attachment`` element followed
 immediately by exactly ``Size`` raw bytes, §11). The file is read whole: meant for tests and

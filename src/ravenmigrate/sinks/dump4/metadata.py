@@ -1,6 +1,6 @@
 """Pure-Python twin ``dump4_metadata``: where a document's own ``@metadata`` object closes.
 
-The dump writer splices ``@id`` and ``@last-modified`` in front of that brace (target-4x.md §11)
+The dump writer splices ``@id`` and ``@last-modified`` in front of that brace (docs/formats/import-4x.md §11)
 instead of re-serialising the document. The native twin is ``ext/dump4_metadata.pyx``.
 """
 

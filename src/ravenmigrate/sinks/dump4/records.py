@@ -1,4 +1,4 @@
-"""The bytes of one element of each 4.x dump section (target-4x.md §11, §11.1).
+"""The bytes of one element of each 4.x dump section (docs/formats/import-4x.md §11, §11.1).
 
 Documents keep the converter's compact bytes: only the members the V4 reader takes from the
 document's own ``@metadata`` (``@id``, ``@last-modified``, a revision's ``@change-vector``) are

@@ -4,7 +4,7 @@ Every part is a complete dump (``BuildVersion`` first, §2) that the server impo
 importing the parts in name order gives the same database as one file: a part ends only between
 records (a document and its attachments stay together) and nothing a later record needs
 crosses a part boundary (last-modified values are written explicitly, legacy revisions carry
-their change vectors, attachment streams are repeated per part, target-4x.md §11).
+their change vectors, attachment streams are repeated per part, docs/formats/import-4x.md §11).
 
 Naming: without a split the output is exactly the requested path; once a second part is
 needed, the first is renamed and all parts are ``<stem>.001<suffix>``, ``<stem>.002<suffix>`` ...

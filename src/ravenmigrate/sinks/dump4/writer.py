@@ -1,4 +1,4 @@
-"""Stream converted records into a RavenDB 4.x ``.ravendbdump`` (target-4x.md §11, §11.1).
+"""Stream converted records into a RavenDB 4.x ``.ravendbdump`` (docs/formats/import-4x.md §11, §11.1).
 
 The output is one gzip member holding one compact JSON object: ``BuildVersion`` first (so the
 server reads it as a V4 dump, §2), then one section per run of records of the same kind, in

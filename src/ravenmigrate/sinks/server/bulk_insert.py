@@ -1,4 +1,4 @@
-"""Transport ``bulk-insert``: the 4.x bulk insert protocol (target-4x.md §9) over parallel streams.
+"""Transport ``bulk-insert``: the 4.x bulk insert protocol (docs/formats/import-4x.md §9) over parallel streams.
 
 An operation is one ``POST bulk_insert?id=`` whose chunked body is the JSON array of PUT commands,
 each embedding the converted document bytes as they are (no per-document re-serialisation),

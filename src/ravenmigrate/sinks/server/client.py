@@ -1,7 +1,7 @@
 """A small RavenDB 4.x HTTP client on the standard library (one keep-alive connection per object).
 
 Only what ravenmigrate needs: database admin, documents, operations, streams. Endpoints are
-those of target-4x.md §10. Not thread-safe: parallel streams each own a client.
+those of docs/formats/import-4x.md §10. Not thread-safe: parallel streams each own a client.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from ...errors import ServerError
 
-# Every type the legacy (3.x) import understands, as in target-4x.md §2 "the exact request that worked".
+# Every type the legacy (3.x) import understands, as in docs/formats/import-4x.md §2 (the request that imports Northwind 3.5).
 DEFAULT_IMPORT_OPTIONS: dict[str, Any] = {
     "IncludeExpired": True,
     "OperateOnTypes": "Documents, RevisionDocuments, Indexes, Identities, Tombstones, LegacyAttachments, "
@@ -85,7 +85,7 @@ class RavenClient:
         return self.json("GET", "/databases?namesOnly=true&pageSize=1024").get("Databases", [])
 
     def create_database(self, name: str) -> None:
-        """``PUT /admin/databases?name=..&replicationFactor=1`` (target-4x.md §10)."""
+        """``PUT /admin/databases?name=..&replicationFactor=1`` (docs/formats/import-4x.md §10)."""
         q = urllib.parse.urlencode({"name": name, "replicationFactor": 1})
         self.json("PUT", f"/admin/databases?{q}", {"DatabaseName": name, "Settings": {}, "Disabled": False})
 
@@ -116,7 +116,7 @@ class RavenClient:
 
     def smuggler_import(self, database: str, chunks: Iterable[bytes], options: dict[str, Any] | None = None) -> Any:
         """The server's own import: ``POST /databases/{db}/smuggler/import`` with an
-        ``importOptions`` form part and one gzip file part streamed from *chunks* (target-4x.md §2).
+        ``importOptions`` form part and one gzip file part streamed from *chunks* (docs/formats/import-4x.md §2).
 
         Returns the SmugglerResult JSON; a faulted import raises :class:`ServerError`."""
         opts = DEFAULT_IMPORT_OPTIONS if options is None else options

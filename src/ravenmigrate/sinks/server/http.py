@@ -2,7 +2,7 @@
 operation-state look-up, and the transient/permanent split that drives retries.
 
 Each stream owns one :class:`ravenmigrate.sinks.server.client.RavenClient` (one keep-alive connection); the
-requests here reuse its connection. Endpoints are those of target-4x.md §2, §9 and §10.
+requests here reuse its connection. Endpoints are those of docs/formats/import-4x.md §2, §9 and §10.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def stream_request(client: RavenClient, method: str, path: str, body: Iterable[b
 
     A connection that breaks while sending (the server answered early and closed, or died) raises
     :class:`TransientError` after trying to read the early answer; callers then read the
-    operation state to tell a rejected record from a crash (target-4x.md §9 "Failure mid-stream").
+    operation state to tell a rejected record from a crash (docs/formats/import-4x.md §9 "Failure mid-stream").
     """
     conn = client._connection()
     url = client.url + path
@@ -107,7 +107,7 @@ def _early_answer(conn: http.client.HTTPConnection) -> tuple[int, bytes] | None:
 
 
 def operation_state(client: RavenClient, database: str, op_id: int) -> dict[str, Any] | None:
-    """``GET operations/state?id=`` (target-4x.md §2); ``None`` when the server does not know it."""
+    """``GET operations/state?id=`` (docs/formats/import-4x.md §2); ``None`` when the server does not know it."""
     status, data = client.request("GET", db_path(database, f"operations/state?id={op_id}"), ok=(200, 404))
     if status == 404 or not data:
         return None

@@ -3,7 +3,7 @@
 The main thread reads source records and converts them (``ravenmigrate.convert``), turns each
 converted record into transport items and routes them by document id to ``streams`` worker
 threads (``ravenmigrate.sinks.server.streams``), each with its own connection. One-off steps run on the
-main thread: the revisions configuration before the first revision-related document (target-4x.md
+main thread: the revisions configuration before the first revision-related document (docs/formats/import-4x.md
 §4), indexes and identities after the documents (§7, §8: identities through a tiny legacy import,
 the only way to store them exactly as the import does).
 """

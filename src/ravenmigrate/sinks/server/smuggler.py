@@ -1,4 +1,4 @@
-"""Transport ``import``: the server's own ``POST /smuggler/import`` (target-4x.md §2) fed with a
+"""Transport ``import``: the server's own ``POST /smuggler/import`` (docs/formats/import-4x.md §2) fed with a
 stream generated on the fly, one import per operation, over parallel streams.
 
 Each operation is one multipart request whose gzip file parts hold a legacy (3.x-layout) dump:

@@ -1,6 +1,6 @@
 """A read-only Voron storage environment: header choice, journal recovery, pager and root tree.
 
-Opening follows ``StorageEnvironment.LoadExistingDatabase`` as described in raw-storage.md §4
+Opening follows ``StorageEnvironment.LoadExistingDatabase`` as described in docs/formats/storage-3x.md §4
 ("Recovery"): pick the header, replay the journals in memory, and read the root tree, whose keys
 are tree names (UTF-8) and whose values are the trees' 62-byte root headers.
 """

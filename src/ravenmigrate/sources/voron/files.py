@@ -1,6 +1,6 @@
 """Find the Voron files of a RavenDB 3.x data directory, backup directory or backup zip.
 
-Layouts from raw-storage.md §1 and §6: a data directory holds ``headers.one``/``headers.two``,
+Layouts from docs/formats/storage-3x.md §1 and §6: a data directory holds ``headers.one``/``headers.two``,
 ``Raven.voron`` and ``NNNNNNNNNNNNNNNNNNN.journal`` files, with ``IndexDefinitions/`` beside them;
 a full backup directory holds ``Database.Document``, ``IndexDefinitions/`` and the zip
 ``RavenDB.Voron.Backup`` (headers, data file, journals); a backup ``.zip`` is that directory zipped.
@@ -26,7 +26,7 @@ INDEX_DEFINITIONS = "IndexDefinitions"
 
 
 def journal_name(number: int) -> str:
-    """Journal file name: the number as 19 decimal digits (raw-storage.md §4 "Files")."""
+    """Journal file name: the number as 19 decimal digits (docs/formats/storage-3x.md §4 "Files")."""
     return f"{number:019d}.journal"
 
 
@@ -165,7 +165,7 @@ def _from_backup_zip(shown: str, backup: Path, temp: Path | None = None) -> Voro
 
 
 def _refuse_incremental(zf: zipfile.ZipFile, shown: str) -> None:
-    """Journal files without headers: an incremental backup (raw-storage.md §4 "Backups need journal replay")."""
+    """Journal files without headers: an incremental backup (docs/formats/storage-3x.md §4 "Backups need journal replay")."""
     if any(n.endswith(".journal") for n in zf.namelist()):
         raise UnsupportedSource("an incremental Voron backup (journal files only, no headers or data file): "
                                 "restore it over its full backup with RavenDB first; incremental chains are "

@@ -1,6 +1,6 @@
 """Voron file headers (``headers.one`` / ``headers.two``) and tree root headers.
 
-Layouts from raw-storage.md §4 ("FileHeader", "TreeRootHeader"): packed little-endian structs,
+Layouts from docs/formats/storage-3x.md §4 ("FileHeader", "TreeRootHeader"): packed little-endian structs,
 magic ``0xB16BAADC0DEF0015``, version 4; the valid header with the higher revision wins.
 """
 
@@ -22,7 +22,7 @@ _JOURNAL_INFO = struct.Struct("<qiqq")
 
 @dataclass(frozen=True, slots=True)
 class TreeRootHeader:
-    """Where a B+tree starts and how big it is (62 bytes, raw-storage.md §4).
+    """Where a B+tree starts and how big it is (62 bytes, docs/formats/storage-3x.md §4).
 
     Root page i64 @0, page counters @8..@40 (kept as read), entries i64 @48, depth i32 @56,
     flags u8 @60, keys-prefixing bool @61.
@@ -43,7 +43,7 @@ class TreeRootHeader:
 
 @dataclass(frozen=True, slots=True)
 class FileHeader:
-    """One of the two alternating file headers (raw-storage.md §4 "FileHeader")."""
+    """One of the two alternating file headers (docs/formats/storage-3x.md §4 "FileHeader")."""
 
     name: str
     revision: int
@@ -88,7 +88,7 @@ def parse_file_header(name: str, raw: bytes, shown: str | None = None) -> FileHe
 
 
 def choose_header(headers: dict[str, bytes], shown: str | None = None) -> FileHeader:
-    """The valid header with the higher revision (``HeaderAccessor``, raw-storage.md §4)."""
+    """The valid header with the higher revision (``HeaderAccessor``, docs/formats/storage-3x.md §4)."""
     valid = [h for h in (parse_file_header(n, raw, shown) for n, raw in headers.items()) if h is not None]
     if not valid:
         raise SourceError(

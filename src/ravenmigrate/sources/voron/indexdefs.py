@@ -1,4 +1,4 @@
-"""Index and transformer definitions from the ``IndexDefinitions/`` folder (raw-storage.md §6, formats-3x.md §11.4).
+"""Index and transformer definitions from the ``IndexDefinitions/`` folder (docs/formats/storage-3x.md §6, docs/formats/dumps-3x.md §11.4).
 
 3.x names the files ``<id>.index`` / ``<id>.transform``; 2.x names them after the URL-escaped index
 name. Each is an indented JSON serialization of the definition, with the same keys an export's

@@ -1,4 +1,4 @@
-"""Replay Voron write-ahead journals in memory (raw-storage.md §4 "Journal" and "Recovery").
+"""Replay Voron write-ahead journals in memory (docs/formats/storage-3x.md §4 "Journal" and "Recovery").
 
 Each transaction starts on a 4 KB page with a TransactionHeader (marker ``0x1A4C92AD90ABC123``,
 tx id, PageCount, CRC32C, root and free-space TreeRootHeaders, TxMarker, Compressed,

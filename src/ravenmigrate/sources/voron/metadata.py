@@ -1,10 +1,10 @@
 """Document metadata rows of ``documents_metadata`` and the ``@metadata`` a 3.x export would show.
 
-Row layout (raw-storage.md §4 "RavenDB 3.x Voron trees", formats-3x.md §11.3): etag (16 bytes) ‖
+Row layout (docs/formats/storage-3x.md §4 "RavenDB 3.x Voron trees", docs/formats/dumps-3x.md §11.3): etag (16 bytes) ‖
 Int32 LE byte length ‖ UTF-8 original-case id ‖ Int64 LE ``DateTime.ToBinary()`` last-modified ‖
 compact JSON metadata without BOM. An export adds ``@id``, ``Last-Modified``,
 ``Raven-Last-Modified``, ``@etag`` and ``Non-Authoritative-Information`` after the stored keys
-(formats-3x.md §6; the real 3.5 Northwind export shows that order).
+(docs/formats/dumps-3x.md §6; the real 3.5 Northwind export shows that order).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class MetadataRow:
 
 
 def etag_text(raw: bytes) -> str:
-    """16 etag bytes as 3.x writes them: upper-case hex, dashes after 4, 6, 8 and 10 bytes (formats-3x.md §6)."""
+    """16 etag bytes as 3.x writes them: upper-case hex, dashes after 4, 6, 8 and 10 bytes (docs/formats/dumps-3x.md §6)."""
     h = raw.hex().upper()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

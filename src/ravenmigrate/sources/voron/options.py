@@ -2,7 +2,7 @@
 
 ``--journals-path`` (journals kept apart from the data file) plus the bundle options of
 :mod:`ravenmigrate.codecs.options` (``--compression``, ``--encryption-key``,
-``--encryption-algorithm``, ``--encryption-bits``; bundles-3x.md §4).
+``--encryption-algorithm``, ``--encryption-bits``; docs/formats/bundles.md §4).
 """
 
 from __future__ import annotations

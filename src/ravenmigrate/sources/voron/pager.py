@@ -1,8 +1,8 @@
 """Read pages: journal images first, then the data file ``Raven.voron`` (mapped read-only).
 
-Page size 4096 (raw-storage.md §4 "Files"). An overflow value starts after the 17-byte header of
+Page size 4096 (docs/formats/storage-3x.md §4 "Files"). An overflow value starts after the 17-byte header of
 its first page and is ``OverflowSize`` bytes long, spanning ``ceil((size + 17) / 4096)`` pages
-(raw-storage.md §4 "Overflow").
+(docs/formats/storage-3x.md §4 "Overflow").
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Voron page layout: node arrays of branch and leaf pages, and CRC32C (pure twin of ``voron_pages``).
 
 This module is the specification; ``ext/voron_pages.pyx`` must return identical results.
-Layout facts from raw-storage.md §4 ("Page", "Node"): a 17-byte page header (page number i64,
+Layout facts from docs/formats/storage-3x.md §4 ("Page", "Node"): a 17-byte page header (page number i64,
 flags u8, Lower u16, Upper u16, OverflowSize i32), then ``(Lower - 17) / 2`` u16 node offsets
 sorted by key; a node is a 13-byte header (DataSize i32 / PageNumber i64 union, flags u8,
 KeySize u16, Version u16) followed by the key and, for ``Data`` nodes, the inline value.
-The journal checksum is CRC32C (Castagnoli, reflected polynomial 0x82F63B78), raw-storage.md §4
+The journal checksum is CRC32C (Castagnoli, reflected polynomial 0x82F63B78), docs/formats/storage-3x.md §4
 "Journal".
 """
 
@@ -17,14 +17,14 @@ PAGE_SIZE = 4096
 PAGE_HEADER_SIZE = 17
 NODE_HEADER_SIZE = 13
 
-# Page flags (raw-storage.md §4 "Page").
+# Page flags (docs/formats/storage-3x.md §4 "Page").
 BRANCH = 1
 LEAF = 2
 OVERFLOW = 4
 KEYS_PREFIXED = 8
 FIXED_SIZE = 16
 
-# Node flags (raw-storage.md §4 "Node"): Data = 1 (value inline), PageRef = 2 (overflow run),
+# Node flags (docs/formats/storage-3x.md §4 "Node"): Data = 1 (value inline), PageRef = 2 (overflow run),
 # MultiValuePageRef = 3 (nested tree root, returned like Data).
 NODE_PAGE_REF = 2
 

@@ -1,9 +1,9 @@
 """``VoronSource``: a RavenDB 3.x Voron data directory or backup read as export records.
 
-Records come in the order of a 3.5 export (formats-3x.md §2): ``Docs``, ``Attachments``,
+Records come in the order of a 3.5 export (docs/formats/dumps-3x.md §2): ``Docs``, ``Attachments``,
 ``Indexes``, ``Transformers``, ``Identities``. Bodies go through the bundle codec chain
-(formats-3x.md §11.1, bundles-3x.md §2.6). Before the first record, the encryption key is checked
-against ``Raven/Encryption/Verification`` (bundles-3x.md §2.3 "Known plaintext").
+(docs/formats/dumps-3x.md §11.1, docs/formats/bundles.md §2.6). Before the first record, the encryption key is checked
+against ``Raven/Encryption/Verification`` (docs/formats/bundles.md §2.3 "Known plaintext").
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def open_voron(path: str | os.PathLike[str], *, journals_path: str | os.PathLike
     """The ``open_source`` probe: a :class:`VoronSource` when *path* is Voron storage, else ``None``.
 
     Recognises a data directory (``Raven.voron`` or ``headers.one``), a backup directory
-    (``RavenDB.Voron.Backup``) and a zip holding either (raw-storage.md §1); a RavenFS backup
+    (``RavenDB.Voron.Backup``) and a zip holding either (docs/formats/storage-3x.md §1); a RavenFS backup
     (``Filesystem.Document``) is refused with :class:`UnsupportedSource`. Options meant for other
     sources (``compact``, ``salvage``) are ignored: bodies are always compact here.
     """

@@ -1,7 +1,7 @@
 """RavenDB 3.x tables in Voron trees: documents, legacy attachments, identities, details.
 
-Tree names and key/value layouts: raw-storage.md §4 "RavenDB 3.x Voron trees and key/value
-layout" and formats-3x.md §11.3. Keys are lower-cased ids (UTF-8); ``documents`` and
+Tree names and key/value layouts: docs/formats/storage-3x.md §4 "RavenDB 3.x Voron trees and key/value
+layout" and docs/formats/dumps-3x.md §11.3. Keys are lower-cased ids (UTF-8); ``documents`` and
 ``documents_metadata`` share their keys, so both are walked side by side in key order.
 """
 
@@ -117,12 +117,12 @@ def attachments(env: VoronEnvironment) -> Iterator[Attachment]:
 
 
 def identities(env: VoronEnvironment) -> Iterator[Identity]:
-    """Every row of ``general``: an Int64 LE per lower-cased identity name (formats-3x.md §11.3).
+    """Every row of ``general``: an Int64 LE per lower-cased identity name (docs/formats/dumps-3x.md §11.3).
 
     Unfiltered (``raven/etag``, ``indexid``, ``transformerid`` included), like pre-3.0 exports; the
-    import-side filter of formats-3x.md §3.6 belongs to conversion. Storage has no text form, so
+    import-side filter of docs/formats/dumps-3x.md §3.6 belongs to conversion. Storage has no text form, so
     ``value_was_string`` is set as a 3.5 export of this database would write it (the multi-part tail
-    path writes ``Value`` as a string, formats-3x.md §3.6), which is the form 4.x imports.
+    path writes ``Value`` as a string, docs/formats/dumps-3x.md §3.6), which is the form 4.x imports.
     """
     tree = env.tree("general")
     if tree is None:

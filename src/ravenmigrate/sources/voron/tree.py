@@ -1,4 +1,4 @@
-"""Walk Voron B+trees in key order (raw-storage.md §4 "Page", "Node", "Root tree").
+"""Walk Voron B+trees in key order (docs/formats/storage-3x.md §4 "Page", "Node", "Root tree").
 
 Branch pages point to children (entry 0 has the empty key, "before all keys"); leaf pages hold
 values inline (``Data``), in an overflow run (``PageRef``) or, in multi-value trees, a nested
