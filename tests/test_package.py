@@ -49,3 +49,18 @@ def test_every_cited_doc_and_section_exists():
                     if not section_exists(text, number):
                         missing.append(f"{path.relative_to(ROOT)}: {doc} §{number}")
     assert not missing, "\n".join(sorted(set(missing)))
+
+
+def runtime_dependencies() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0] for spec in project["dependencies"]]
+
+
+def test_every_runtime_dependency_is_imported_by_the_package():
+    """A declared runtime dependency has a job: some module of the package imports it."""
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "src/ravenmigrate").rglob("*.py"))
+    unused = [dist for dist in runtime_dependencies()
+              if not re.search(rf"^\s*(?:import|from) {re.escape(dist.replace('-', '_'))}\b", code, re.M)]
+    assert runtime_dependencies() and not unused, f"declared but never imported: {unused}"

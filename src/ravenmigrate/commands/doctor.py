@@ -8,7 +8,7 @@ import json
 
 from .. import __version__, _twins, server
 
-DEPENDENCIES = ("numpy", "lz4", "cryptography", "msgpack", "cython", "isal", "zlib-ng", "orjson", "pybase64")
+DEPENDENCIES = ("lz4", "cryptography", "msgpack", "cython", "isal", "zlib-ng", "orjson", "pybase64")
 
 
 def register(sub) -> None:
