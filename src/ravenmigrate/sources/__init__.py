@@ -40,8 +40,8 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
     ``runs`` (with ``compact``): exports yield their common documents as already converted
     ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it.
 
-    *options* go to the registered openers only (raw Voron storage: ``journals_path``,
-    ``compression``, ``encryption``; see ``ravenmigrate.sources.voron.options``).
+    *options* go to the registered openers only (raw Voron and Esent storage: ``journals_path``,
+    ``compression``, ``encryption``, ``force_dirty``; see ``ravenmigrate.sources.voron.options``).
     """
     p = Path(path)
     if not p.exists():
@@ -82,4 +82,14 @@ def _voron(path: Path, **options) -> Source | None:
     return open_voron(path, **options)
 
 
+def _esent(path: Path, **options) -> Source | None:
+    """Raw 2.x/3.x Esent storage (data dir, backup dir, backup zip): docs/esent.md."""
+    if path.is_file() and sniff(path) != "zip":
+        return None
+    from .esent import open_esent
+
+    return open_esent(path, **options)
+
+
 register_opener(_voron)
+register_opener(_esent)

@@ -3,7 +3,8 @@
 Modules, from bytes up: :mod:`.pages` (page and node layout, CRC32C; twin ``voron_pages``),
 :mod:`.header` (file and tree root headers), :mod:`.files` (finding the files), :mod:`.journal`
 (in-memory recovery), :mod:`.pager`, :mod:`.tree` (B+tree walk), :mod:`.environment`,
-:mod:`.tables` and :mod:`.metadata` (RavenDB's tree layouts), :mod:`.indexdefs`, :mod:`.source`.
+:mod:`.tables` and :mod:`.metadata` (RavenDB's tree layouts), :mod:`.source`; index definitions:
+:mod:`ravenmigrate.sources.indexdefs` (shared with Esent).
 """
 
 import importlib

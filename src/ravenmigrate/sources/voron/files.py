@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import SourceError, UnsupportedSource
+from ..indexdefs import dir_index_definitions, zip_index_definitions
 
 BACKUP_MEMBER = "RavenDB.Voron.Backup"
 DATA_FILE = "Raven.voron"
@@ -85,14 +86,14 @@ def locate(path: str | os.PathLike[str], journals_path: str | os.PathLike[str] |
     if p.is_dir():
         if (p / BACKUP_MEMBER).is_file() and not (p / HEADER_FILES[0]).exists():
             files = _from_backup_zip(shown, p / BACKUP_MEMBER)
-            files.index_definitions = _dir_index_definitions(p)
+            files.index_definitions = dir_index_definitions(p)
             files.database_document = _json_file(p / "Database.Document", shown)
         else:
             if not any((p / n).is_file() for n in HEADER_FILES):
                 raise SourceError(f"not a Voron data directory: no {' or '.join(HEADER_FILES)} and no {BACKUP_MEMBER}",
                                   path=shown)
             files = VoronFiles(shown, p, p)
-            files.index_definitions = _dir_index_definitions(p) or _dir_index_definitions(p.parent)
+            files.index_definitions = dir_index_definitions(p) or dir_index_definitions(p.parent)
             files.database_document = _json_file(p / "Database.Document", shown)
     elif p.is_file():
         files = _from_zip(shown, p)
@@ -121,7 +122,7 @@ def _from_zip(shown: str, path: Path) -> VoronFiles:
                 files = _from_backup_zip(shown, nested, temp)
                 nested.unlink()
                 prefix = inner[: -len(BACKUP_MEMBER)]
-                files.index_definitions = _zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
+                files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
                 files.database_document = _zip_json(zf, prefix + "Database.Document", shown)
                 return files
             except BaseException:
@@ -141,7 +142,7 @@ def _from_zip(shown: str, path: Path) -> VoronFiles:
             shutil.rmtree(temp, ignore_errors=True)
             raise
         files = VoronFiles(shown, temp, temp, temp_dir=temp)
-        files.index_definitions = _zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
+        files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
         return files
 
 
@@ -205,21 +206,6 @@ def _extract(zf: zipfile.ZipFile, member: str, dest: Path, shown: str) -> None:
             shutil.copyfileobj(src, out, 1 << 20)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise SourceError(f"cannot extract zip member {member!r}: {exc}", path=shown) from exc
-
-
-def _dir_index_definitions(base: Path) -> dict[str, bytes]:
-    folder = base / INDEX_DEFINITIONS
-    if not folder.is_dir():
-        return {}
-    return {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
-
-
-def _zip_index_definitions(zf: zipfile.ZipFile, folder: str) -> dict[str, bytes]:
-    out = {}
-    for name in zf.namelist():
-        if name.startswith(folder) and not name.endswith("/") and "/" not in name[len(folder):]:
-            out[name[len(folder):]] = zf.read(name)
-    return dict(sorted(out.items()))
 
 
 def _json_file(path: Path, shown: str) -> dict | None:

@@ -17,9 +17,9 @@ from ...codecs.document import EncryptionSettings, decode_document
 from ...codecs.verification import verify_key
 from ...errors import UnsupportedSource, WrongKeyError
 from ...records import SECTIONS, Finding, Position, Record
+from ..indexdefs import definitions
 from .environment import VoronEnvironment
 from .files import is_voron_dir, ravenfs_backup, zip_is_voron
-from .indexdefs import definitions
 from .tables import attachments, details, document_body, documents, identities
 
 VERIFICATION_KEY = "raven/encryption/verification"

@@ -1,4 +1,5 @@
-"""Index and transformer definitions from the ``IndexDefinitions/`` folder (docs/formats/storage-3x.md §6, docs/formats/dumps-3x.md §11.4).
+"""Index and transformer definitions from the ``IndexDefinitions/`` folder of raw storage, Voron and Esent
+(docs/formats/storage-3x.md §6, docs/formats/dumps-3x.md §11.4).
 
 3.x names the files ``<id>.index`` / ``<id>.transform``; 2.x names them after the URL-escaped index
 name. Each is an indented JSON serialization of the definition, with the same keys an export's
@@ -8,11 +9,13 @@ name. Each is an indented JSON serialization of the definition, with the same ke
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import unquote
 
-from ...errors import SourceError
-from ...records import Index, Position, Transformer
+from ..errors import SourceError
+from ..records import Index, Position, Transformer
 
 
 def _order(name: str) -> tuple[int, int | str]:
@@ -46,3 +49,23 @@ def definitions(files: dict[str, bytes], shown: str) -> Iterator[Index | Transfo
                 lock = definition.get("LockMode")
                 yield Transformer(name=title, definition=definition, position=pos,
                                   lock_mode=lock if isinstance(lock, str) else None)
+
+
+FOLDER = "IndexDefinitions"
+
+
+def dir_index_definitions(base: Path) -> dict[str, bytes]:
+    """File name -> bytes of every file in ``base/IndexDefinitions`` (empty when there is none)."""
+    folder = base / FOLDER
+    if not folder.is_dir():
+        return {}
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
+
+
+def zip_index_definitions(zf: zipfile.ZipFile, folder: str) -> dict[str, bytes]:
+    """The same for the zip folder *folder* (ending in ``/``)."""
+    out = {}
+    for name in zf.namelist():
+        if name.startswith(folder) and not name.endswith("/") and "/" not in name[len(folder):]:
+            out[name[len(folder):]] = zf.read(name)
+    return dict(sorted(out.items()))

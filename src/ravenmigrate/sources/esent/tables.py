@@ -1,0 +1,138 @@
+"""RavenDB 3.x (and 2.x) tables of an Esent store as export records (docs/esent.md "RavenDB tables").
+
+Tables and columns from ``Raven.Database/Storage/Esent/SchemaCreator.cs`` (mynkow/ravendb, branches
+2.0 to 3.5): ``documents`` (key = original-case id in UTF-16, etag Binary(16), last_modified
+Binary(8) = ``DateTime.ToBinary()``, data and metadata LongBinary: JSON in 3.x, BSON in 2.x),
+``files`` (legacy attachments: name, data, metadata JSON text, etag), ``identity_table`` (key, val)
+and ``details`` (id, document_count, attachment_count, schema_version).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from ...codecs.body import decode_body
+from ...errors import RavenMigrateError, SourceError
+from ...records import Attachment, Document, Identity, Position
+from ..voron.metadata import MetadataRow, etag_text, export_metadata
+from ..voron.tables import assemble
+from .catalog import EsentTable
+
+_TICKS_MASK = (1 << 62) - 1
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+DOCUMENT_COLUMNS = ("key", "etag", "last_modified", "data", "metadata")
+
+BodyDecoder = Callable[[bytes, str], bytes]
+
+
+def require_columns(table: EsentTable, columns: tuple[str, ...], shown: str) -> None:
+    """Refuse a table that lacks a column this reader needs (an unknown schema)."""
+    missing = [c for c in columns if c not in table._column_name_map]
+    if missing:
+        raise SourceError(f"table {table.name!r} has no column {', '.join(map(repr, missing))}: not a RavenDB "
+                          "2.x/3.x Esent schema this reader knows", path=shown)
+
+
+def _metadata(raw: bytes | None, key: str, shown: str, index: int) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = _DECODER.decode(decode_body(raw, what=f"metadata of {key!r}", path=shown).decode("utf-8"))
+    except (ValueError, RavenMigrateError) as exc:
+        raise SourceError(f"document {key!r}: metadata is neither JSON nor BSON ({exc})", path=shown,
+                          section="Docs", index=index) from None
+    if not isinstance(value, dict):
+        raise SourceError(f"document {key!r}: metadata is not an object", path=shown, section="Docs", index=index)
+    return value
+
+
+def documents(table: EsentTable, decode: BodyDecoder, shown: str, *, skip: int = 0) -> Iterator[Document]:
+    """Every document of ``documents`` in primary-key order; the first *skip* rows are only counted."""
+    require_columns(table, DOCUMENT_COLUMNS, shown)
+    last_id = None
+    for index, row in enumerate(table.rows()):
+        if index < skip:
+            continue
+        key = row.get("key")
+        etag = row.get("etag")
+        binary = row.get("last_modified")
+        if not isinstance(key, str) or not isinstance(etag, bytes) or len(etag) != 16:
+            raise SourceError(f"documents row {index}: no key or a {len(etag or b'')}-byte etag", path=shown,
+                              section="Docs", index=index, last_id=last_id)
+        ticks = struct.unpack("<q", binary)[0] & _TICKS_MASK if isinstance(binary, bytes) and len(binary) == 8 else 0
+        metadata = export_metadata(MetadataRow(etag_text(etag), key, ticks,
+                                               _metadata(row.get("metadata"), key, shown, index)))
+        stored = row.get("data") or b""
+        try:
+            data, span = assemble(decode(stored, key), metadata)
+        except ValueError as exc:
+            raise SourceError(f"document {key!r}: {exc}", path=shown, section="Docs", index=index,
+                              last_id=last_id) from exc
+        pos = Position(source=shown, section="Docs", index=index, offset=-1, key=key)
+        yield Document(id=key, data=data, metadata=metadata, metadata_span=span, position=pos, compact=True)
+        last_id = key
+
+
+def stored_body(table: EsentTable, key: str) -> bytes | None:
+    """The stored (still encoded) body of document *key* (exact id, any case), or ``None``."""
+    wanted = key.lower()
+    for row in table.rows():
+        found = row.get("key")
+        if isinstance(found, str) and found.lower() == wanted:
+            return row.get("data")
+    return None
+
+
+def attachments(table: EsentTable | None, shown: str) -> Iterator[Attachment]:
+    """Legacy attachments (``files``): name, bytes, headers JSON and etag."""
+    if table is None:
+        return
+    require_columns(table, ("name", "data", "metadata", "etag"), shown)
+    for index, row in enumerate(table.rows()):
+        name = row.get("name")
+        raw = row.get("metadata") or "{}"
+        try:
+            headers = _DECODER.decode(raw) if isinstance(raw, str) else _DECODER.decode(
+                decode_body(raw, what=f"attachment {name!r}", path=shown).decode("utf-8"))
+        except (ValueError, RavenMigrateError) as exc:
+            raise SourceError(f"attachment {name!r}: metadata is not JSON ({exc})", path=shown,
+                              section="Attachments", index=index) from None
+        etag = row.get("etag")
+        pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=name)
+        yield Attachment(key=name, data=row.get("data") or b"", metadata=headers,
+                         etag=etag_text(etag) if isinstance(etag, bytes) and len(etag) == 16 else None,
+                         position=pos)
+
+
+def identities(table: EsentTable | None, shown: str) -> Iterator[Identity]:
+    """Every row of ``identity_table`` (unfiltered, as for Voron: ``raven/etag``, ``indexid`` included)."""
+    if table is None:
+        return
+    for index, row in enumerate(table.rows()):
+        key, value = row.get("key"), row.get("val")
+        if not isinstance(key, str) or not isinstance(value, int):
+            raise SourceError(f"identity_table row {index}: key {key!r}, value {value!r}", path=shown,
+                              section="Identities", index=index)
+        pos = Position(source=shown, section="Identities", index=index, offset=-1, key=key)
+        yield Identity(key=key, value=value, position=pos, value_was_string=True)
+
+
+def details(table: EsentTable | None) -> dict[str, Any]:
+    """``details``: database id, counters and schema version."""
+    out: dict[str, Any] = {}
+    if table is None:
+        return out
+    for row in table.rows():
+        for column in ("id", "document_count", "attachment_count", "schema_version"):
+            if column not in table._column_name_map:
+                continue
+            value = row.get(column)
+            out[column] = str(uuid.UUID(bytes_le=value)) if column == "id" and isinstance(value, bytes) and len(
+                value) == 16 else value
+        break
+    return out
