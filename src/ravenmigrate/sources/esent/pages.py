@@ -14,10 +14,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from ... import _twins
-
-_twins.register("esent_pages", "ravenmigrate.sources.esent.pages")
-
 PGHDR = struct.Struct("<QqIIIHHHHI")
 SMALL_HEADER = 40
 LARGE_HEADER = 80
