@@ -72,6 +72,10 @@ def _has_float(value: Any) -> bool:
     return False
 
 
+MAX_DEPTH = 256
+"""Deepest nesting read in a parsed value (``@metadata``, index definitions, identities): deeper is
+refused with its offset, so no later step (conversion, writing) runs out of Python stack."""
+_INT_DIGITS = 4000  # below Python's int() digit limit (4300); longer integers become Decimal, digits kept
 _STRICT = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal, strict=False)
 _BOMS = (b"\xef\xbb\xbf",)
 
@@ -101,6 +105,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         data = data.encode("utf-8", "surrogatepass")
     elif not isinstance(data, bytes):
         data = bytes(data)
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # maybe deeper than allowed: the parser checks
+        return _lenient(data)
     fast = _orjson_loads if _orjson_loads is not False else _fast_loads()
     if fast is not None:
         try:
@@ -110,30 +116,33 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         else:
             if not _has_float(value):
                 return value
-    if data.startswith(_BOMS[0]):
-        data = data[3:]
-        shift = 3
-    else:
-        shift = 0
+    shift = 3 if data.startswith(_BOMS[0]) else 0
     try:
-        text = data.decode("utf-8")
+        text = data[shift:].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise JSONValueError(f"invalid UTF-8 ({exc.reason})", exc.start + shift) from None
     try:
         value, end = _STRICT.raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
         if not text[end:].strip(" \t\r\n"):
             return value
-    except ValueError:
+    except (ValueError, RecursionError):  # lenient JSON, a long integer, deep nesting: the parser below says
         pass
+    return _lenient(data)
+
+
+def _lenient(data: bytes) -> Any:
+    """The lenient parser over *data* (a leading BOM skipped, error offsets counted with it)."""
+    shift = 3 if data.startswith(_BOMS[0]) else 0
     try:
-        return _Lenient(data).parse()
+        return _Lenient(data[shift:]).parse()
     except JSONValueError as exc:
         exc.pos += shift
         raise
 
 
 class _Lenient:
-    """Recursive-descent parser over bytes for the Json.NET dialect (the slow, rare path)."""
+    """Parser over bytes for the Json.NET dialect (the slow, rare path). Iterative: nesting costs
+    no Python stack; past :data:`MAX_DEPTH` levels the value is refused with its offset."""
 
     __slots__ = ("data", "pos")
 
@@ -143,7 +152,7 @@ class _Lenient:
 
     def parse(self) -> Any:
         self.skip()
-        value = self.value(0)
+        value = self.value()
         self.skip()
         if self.pos != len(self.data):
             raise JSONValueError("unexpected data after the JSON value", self.pos)
@@ -152,26 +161,94 @@ class _Lenient:
     def skip(self) -> None:
         self.pos = _SKIP.match(self.data, self.pos).end()
 
-    def value(self, depth: int) -> Any:
-        data, pos = self.data, self.pos
-        if pos >= len(data):
-            raise JSONValueError("unexpected end of input, expected a value", pos)
-        c = data[pos]
-        if c == 0x7B:  # {
-            return self.object(depth + 1)
-        if c == 0x5B:  # [
-            return self.array(depth + 1)
-        if c in (0x22, 0x27):  # " '
-            return self.string()
-        m = _BARE.match(data, pos)
+    def value(self) -> Any:
+        """One value at ``pos``; containers are kept on an explicit stack of ``[container, key]``."""
+        data = self.data
+        stack: list[list[Any]] = []
+        while True:
+            pos = self.pos
+            if pos >= len(data):
+                raise JSONValueError(_END_INSIDE[type(stack[-1][0])] if stack else
+                                     "unexpected end of input, expected a value", pos)
+            c = data[pos]
+            if c == 0x7B or c == 0x5B:  # { [
+                if len(stack) >= MAX_DEPTH:
+                    raise JSONValueError(f"nested deeper than {MAX_DEPTH} levels (docs/reliability.md)", pos)
+                self.pos = pos + 1
+                self.skip()
+                container: dict[str, Any] | list[Any] = {} if c == 0x7B else []
+                if self.pos < len(data) and data[self.pos] == c + 2:  # } or ]: empty
+                    self.pos += 1
+                    value: Any = container
+                else:
+                    stack.append([container, self.key() if c == 0x7B else None])
+                    self.skip()
+                    continue
+            elif c == 0x22 or c == 0x27:  # " '
+                value = self.string()
+            else:
+                value = self.scalar(pos)
+            while True:  # place the value, closing every container it completes
+                if not stack:
+                    return value
+                top = stack[-1]
+                container = top[0]
+                if type(container) is dict:
+                    container[top[1]] = value
+                    close = 0x7D
+                else:
+                    container.append(value)
+                    close = 0x5D
+                self.skip()
+                if self.pos >= len(data):
+                    raise JSONValueError(_END_INSIDE[type(container)], self.pos)
+                c = data[self.pos]
+                if c == 0x2C:  # ,
+                    self.pos += 1
+                    self.skip()
+                    if self.pos < len(data) and data[self.pos] == close:  # trailing comma
+                        self.pos += 1
+                        value = stack.pop()[0]
+                        continue
+                    if close == 0x7D:
+                        top[1] = self.key()
+                        self.skip()
+                    break
+                if c == close:
+                    self.pos += 1
+                    value = stack.pop()[0]
+                    continue
+                raise JSONValueError(f"unexpected character {chr(c)!r}, expected ',' or "
+                                     f"'{chr(close)}'", self.pos)
+
+    def key(self) -> str:
+        """A property name and its ``:``."""
+        data = self.data
+        if self.pos >= len(data):
+            raise JSONValueError("unexpected end of input inside an object", self.pos)
+        c = data[self.pos]
+        if c not in (0x22, 0x27):
+            raise JSONValueError(f"unexpected character {chr(c)!r}, expected a property name", self.pos)
+        key = self.string()
+        self.skip()
+        if self.pos >= len(data) or data[self.pos] != 0x3A:  # :
+            raise JSONValueError("expected ':' after a property name", self.pos)
+        self.pos += 1
+        self.skip()
+        return key
+
+    def scalar(self, pos: int) -> Any:
+        m = _BARE.match(self.data, pos)
         if not m:
-            raise JSONValueError(f"unexpected character {chr(c)!r}, expected a value", pos)
+            raise JSONValueError(f"unexpected character {chr(self.data[pos])!r}, expected a value", pos)
         word = m.group()
         self.pos = m.end()
         if word in _LITERALS:
             return _LITERALS[word]
         if _NUMBER.fullmatch(word):
-            return int(word) if _INTEGER.fullmatch(word) else Decimal(word.decode("ascii"))
+            if _INTEGER.fullmatch(word) and len(word) <= _INT_DIGITS:
+                return int(word)
+            return Decimal(word.decode("ascii"))  # a long integer keeps its digits (no int() digit limit)
         raise JSONValueError(f"invalid literal {word[:40].decode('ascii', 'replace')!r}", pos)
 
     def string(self) -> str:
@@ -191,56 +268,8 @@ class _Lenient:
             return text
         return _unescape(text, start)
 
-    def object(self, depth: int) -> dict[str, Any]:
-        self.pos += 1
-        result: dict[str, Any] = {}
-        data = self.data
-        while True:
-            self.skip()
-            if self.pos >= len(data):
-                raise JSONValueError("unexpected end of input inside an object", self.pos)
-            c = data[self.pos]
-            if c == 0x7D:  # }
-                self.pos += 1
-                return result
-            if c not in (0x22, 0x27):
-                raise JSONValueError(f"unexpected character {chr(c)!r}, expected a property name", self.pos)
-            key = self.string()
-            self.skip()
-            if self.pos >= len(data) or data[self.pos] != 0x3A:  # :
-                raise JSONValueError("expected ':' after a property name", self.pos)
-            self.pos += 1
-            self.skip()
-            result[key] = self.value(depth)
-            self.skip()
-            if self.pos >= len(data):
-                raise JSONValueError("unexpected end of input inside an object", self.pos)
-            c = data[self.pos]
-            if c == 0x2C:  # ,
-                self.pos += 1
-            elif c != 0x7D:
-                raise JSONValueError(f"unexpected character {chr(c)!r}, expected ',' or '}}'", self.pos)
 
-    def array(self, depth: int) -> list[Any]:
-        self.pos += 1
-        result: list[Any] = []
-        data = self.data
-        while True:
-            self.skip()
-            if self.pos >= len(data):
-                raise JSONValueError("unexpected end of input inside an array", self.pos)
-            if data[self.pos] == 0x5D:  # ]
-                self.pos += 1
-                return result
-            result.append(self.value(depth))
-            self.skip()
-            if self.pos >= len(data):
-                raise JSONValueError("unexpected end of input inside an array", self.pos)
-            c = data[self.pos]
-            if c == 0x2C:
-                self.pos += 1
-            elif c != 0x5D:
-                raise JSONValueError(f"unexpected character {chr(c)!r}, expected ',' or ']'", self.pos)
+_END_INSIDE = {dict: "unexpected end of input inside an object", list: "unexpected end of input inside an array"}
 
 
 def _unescape(text: str, pos: int) -> str:

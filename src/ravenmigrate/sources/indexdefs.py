@@ -8,14 +8,15 @@ name. Each is an indented JSON serialization of the definition, with the same ke
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
+from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError
 from ..records import Index, Position, Transformer
+from .backupfiles import read_member
 
 
 def _order(name: str) -> tuple[int, int | str]:
@@ -25,8 +26,8 @@ def _order(name: str) -> tuple[int, int | str]:
 
 def _load(name: str, raw: bytes, shown: str, section: str) -> dict:
     try:
-        value = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = loads(raw)
+    except JSONValueError as exc:
         raise SourceError(f"IndexDefinitions/{name} is not JSON ({exc})", path=shown, section=section) from exc
     if not isinstance(value, dict):
         raise SourceError(f"IndexDefinitions/{name} is not a JSON object", path=shown, section=section)
@@ -62,10 +63,10 @@ def dir_index_definitions(base: Path) -> dict[str, bytes]:
     return {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
 
 
-def zip_index_definitions(zf: zipfile.ZipFile, folder: str) -> dict[str, bytes]:
+def zip_index_definitions(zf: zipfile.ZipFile, folder: str, shown: str) -> dict[str, bytes]:
     """The same for the zip folder *folder* (ending in ``/``)."""
     out = {}
     for name in zf.namelist():
         if name.startswith(folder) and not name.endswith("/") and "/" not in name[len(folder):]:
-            out[name[len(folder):]] = zf.read(name)
+            out[name[len(folder):]] = read_member(zf, name, shown)
     return dict(sorted(out.items()))

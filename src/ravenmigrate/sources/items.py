@@ -104,19 +104,29 @@ def transformer(data: bytes, pos: Position) -> Transformer:
                        lock_mode=lock_mode if isinstance(lock_mode, str) else None)
 
 
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
 def identity(data: bytes, pos: Position) -> Identity:
-    """``{Key, Value}`` with an integer or numeric-string value (§3.6)."""
+    """``{Key, Value}`` with an Int64 value, as an integer or a numeric string (§3.6)."""
     obj = _object(data)
     value = get(obj, "Value")
     was_string = isinstance(value, str)
     if was_string:
         text = value.strip()
-        if not text.lstrip("+-").isdigit():
-            raise ItemError(f"identity 'Value' {value!r} is not an integer")
+        if not text.lstrip("+-").isdigit() or len(text) > 20:
+            raise ItemError(f"identity 'Value' {_short(value)} is not an Int64 integer")
         value = int(text)
     elif isinstance(value, bool) or not isinstance(value, int):
-        raise ItemError(f"identity 'Value' must be an integer or a numeric string, found {value!r}")
+        raise ItemError(f"identity 'Value' must be an Int64 integer or a numeric string, found {_short(value)}")
+    if value not in _INT64:
+        raise ItemError(f"identity 'Value' {_short(value)} is outside the Int64 range")
     return Identity(key=_key(obj), value=value, position=pos, value_was_string=was_string)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def document_deletion(data: bytes, pos: Position) -> DocumentDeletion:

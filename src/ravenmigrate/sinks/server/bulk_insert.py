@@ -88,8 +88,10 @@ class BulkInsertSender:
         self.compress = compress
 
     def fits(self, op: Operation, item: Item) -> bool:
-        # A put after a pending delete would run before it: start a new operation instead.
-        return not (item.kind == "put" and "delete" in op.kinds)
+        """A put joins only an operation of puts: attachments and deletes are sent after the bulk
+        insert, so a put after one would run before it (and an operation that starts with one
+        sends no bulk insert at all)."""
+        return item.kind != "put" or op.kinds == {"put"}
 
     def send(self, client: RavenClient, op: Operation) -> None:
         deferred: list[Item] = []

@@ -10,7 +10,6 @@ whole into memory) into a private temporary directory; the input is only ever re
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import SourceError
+from ..backupfiles import extract_member, json_object, read_member
 from ..indexdefs import FOLDER, dir_index_definitions, zip_index_definitions
 
 DATA_FILES = ("Data", "Data.ravenfs")
@@ -113,7 +113,7 @@ def locate(path: str | os.PathLike[str], journals_path: str | os.PathLike[str] |
         files.index_definitions = dir_index_definitions(root) or dir_index_definitions(folder)
         for name in SIDE_DOCUMENTS:
             if (root / name).is_file():
-                files.side_document = _parse_json((root / name).read_bytes(), shown, name)
+                files.side_document = json_object((root / name).read_bytes(), shown, name)
                 files.side_document_name = name
     elif p.is_file():
         files = _from_zip(shown, p)
@@ -147,32 +147,15 @@ def _from_zip(shown: str, path: Path) -> EsentFiles:
                     continue
                 base = name[len(folder):]
                 if base in DATA_FILES or LOG_NAME.match(base):
-                    _extract(zf, name, temp / base, shown)
+                    extract_member(zf, name, temp / base, shown)
             files = EsentFiles(shown, temp / member[len(folder):], [temp], temp_dir=temp)
-            files.index_definitions = zip_index_definitions(zf, root + FOLDER + "/")
+            files.index_definitions = zip_index_definitions(zf, root + FOLDER + "/", shown)
             for name in SIDE_DOCUMENTS:
                 if root + name in zf.namelist():
-                    files.side_document = _parse_json(zf.read(root + name), shown, name)
+                    files.side_document = json_object(read_member(zf, root + name, shown), shown, name)
                     files.side_document_name = name
             return files
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
 
-
-def _extract(zf: zipfile.ZipFile, member: str, dest: Path, shown: str) -> None:
-    try:
-        with zf.open(member) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise SourceError(f"cannot extract zip member {member!r}: {exc}", path=shown) from exc
-
-
-def _parse_json(raw: bytes, shown: str, name: str) -> dict:
-    try:
-        value = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SourceError(f"{name} is not JSON ({exc})", path=shown) from exc
-    if not isinstance(value, dict):
-        raise SourceError(f"{name} is not a JSON object", path=shown)
-    return value

@@ -9,7 +9,6 @@ Zipped storage is extracted to a private temporary directory: the input itself i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import SourceError, UnsupportedSource
+from ..backupfiles import extract_member, json_object, read_member
 from ..indexdefs import dir_index_definitions, zip_index_definitions
 
 BACKUP_MEMBER = "RavenDB.Voron.Backup"
@@ -118,11 +118,11 @@ def _from_zip(shown: str, path: Path) -> VoronFiles:
             temp = _temp_dir()
             try:
                 nested = temp / BACKUP_MEMBER
-                _extract(zf, inner, nested, shown)
+                extract_member(zf, inner, nested, shown)
                 files = _from_backup_zip(shown, nested, temp)
                 nested.unlink()
                 prefix = inner[: -len(BACKUP_MEMBER)]
-                files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
+                files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/", shown)
                 files.database_document = _zip_json(zf, prefix + "Database.Document", shown)
                 return files
             except BaseException:
@@ -142,7 +142,7 @@ def _from_zip(shown: str, path: Path) -> VoronFiles:
             shutil.rmtree(temp, ignore_errors=True)
             raise
         files = VoronFiles(shown, temp, temp, temp_dir=temp)
-        files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/")
+        files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/", shown)
         return files
 
 
@@ -197,34 +197,15 @@ def _extract_storage(zf: zipfile.ZipFile, prefix: str, dest: Path, shown: str) -
             continue
         base = name[len(prefix):]
         if base in HEADER_FILES or base == DATA_FILE or base.endswith(".journal"):
-            _extract(zf, name, dest / base, shown)
-
-
-def _extract(zf: zipfile.ZipFile, member: str, dest: Path, shown: str) -> None:
-    try:
-        with zf.open(member) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise SourceError(f"cannot extract zip member {member!r}: {exc}", path=shown) from exc
+            extract_member(zf, name, dest / base, shown)
 
 
 def _json_file(path: Path, shown: str) -> dict | None:
-    return _parse_json(path.read_bytes(), shown, path.name) if path.is_file() else None
+    return json_object(path.read_bytes(), shown, path.name) if path.is_file() else None
 
 
 def _zip_json(zf: zipfile.ZipFile, member: str, shown: str) -> dict | None:
-    try:
-        raw = zf.read(member)
-    except KeyError:
+    if member not in zf.NameToInfo:
         return None
-    return _parse_json(raw, shown, member)
+    return json_object(read_member(zf, member, shown), shown, member)
 
-
-def _parse_json(raw: bytes, shown: str, name: str) -> dict:
-    try:
-        value = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SourceError(f"{name} is not JSON ({exc})", path=shown) from exc
-    if not isinstance(value, dict):
-        raise SourceError(f"{name} is not a JSON object", path=shown)
-    return value

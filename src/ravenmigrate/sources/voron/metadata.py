@@ -2,28 +2,27 @@
 
 Row layout (docs/formats/storage-3x.md §4 "RavenDB 3.x Voron trees", docs/formats/dumps-3x.md §11.3): etag (16 bytes) ‖
 Int32 LE byte length ‖ UTF-8 original-case id ‖ Int64 LE ``DateTime.ToBinary()`` last-modified ‖
-compact JSON metadata without BOM. An export adds ``@id``, ``Last-Modified``,
+JSON metadata, which some 3.5 writers start with a UTF-8 BOM (read like any 3.x JSON,
+``codecs.jsonvalue``: BOM, lenient forms, deep nesting refused, long integers kept). An export adds ``@id``, ``Last-Modified``,
 ``Raven-Last-Modified``, ``@etag`` and ``Non-Authoritative-Information`` after the stored keys
 (docs/formats/dumps-3x.md §6; the real 3.5 Northwind export shows that order).
 """
 
 from __future__ import annotations
 
-import json
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from ...codecs.jsonvalue import loads
 from ...errors import SourceError
 
 _LEN = struct.Struct("<i")
 _BINARY = struct.Struct("<q")
 _TICKS_MASK = (1 << 62) - 1
 _EPOCH = datetime(1, 1, 1)
-_DECODER = json.JSONDecoder(parse_float=Decimal)
 _EXPORT_KEYS = ("@id", "Last-Modified", "Raven-Last-Modified", "@etag", "Non-Authoritative-Information")
 
 
@@ -52,7 +51,7 @@ def parse_metadata_row(value: bytes, key: str, shown: str) -> MetadataRow:
             raise ValueError(f"id length {length} does not fit the {len(value)}-byte row")
         doc_id = value[20:end].decode("utf-8")
         (binary,) = _BINARY.unpack_from(value, end)
-        metadata = _DECODER.decode(value[end + 8:].decode("utf-8"))
+        metadata = loads(value[end + 8:])
     except (struct.error, ValueError) as exc:
         raise SourceError(f"documents_metadata row {key!r} is malformed: {exc}", path=shown, section="Docs") from exc
     if not isinstance(metadata, dict):
@@ -85,24 +84,3 @@ def export_metadata(row: MetadataRow) -> dict[str, Any]:
     out["@etag"] = row.etag
     out["Non-Authoritative-Information"] = row.metadata.get("Non-Authoritative-Information", False)
     return out
-
-
-def dump_json(value: Any) -> str:
-    """Compact JSON text; ``Decimal`` numbers are written exactly as parsed."""
-    try:
-        return _COMPACT.encode(value)
-    except TypeError:
-        return _dump_exact(value)
-
-
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _dump_exact(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _dump_exact(v) for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_dump_exact(v) for v in value) + "]"
-    if isinstance(value, Decimal):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)

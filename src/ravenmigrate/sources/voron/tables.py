@@ -7,16 +7,15 @@ layout" and docs/formats/dumps-3x.md §11.3. Keys are lower-cased ids (UTF-8); `
 
 from __future__ import annotations
 
-import json
 import struct
 import uuid
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 
+from ...codecs.jsonvalue import dumps, loads
 from ...errors import SourceError
 from ...records import Attachment, Document, Identity, Position
 from .environment import VoronEnvironment
-from .metadata import dump_json, etag_text, export_metadata, parse_metadata_row
+from .metadata import etag_text, export_metadata, parse_metadata_row
 
 _I64 = struct.Struct("<q")
 DOCUMENTS = "documents"
@@ -33,7 +32,7 @@ def assemble(body: bytes, metadata: dict) -> tuple[bytes, tuple[int, int]]:
     body = body.strip()
     if body[:1] != b"{" or body[-1:] != b"}":
         raise ValueError(f"body is not a JSON object (starts {body[:20]!r})")
-    meta = dump_json(metadata).encode("utf-8")
+    meta = dumps(metadata)
     head = b'{"@metadata":' if not body[1:-1].strip() else body[:-1] + b',"@metadata":'
     return head + meta + b"}", (len(head), len(head) + len(meta))
 
@@ -58,7 +57,7 @@ def documents(env: VoronEnvironment, decode: BodyDecoder, *, after: bytes | None
         if after is not None and key <= after and meta_item is not None and meta_item[0] == key:
             index += 1
             continue
-        skey = key.decode("utf-8")
+        skey = storage_key(key, env.path, "Docs", index, last_id)
         if meta_item is None or meta_item[0] != key:
             found = "none" if meta_item is None else repr(meta_item[0].decode("utf-8", "replace"))
             raise SourceError(f"document {skey!r} has no documents_metadata row (next metadata key: {found})",
@@ -80,6 +79,15 @@ def documents(env: VoronEnvironment, decode: BodyDecoder, *, after: bytes | None
                           path=shown, section="Docs", index=index, last_id=last_id)
 
 
+def storage_key(raw: bytes, shown: str, section: str, index: int, last_id: str | None = None) -> str:
+    """A tree key as text (3.x writes keys as UTF-8); damaged bytes are a located error."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"storage key {raw[:80]!r} is not UTF-8 ({exc.reason} at byte {exc.start})",
+                          path=shown, section=section, index=index, last_id=last_id) from None
+
+
 def document_body(env: VoronEnvironment, key: str) -> bytes | None:
     """The stored (still encoded) body under storage key *key*, or ``None``."""
     tree = env.tree(DOCUMENTS)
@@ -98,7 +106,7 @@ def attachments(env: VoronEnvironment) -> Iterator[Attachment]:
     by_etag = env.tree("attachments_key_by_etag")
     metas = meta_tree.items() if meta_tree is not None else iter(())
     for index, (lower, data) in enumerate(data_tree.items()):
-        skey = lower.decode("utf-8")
+        skey = storage_key(lower, shown, "Attachments", index)
         meta_item = next(metas, None)
         if meta_item is None or meta_item[0] != lower or len(meta_item[1]) < 16:
             raise SourceError(f"attachment {skey!r} has no attachments_metadata row", path=shown,
@@ -107,12 +115,13 @@ def attachments(env: VoronEnvironment) -> Iterator[Attachment]:
         etag = etag_text(meta[:16])
         original = by_etag.get(etag.encode("ascii")) if by_etag is not None else None
         try:
-            headers = json.loads(meta[16:].decode("utf-8-sig"), parse_float=Decimal) if meta[16:] else {}
+            headers = loads(meta[16:]) if meta[16:] else {}
         except ValueError as exc:
             raise SourceError(f"attachment {skey!r}: metadata is not JSON ({exc})", path=shown,
                               section="Attachments", index=index) from exc
         pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=skey)
-        yield Attachment(key=original.decode("utf-8") if original is not None else skey, data=data,
+        key = storage_key(original, shown, "Attachments", index) if original is not None else skey
+        yield Attachment(key=key, data=data,
                          metadata=headers, etag=etag, position=pos)
 
 
@@ -128,7 +137,7 @@ def identities(env: VoronEnvironment) -> Iterator[Identity]:
     if tree is None:
         return
     for index, (key, value) in enumerate(tree.items()):
-        skey = key.decode("utf-8")
+        skey = storage_key(key, env.path, "Identities", index)
         if len(value) != 8:
             raise SourceError(f"identity {skey!r}: expected an 8-byte Int64, found {len(value)} bytes",
                               path=env.path, section="Identities", index=index)
