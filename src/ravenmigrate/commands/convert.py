@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 
+from ..progress import Progress
 from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4, write_report
 from ..sinks.dump4.writer import DEFAULT_LEVEL
+from ._options import add_progress, progress_mode
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
 reads: documents, legacy revisions, indexes and identities in 4.x form, converted by the same rules
@@ -41,32 +42,35 @@ def register(sub) -> None:
     p.add_argument("--split-size", type=parse_size, metavar="SIZE",
                    help="start a new file once a part reaches SIZE compressed (e.g. 2G)")
     p.add_argument("--report", help="write a JSON report here")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    add_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
+    dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
+    progress = Progress("convert", mode=progress_mode(args), interval=args.progress_interval)
+    progress.update({"documents": 0, "bytes": 0, "attachments": 0, "mb_written": 0.0})
     try:
-        report = convert_to_dump4(args.source, args.output, options,
-                                  progress=None if args.quiet or not sys.stderr.isatty() else _progress)
+        with progress:
+            report = convert_to_dump4(args.source, args.output, dump_options,
+                                      progress=lambda r: progress.update(_counters(r)) if progress.enabled else None)
+            progress.update(_counters(report))
     except ConvertError as exc:
         if args.report:
             write_report(args.report, exc.report)
         raise
     if args.report:
         write_report(args.report, report)
-    if not args.quiet and sys.stderr.isatty():
-        print(file=sys.stderr)
     print(summary(report))
     return 0
 
 
-def _progress(report: dict) -> None:
-    c, t = report["counts"], report["timings"]
-    out = sum(o["bytes"] for o in report["outputs"])
-    print(f"\r  {c['documents']:,} documents, {c['attachments']:,} attachments, {out / 1e6:,.1f} MB written, "
-          f"{t['input_mb_per_s'] or 0:,.1f} MB/s", end="", file=sys.stderr, flush=True)
+def _counters(report: dict) -> dict:
+    """The progress counters of a (running) report: input bytes read, documents and attachments written."""
+    c = report["counts"]
+    return {"documents": c["documents"], "bytes": report["bytes"]["input_json_approx"],
+            "fraction": report.get("fraction"), "attachments": c["attachments"],
+            "mb_written": round(sum(o["bytes"] for o in report["outputs"]) / 1e6, 1)}
 
 
 def summary(report: dict) -> str:

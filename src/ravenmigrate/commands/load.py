@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..progress import table
 from ..sinks.server import embedded
 from ..sinks.server.bulk_insert import DEVIATIONS
 from ..sinks.server.loader import (
@@ -16,9 +17,9 @@ from ..sinks.server.loader import (
     default_checkpoint,
     write_report,
 )
-from ..sinks.server.progress import table
 from ..sinks.server.streams import Limits
 from ..sources.voron import options as voron_options
+from ._options import add_progress, positive_float, progress_mode
 
 EPILOG = """transports:
   import       (default) streams the records through the server's own /smuggler/import, in parallel
@@ -55,7 +56,11 @@ def register(sub) -> None:
     p.add_argument("--retry-for", type=float, default=120.0,
                    help="seconds of transient failures (refused, reset, 503) to retry before stopping (default 120)")
     p.add_argument("--gzip", action="store_true", help="gzip bulk insert bodies (worth it over a slow network)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    p.add_argument("--rate-limit", type=positive_float, metavar="DOCS_PER_S",
+                   help="send at most this many items (documents, attachments, deletions) per second")
+    p.add_argument("--max-mb-per-s", type=positive_float, metavar="MB",
+                   help="send at most this many MB per second (before compression)")
+    add_progress(p)
     voron_options.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -72,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     options = LoadOptions(url=url, database=args.database, transport=args.transport, streams=args.streams,
                           create=args.create, resume=args.resume, checkpoint=checkpoint, retry_for=args.retry_for,
                           limits=Limits(args.operation_docs, int(args.operation_mb * 2**20)), compress=args.gzip,
-                          progress=False if args.quiet else None, source_options=voron_options.from_namespace(args))
+                          progress=progress_mode(args), progress_interval=args.progress_interval,
+                          rate_limit=args.rate_limit,
+                          max_bytes_per_s=args.max_mb_per_s * 1e6 if args.max_mb_per_s else None,
+                          source_options=voron_options.from_namespace(args))
     try:
         report = Loader(args.source, options).run()
     except LoadError as exc:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..progress import table
 from ..sinks.server import embedded
 from ..sinks.server.loader import TRANSPORTS
-from ..sinks.server.progress import table
 from ..sources.voron import options as voron_options
 from ..verify.documents import verify
 

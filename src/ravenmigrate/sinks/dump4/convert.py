@@ -22,7 +22,7 @@ from ...threads import responsive
 from .split import SplitDump4Writer
 from .writer import BUILD_VERSION, DEFAULT_LEVEL
 
-PROGRESS_EVERY = 2.0
+PROGRESS_EVERY = 0.5
 
 
 class Dump4Options(Fields):

@@ -23,6 +23,7 @@ from typing import Any
 
 from ...convert.documents import needs_revisions
 from ...errors import RavenMigrateError, ServerError
+from ...progress import Progress, choose_mode
 from ...records import Document4, DocumentRun, Identity4, Index4, Skipped
 from ...threads import responsive
 from . import bulk_insert, smuggler
@@ -30,8 +31,8 @@ from .checkpoint import Checkpoint, CheckpointError
 from .client import RavenClient
 from .http import PermanentError, Retry, TransientError, db_path
 from .jsonout import dumps
-from .progress import Progress
 from .streams import END, Item, Limits, Stats, Stream, route
+from .throttle import Throttle
 
 TRANSPORTS = ("import", "bulk-insert")
 DEFAULT_TRANSPORT = "import"
@@ -61,7 +62,10 @@ class LoadOptions:
     retry_for: float = 120.0
     limits: Limits = field(default_factory=Limits)
     compress: bool = False
-    progress: bool | None = None
+    progress: bool | str | None = None
+    progress_interval: float | None = None
+    rate_limit: float | None = None
+    max_bytes_per_s: float | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -154,6 +158,7 @@ class Loader:
         self.revisions_enabled = False
         self.import_sender = smuggler.ImportSender(options.database)
         self.pairs = pairs
+        self.throttle = Throttle(options.rate_limit, options.max_bytes_per_s)
 
     # -- set-up ------------------------------------------------------------------------------
     def _checkpoint(self) -> Checkpoint:
@@ -196,6 +201,12 @@ class Loader:
         cp.mark("revisions")
         self.log("source holds revisions: enabled the database's revisions configuration")
 
+    def _progress_mode(self) -> str:
+        """``progress``: a mode of :mod:`ravenmigrate.progress`, False (off), True (the live line) or
+        None (the live line on a terminal, plain lines otherwise)."""
+        p = self.o.progress
+        return choose_mode() if p is None else ("tty" if p else "off") if isinstance(p, bool) else p
+
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         with responsive():
@@ -226,7 +237,9 @@ class Loader:
         try:
             for s in streams:
                 s.start()
-            with Progress(self.stats, fraction, enabled=self.o.progress):
+            with Progress("load", lambda: {"documents": self.stats.documents, "bytes": self.stats.bytes,
+                                           "fraction": fraction(), "retries": self.stats.retries},
+                          mode=self._progress_mode(), interval=self.o.progress_interval):
                 try:
                     globals_ = self._feed(pairs, streams, cp, failed)
                 except BaseException as exc:  # noqa: BLE001 - stop the streams, then report it
@@ -301,6 +314,7 @@ class Loader:
                 self._route(items, streams, routed, skip, batches, sizes, failed)
         for i, batch in enumerate(batches):
             if batch:
+                self.throttle.take(len(batch), sizes[i])
                 self._put(streams[i], batch, failed)
         self.timings["read_convert_s"] = time.monotonic() - read_started
         return indexes, identities
@@ -319,6 +333,7 @@ class Loader:
             batches[i].append(item)
             sizes[i] += item.size
             if len(batches[i]) >= BATCH_ITEMS or sizes[i] >= BATCH_BYTES:
+                self.throttle.take(len(batches[i]), sizes[i])
                 self._put(streams[i], batches[i], failed)
                 batches[i], sizes[i] = [], 0
 
@@ -389,7 +404,7 @@ class Loader:
             "skipped": self.skipped,
             "indexes": self.index_results,
             "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],
-            "timings": dict(self.timings),
+            "timings": {**self.timings, "throttled_s": round(self.throttle.slept, 3)},
         }
         if self.o.transport == "import":
             rep["import_messages"] = _messages(self.import_sender.results)
