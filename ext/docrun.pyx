@@ -89,6 +89,26 @@ cdef int _kind(const unsigned char* k, Py_ssize_t n) noexcept nogil:
     return K_OTHER
 
 
+cdef bint _collection_key(const unsigned char* k, Py_ssize_t n) noexcept nogil:
+    """*k* is ``Raven-Entity-Name`` or ``@collection`` in any (ASCII) case."""
+    cdef const char* name
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    if n == 17:
+        name = b"raven-entity-name"
+    elif n == 11:
+        name = b"@collection"
+    else:
+        return False
+    for i in range(n):
+        c = k[i]
+        if 65 <= c <= 90:
+            c += 32
+        if c != <unsigned char>name[i]:
+            return False
+    return True
+
+
 cdef inline Py_ssize_t _string_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n, bint* escaped) noexcept nogil:
     """End (after the closing quote) of the string opening at *i*; -1 when unterminated. Sets
     *escaped* when the string holds a backslash."""
@@ -269,7 +289,7 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
     cdef Py_ssize_t et_s = -1, et_e = -1, ll_s = -1, ll_e = -1, co_s = -1, co_e = -1, members = 0
     cdef bint esc, etag_string = False, legacy_string = False, coll_null = False
     cdef unsigned char c
-    cdef int kind
+    cdef int kind, collection_keys = 0
     if ms < 0 or b[start] != 123 or b[ms] != 123 or me <= ms:
         return -1
     if _count(b + start, end - start, b"@metadata", 9, 2) != 1:
@@ -321,6 +341,10 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
             kind = _kind(b + ks + 1, ke - ks - 2)
             if kind == K_GENERAL:
                 return -1
+            if _collection_key(b + ks + 1, ke - ks - 2):
+                collection_keys += 1
+                if collection_keys > 1 or (kind != K_ENTITY_NAME and kind != K_COLLECTION):
+                    return -1  # given twice or in another case: inspect reads it case-insensitively
             if c == 123 or (c == 91 and kind != K_DROPPED_ARRAY):
                 return -1  # kept or dropped composites: nested rules (§3.3), the general path
             if kind == K_ID:
@@ -404,6 +428,7 @@ DEF FIELDS = 8  # per document in Run.index: the offsets of data, id, collection
 DEF HAS_LM = 1
 DEF ETAG_STRING = 2
 DEF LEGACY_STRING = 4
+DEF NAMED = 8  # a string collection (else @empty, whether null or absent)
 
 
 cdef class Run:
@@ -554,7 +579,8 @@ cdef tuple _convert_spans(const unsigned char[:] buf, const long long* spans, Py
                     k = _put(out, k, b, info.ll_s, info.ll_e)
                 x[6] = k
                 x[7] = ((HAS_LM if info.has_lm else 0) | (ETAG_STRING if info.etag_string else 0)
-                        | (LEGACY_STRING if info.legacy_string else 0))
+                        | (LEGACY_STRING if info.legacy_string else 0)
+                        | (NAMED if info.co_s >= 0 and not info.coll_null else 0))
                 run.n += 1
         run.blob = out_done(&blob, k)
     finally:
@@ -581,6 +607,73 @@ def era_values(results, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step):
         etags.append(b[x[4]:x[5]].decode("utf-8") if x[7] & ETAG_STRING else None)
         modified.append(b[x[5]:x[6]].decode("utf-8") if x[7] & LEGACY_STRING else None)
     return etags, modified
+
+
+EXAMPLES = 5
+
+
+cdef inline bint _raven_prefix(const char* s, Py_ssize_t n) noexcept nogil:
+    """*s* starts with ``raven/`` in any (ASCII) case."""
+    cdef const char* p = b"raven/"
+    cdef Py_ssize_t i
+    cdef char c
+    if n < 6:
+        return False
+    for i in range(6):
+        c = s[i]
+        if 65 <= c <= 90:
+            c += 32
+        if c != p[i]:
+            return False
+    return True
+
+
+def tally(results, const long long[:] spans):
+    """See ravenmigrate.convert.docrun.tally (a :class:`Run` from its bytes: one string per change
+    of collection, none per document)."""
+    if not isinstance(results, Run):
+        from ravenmigrate.convert.docrun import tally as pure
+
+        return pure(results, spans)
+    cdef Run run = <Run>results
+    cdef const char* b = PyBytes_AS_STRING(run.blob)
+    cdef const Py_ssize_t* x
+    cdef const Py_ssize_t* last = NULL
+    cdef Py_ssize_t k, size, same = 0, total = 0, largest = -1, largest_size = -1, unnamed = 0, empty = 0
+    cdef dict collections = {}
+    cdef list examples = []
+    if spans.shape[0] < SPAN_FIELDS * run.n:
+        raise ValueError("fewer spans than documents")
+    for k in range(run.n):
+        x = run.index + FIELDS * k
+        if x[7] & NAMED:
+            if last != NULL and x[3] - x[2] == last[3] - last[2] and memcmp(b + x[2], b + last[2], x[3] - x[2]) == 0:
+                same += 1
+            else:
+                if last != NULL:
+                    _count_in(collections, b, last, same)
+                last = x
+                same = 1
+        else:
+            empty += 1
+            if not _raven_prefix(b + x[1], x[2] - x[1]):
+                unnamed += 1
+                if len(examples) < EXAMPLES:
+                    examples.append(b[x[1]:x[2]].decode("utf-8"))
+        size = spans[SPAN_FIELDS * k + 1] - spans[SPAN_FIELDS * k]
+        total += size
+        if size > largest_size:
+            largest, largest_size = k, size
+    if last != NULL:
+        _count_in(collections, b, last, same)
+    if empty:
+        collections["@empty"] = collections.get("@empty", 0) + empty
+    return collections, unnamed, examples, total, largest, largest_size
+
+
+cdef void _count_in(dict collections, const char* b, const Py_ssize_t* x, Py_ssize_t n) except *:
+    name = b[x[2]:x[3]].decode("utf-8")
+    collections[name] = collections.get(name, 0) + n
 
 
 def dump4_elements(results):

@@ -293,10 +293,12 @@ class DocumentRun(Fields):
     the general path computes for those documents (docs/formats/import-4x.md §3; ``convert/docrun.py`` says
     which documents qualify). ``position`` is the first document's; ``offsets`` hold every
     document's uncompressed offset; ``missing_last_modified`` counts the results without a
-    last-modified (0 for nearly every run: the sinks then take them as one block).
+    last-modified (0 for nearly every run: the sinks then take them as one block); ``spans``, the
+    splitter's packed spans of the documents (``codecs.jsonsplit.SPAN_FIELDS`` each, the span in
+    the source first: what ``inspect`` sizes them by).
     """
 
-    __slots__ = ("results", "position", "offsets", "missing_last_modified")
+    __slots__ = ("results", "position", "offsets", "missing_last_modified", "spans")
 
     def __init__(
         self,
@@ -304,11 +306,13 @@ class DocumentRun(Fields):
         position: Position,
         offsets: Sequence[int],
         missing_last_modified: int,
+        spans: Sequence[int] = (),
     ) -> None:
         self.results = results
         self.position = position
         self.offsets = offsets
         self.missing_last_modified = missing_last_modified
+        self.spans = spans
 
     def __len__(self) -> int:
         return len(self.results)

@@ -17,7 +17,12 @@ last-modified, a composite metadata value other than ``Raven-Replication-History
 ``@flags``, ``@change-vector``, ``Raven-Document-Revision-Status`` (revisions, §4),
 ``Raven-Expiration-Date``/``@expires`` (expiration); a last-modified with a 3-digit fraction
 (§3.4 deviation) or an invalid one; an id containing ``Raven/`` (system
-documents and ``@hilo``, §3.1); a collection that is neither a plain string nor null.
+documents and ``@hilo``, §3.1); a collection that is neither a plain string nor null, or a
+collection key (``Raven-Entity-Name``, ``@collection``) given twice or in another case (3.x
+reads metadata keys case-insensitively; ``inspect`` names the collection that way).
+
+:func:`tally` sums up a run for ``inspect``: the same collections, sizes and findings its general
+path makes from each document's ``@metadata``.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ _GENERAL = frozenset({b"@flags", b"@change-vector", b"Raven-Document-Revision-St
                       b"@expires"})
 _LAST_MODIFIED = frozenset({b"@last-modified", b"Raven-Last-Modified"})
 _SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]")
+_COLLECTION_KEYS = frozenset({b"raven-entity-name", b"@collection"})
+_NAMED = b'"@collection":"'
+EXAMPLES = 5
+"""Ids :func:`tally` lists of the documents without a collection (inspect shows five)."""
 
 
 def convert_run(buf: bytes | bytearray | memoryview, items: list[tuple[int, int, int, int]], first: int,
@@ -149,6 +158,7 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
     etag: bytes | None = None
     legacy: bytes | None = None
     collection: bytes | None = None
+    collection_keys = 0
     i = _skip(data, ms + 1, me)
     if i < me and data[i] == 0x7D:
         i += 1
@@ -174,6 +184,10 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
             escaped = first == 0x22 and b"\\" in value
             if name in _GENERAL:
                 return None
+            if name.lower() in _COLLECTION_KEYS:
+                collection_keys += 1
+                if collection_keys > 1 or name not in (b"Raven-Entity-Name", b"@collection"):
+                    return None
             if first == 0x7B or (first == 0x5B and name != b"Raven-Replication-History"):
                 return None
             if name == b"@id" or name in _LAST_MODIFIED:
@@ -233,6 +247,38 @@ def _one(data: bytes, ms: int, me: int) -> Result | None:
             return None
         out = raw_unicode(out)
     return text_id, out, text_collection, lm, text_etag, text_legacy
+
+
+def tally(results: Sequence[Result], spans: Sequence[int]) -> tuple[dict[str, int], int, list[str], int, int, int]:
+    """What ``inspect`` counts of a run: ``(collections, unnamed, examples, total, largest, largest_size)``.
+
+    *spans* are the run's packed splitter spans (``SPAN_FIELDS`` per document, its raw span first),
+    so a size is the document's length in the source, as the general path's ``len(record.data)``.
+    ``collections``: documents per collection (the 3.x ``Raven-Entity-Name``; ``@empty`` without
+    one); ``unnamed``: documents without a collection whose id does not start with ``raven/`` (any
+    case), ``examples`` the first :data:`EXAMPLES` of their ids; ``total``: the sum of the sizes;
+    ``largest``: the index of the first largest document (-1 for an empty run) and its size."""
+    collections: dict[str, int] = {}
+    unnamed = total = 0
+    examples: list[str] = []
+    largest, largest_size = -1, -1
+    w = SPAN_FIELDS
+    for k, r in enumerate(results):
+        data = r[1]
+        if _NAMED in data[data.rindex(b'"@metadata":{'):]:
+            name = r[2]
+        else:
+            name = "@empty"
+            if not r[0].lower().startswith("raven/"):
+                unnamed += 1
+                if len(examples) < EXAMPLES:
+                    examples.append(r[0])
+        collections[name] = collections.get(name, 0) + 1
+        size = spans[w * k + 1] - spans[w * k]
+        total += size
+        if size > largest_size:
+            largest, largest_size = k, size
+    return collections, unnamed, examples, total, largest, largest_size
 
 
 def dump4_elements(results: list[Result]) -> bytes:

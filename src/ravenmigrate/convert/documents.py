@@ -203,7 +203,7 @@ class DocumentConverter:
                     self.deviate(Deviation("last-modified-carry-over", r[0], state.last_modified, None))
             missing += r[3] is None
             out.append(r)
-        return DocumentRun(out, run.position, run.offsets, missing)
+        return DocumentRun(out, run.position, run.offsets, missing, run.spans)
 
     def _rewrite_all(self, data: bytes) -> tuple[list[bytes | None], list, list]:
         """Slow path (§3.3): the body holds other ``@metadata`` objects, which 4.x rewrites too."""

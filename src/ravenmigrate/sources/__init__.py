@@ -37,7 +37,7 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
                 **options) -> Source:
     """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable.
 
-    ``runs`` (with ``compact``): exports yield their common documents as already converted
+    ``runs``: exports yield their common documents as already converted
     ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it.
 
     *options* go to the registered openers only (raw Voron and Esent storage: ``journals_path``,

@@ -55,14 +55,15 @@ class DumpFile:
     docs/formats/dumps-3x.md §7.1). ``after``: uncompressed offset; records starting at or before it are
     scanned but not built (resuming). Findings are appended to ``findings``. ``runs``: common
     documents come as :class:`~ravenmigrate.records.DocumentRun` records, already converted by the
-    ``docrun`` twin (needs ``compact``; what ``convert`` and ``load`` read).
+    ``docrun`` twin (what ``convert`` and ``load`` read, with ``compact``; ``inspect`` reads them
+    without: its other documents keep their bytes as they are in the source).
     """
 
     def __init__(self, path: Path, *, compact: bool = False, salvage: bool = False,
                  findings: list[Finding] | None = None, evidence: Evidence | None = None,
                  skip_sections: frozenset[str] = frozenset(), after: int = -1, runs: bool = False) -> None:
         self.path = Path(path)
-        self.docrun = _twins.load("docrun") if runs and compact else None
+        self.docrun = _twins.load("docrun") if runs else None
         self.name = str(path)
         self.compact = compact
         self.salvage = salvage
@@ -378,7 +379,8 @@ class DumpFile:
         base = self.base
         index = self.counts[section]
         run = DocumentRun(results, Position(self.name, section, index, base + spans[SPAN_FIELDS * first]),
-                          Offsets(base, spans[SPAN_FIELDS * first:SPAN_FIELDS * stop:SPAN_FIELDS]), missing)
+                          Offsets(base, spans[SPAN_FIELDS * first:SPAN_FIELDS * stop:SPAN_FIELDS]), missing,
+                          spans[SPAN_FIELDS * first:SPAN_FIELDS * stop])
         n = len(results)
         self.counts[section] += n
         seen = self._documents
