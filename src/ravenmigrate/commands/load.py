@@ -60,6 +60,9 @@ def register(sub) -> None:
                    help="send at most this many items (documents, attachments, deletions) per second")
     p.add_argument("--max-mb-per-s", type=positive_float, metavar="MB",
                    help="send at most this many MB per second (before compression)")
+    p.add_argument("--wait-for-indexes", nargs="?", type=float, const=float("inf"), default=None, metavar="MAX_S",
+                   help="after the documents, show the indexing and wait until every index is up to date or "
+                        "errored (at most MAX_S seconds); the summary gives the time to a usable database")
     add_progress(p)
     voron_options.add_arguments(p)
     p.set_defaults(func=run)
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                           progress=progress_mode(args), progress_interval=args.progress_interval,
                           rate_limit=args.rate_limit,
                           max_bytes_per_s=args.max_mb_per_s * 1e6 if args.max_mb_per_s else None,
-                          source_options=voron_options.from_namespace(args))
+                          source_options=voron_options.from_namespace(args), wait_for_indexes=args.wait_for_indexes)
     try:
         report = Loader(args.source, options).run()
     except LoadError as exc:
@@ -113,9 +116,30 @@ def summary(report: dict) -> str:
     ]
     for what, n in report["not_stored"].items():
         rows.append((f"not stored ({what})", f"{n:,}"))
+    if "indexing" in report:
+        rows.extend(usable_rows(report))
     out = "load " + report["status"] + "\n" + table(rows)
     if report["deviations"]:
         out += "\nbulk insert deviations (docs/deviations.md):\n" + "\n".join(f"  - {d}" for d in DEVIATIONS)
     if report.get("import_messages"):
         out += f"\nserver import reported {len(report['import_messages'])} warnings/errors (see --report)"
     return out
+
+
+def usable_rows(report: dict) -> list[tuple[str, str]]:
+    """The indexing after the documents (``--wait-for-indexes``) and the time to a usable database."""
+    ix, t = report["indexing"], report["timings"]
+    states = ix["indexes"]
+    errored = [i["name"] for i in states if i["state"] == "Error"]
+    stale = [i["name"] for i in states if i["stale"] and i["state"] != "Error"]
+    rows = [("indexing", f"{len(states):,} indexes, {ix['wait_s']:,.1f} s after the documents; "
+                         f"{sum(i['entries'] for i in states):,} entries, {sum(i['errors'] for i in states):,} errors")]
+    if ix["usable"]:
+        rows.append(("usable after", f"{t['usable_s']:,.1f} s (documents {t['documents_s']:,.1f} s, creating the "
+                                     f"indexes and identities {t['indexes_identities_s']:,.1f} s, then indexing "
+                                     f"{ix['wait_s']:,.1f} s)"))
+    else:
+        rows.append(("usable after", f"not yet: still stale after {ix['wait_s']:,.1f} s: {', '.join(stale)}"))
+    if errored:
+        rows.append(("errored indexes", ", ".join(errored)))
+    return rows

@@ -67,6 +67,7 @@ class LoadOptions:
     rate_limit: float | None = None
     max_bytes_per_s: float | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
+    wait_for_indexes: float | None = None  # seconds to wait for the indexes after the load (inf: no limit)
 
 
 def default_checkpoint(report: str | None, database: str) -> Path:
@@ -159,6 +160,7 @@ class Loader:
         self.import_sender = smuggler.ImportSender(options.database)
         self.pairs = pairs
         self.throttle = Throttle(options.rate_limit, options.max_bytes_per_s)
+        self.indexing: dict[str, Any] | None = None
 
     # -- set-up ------------------------------------------------------------------------------
     def _checkpoint(self) -> Checkpoint:
@@ -252,7 +254,11 @@ class Loader:
             stream_error = next((s.error for s in streams if s.error is not None), None)
             error = error or stream_error
             if error is None:
+                created = time.monotonic()
                 self._globals(cp, *globals_)
+                self.timings["indexes_identities_s"] = time.monotonic() - created
+                if self.o.wait_for_indexes is not None:
+                    self._wait_for_indexes(started)
         except BaseException as exc:  # noqa: BLE001
             error = error or exc
         finally:
@@ -372,6 +378,17 @@ class Loader:
             retry.run(lambda: self.import_sender.run(self.client, None, items))
             cp.mark("identities")
 
+    def _wait_for_indexes(self, started: float) -> None:
+        """After the documents and indexes: until every index is up to date or errored (docs/loading.md)."""
+        from .indexing import wait_for_indexes
+
+        limit = self.o.wait_for_indexes
+        self.indexing = wait_for_indexes(self.client, self.o.database, mode=self._progress_mode(),
+                                         interval=self.o.progress_interval,
+                                         timeout=None if limit is None or limit == float("inf") else limit)
+        if self.indexing["usable"]:
+            self.timings["usable_s"] = time.monotonic() - started
+
     # -- reporting ---------------------------------------------------------------------------
     def _failure_message(self, error: BaseException) -> str:
         cp = self.checkpoint
@@ -406,6 +423,8 @@ class Loader:
             "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],
             "timings": {**self.timings, "throttled_s": round(self.throttle.slept, 3)},
         }
+        if self.indexing is not None:
+            rep["indexing"] = self.indexing
         if self.o.transport == "import":
             rep["import_messages"] = _messages(self.import_sender.results)
         if error is not None:
