@@ -4,6 +4,7 @@ real fixtures (conftest ``real``) or built with ``fixtures/voron_builder.py``.""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -160,3 +161,92 @@ def test_bulk_insert_operation_starting_with_an_attachment(ravendb, new_database
     assert rc == 0 and result["ok"], err
     assert result["attachments"]["found"] == made["counts"]["Attachments"] == 24
     assert result["attachments"]["missing"] == result["attachments"]["different"] == 0
+
+
+def _damage_id(data: bytes, doc_id: str) -> bytes:
+    """One damaged byte in the ``"@id"`` key of document *doc_id* (the campaign's silent loss)."""
+    at = data.index(b'"@id": "' + doc_id.encode() + b'"')
+    return data[:at + 2] + b"X" + data[at + 3:]
+
+
+def test_damaged_id_is_never_a_silent_loss(tmp_path, capsys, northwind):
+    src = tmp_path / "damaged-id.json"
+    src.write_bytes(_damage_id(_damage_id(northwind, "orders/5"), "employees/3"))
+    out = tmp_path / "out.ravendbdump"
+    rc, _, err = run(capsys, "convert", str(src), "-o", str(out), "-q")
+    assert rc == 1 and "no '@id' string" in err and "section Docs" in err, err
+    assert not out.exists()
+    rejects, report = tmp_path / "rejects.jsonl", tmp_path / "report.json"
+    rc, stdout, err = run(capsys, "convert", str(src), "-o", str(out), "-q", "--max-rejects", "-1",
+                          "--rejects", str(rejects), "--report", str(report))
+    assert rc == 3, err
+    assert "rejected records: 2" in stdout and "document-without-id" in stdout, stdout
+    rep = json.loads(report.read_text())
+    assert rep["status"] == "completed with rejects" and rep["rejects"]["count"] == 2
+    assert rep["counts"]["documents"] == 1059 - 2
+    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [x["code"] for x in lines] == ["document-without-id"] * 2
+    assert all(b'"@Xd": "' in base64.b64decode(x["raw_base64"]) for x in lines)
+    rc, _, err = run(capsys, "convert", str(src), "-o", str(out), "-q", "--max-rejects", "1")
+    assert rc == 1 and "no '@id' string" in err, err  # the second one is over the limit
+
+
+@pytest.mark.parametrize("content", [b"", gzip.compress(b""), b"\r\n"])
+def test_empty_input_is_an_error(tmp_path, capsys, content):
+    src = tmp_path / "empty.ravendump"
+    src.write_bytes(content)
+    for argv in (["inspect", str(src)], ["convert", str(src), "-o", str(tmp_path / "out.ravendbdump"), "-q"]):
+        rc, _, err = run(capsys, *argv)
+        assert rc == 1 and "the file is empty" in err, (argv, err)
+
+
+def test_invalid_utf8_same_verdict_and_never_in_an_output(tmp_path, capsys, northwind):
+    """A damaged byte in a body or in metadata: inspect and convert refuse the same record; with
+    --max-rejects the dump holds no invalid UTF-8."""
+    for where in (b'"ProductName": "', b'"Raven-Clr-Type": "'):
+        at = northwind.index(where, northwind.index(b'"@id": "orders/7"')) + len(where)
+        data = northwind[:at] + b"\xff" + northwind[at + 1:]
+        src = tmp_path / "utf8.json"
+        src.write_bytes(data)
+        out = tmp_path / "out.ravendbdump"
+        rc_inspect, _, err_inspect = run(capsys, "inspect", str(src))
+        rc, _, err = run(capsys, "convert", str(src), "-o", str(out), "-q")
+        assert rc == rc_inspect == 1, (err, err_inspect)
+        for e in (err, err_inspect):
+            assert "invalid UTF-8" in e and "record " in e and "uncompressed offset" in e, e
+        rc, _, err = run(capsys, "convert", str(src), "-o", str(out), "-q", "--max-rejects", "-1")
+        assert rc == 3, err
+        gzip.decompress(out.read_bytes()).decode("utf-8")
+
+
+def test_failed_convert_keeps_the_earlier_dump(tmp_path, capsys, northwind):
+    out = tmp_path / "out.ravendbdump"
+    rc, _, err = run(capsys, "convert", str(real(NORTHWIND)), "-o", str(out), "-q")
+    assert rc == 0, err
+    good = out.read_bytes()
+    src = tmp_path / "cut.json"
+    src.write_bytes(northwind[: len(northwind) * 2 // 3])
+    rc, _, err = run(capsys, "convert", str(src), "-o", str(out), "-q", "--split-size", "20K")
+    assert rc == 1, err
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.json", "out.ravendbdump"]  # no partial left
+
+
+def test_split_parts_appear_only_on_success(tmp_path, capsys, monkeypatch):
+    from ravenmigrate.sinks.dump4 import split
+
+    seen: list[list[str]] = []
+    opened = split.SplitDump4Writer._open
+
+    def spy(self, path):
+        seen.append(sorted(p.name for p in path.parent.iterdir()))
+        opened(self, path)
+
+    monkeypatch.setattr(split.SplitDump4Writer, "_open", spy)
+    out = tmp_path / "out" / "dump.ravendbdump"
+    out.parent.mkdir()
+    rc, _, err = run(capsys, "convert", str(real(NORTHWIND)), "-o", str(out), "-q", "--split-size", "40K")
+    assert rc == 0, err
+    assert len(seen) > 2 and all(name.endswith(".partial") for names in seen for name in names)
+    final = sorted(p.name for p in out.parent.iterdir())
+    assert final == [f"dump.{n:03d}.ravendbdump" for n in range(1, len(seen) + 1)]

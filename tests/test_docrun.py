@@ -59,7 +59,6 @@ EDGE_DOCS = [
     '{"A": 1, /* c */ "@metadata": {"@id": "a/19", ' + LM + '}}',
     '{"A": [1, 2, ], "@metadata": {"@id": "a/20", ' + LM + '}}',
     '{"A": 1, "@metadata": {"@id": "a/21", ' + LM + ', }}',
-    '{"A": 1, "@metadata": {"@id": 21, ' + LM + '}}',
     '{"A": 1, "@metadata": {"@id": "a/23", "@last-modified": "2016-08-22T11:23:36.1861726Z", ' + LM + '}}',
     '{"A": 1, "@metadata": {"@id": "a/24", ' + LM + ', "@id": "a/24b"}}',
     '{"A": 1, "@metadata": {"@id": "a/26", ' + LM + ', "Raven-Entity-Name": "X", "@collection": "Y"}}',

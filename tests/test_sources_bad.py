@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import zlib
 
 import pytest
@@ -11,6 +13,7 @@ from twins import TWINS, use_twin
 
 from ravenmigrate.errors import SourceError
 from ravenmigrate.records import Document
+from ravenmigrate.rejects import Rejects
 from ravenmigrate.sources import open_source
 
 NORTHWIND = "Northwind_3.5.35168.ravendump"
@@ -148,19 +151,27 @@ def test_unknown_top_level_key(tmp_path, northwind):
     assert [f.code for f in salvaged.findings] == ["unknown-section"]
 
 
-def test_missing_id_is_skipped_and_reported(tmp_path):
+def test_missing_id_is_an_error_or_a_reject(tmp_path):
+    """3.x's import refuses a document without @metadata.@id: an error, or a reject within --max-rejects."""
     data = b'{"Docs": [{"a": 1, "@metadata": {"x": 1}}, {"b": 2, "@metadata": {"@id": "b/1"}}]}'
-    src = open_source(write(tmp_path, "noid.json", data))
-    assert doc_ids(src) == ["b/1"]
-    assert [f.code for f in src.findings] == ["document-without-id"]
-    assert src.counts["Docs"] == 2
+    p = write(tmp_path, "noid.json", data)
+    with pytest.raises(SourceError, match="record 0, uncompressed offset 10: a document with no '@id'"):
+        doc_ids(open_source(p))
+    rejects = Rejects(tmp_path / "rejects.jsonl", limit=-1)
+    src = open_source(p, rejects=rejects)
+    assert doc_ids(src) == ["b/1"] and src.counts["Docs"] == 2
+    rejects.close()
+    (line,) = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert line["code"] == "document-without-id" and line["source"]["offset"] == 10
+    assert base64.b64decode(line["raw_base64"]) == b'{"a": 1, "@metadata": {"x": 1}}'
 
 
 def test_garbage_and_empty_files(tmp_path):
     with pytest.raises(SourceError, match="expected '{'"):
         list(open_source(write(tmp_path, "g.json", b"hello")).records())
-    src = open_source(write(tmp_path, "e.json", b""))
-    assert list(src.records()) == [] and src.findings[0].code == "empty-file"
+    for empty in (b"", b"  \r\n", gzip.compress(b"")):
+        with pytest.raises(SourceError, match="the file is empty"):
+            list(open_source(write(tmp_path, "e.json", empty)).records())
     with pytest.raises(SourceError, match="no such file"):
         open_source(tmp_path / "missing.ravendump")
     with pytest.raises(SourceError, match="expected '\\['"):
@@ -177,9 +188,13 @@ def test_salvage_inside_a_batch_of_good_records(tmp_path, northwind, northwind_i
     at = northwind.index(f'"@id": "{northwind_ids[k]}"'.encode())
     broken = northwind[:at] + b'"@id": 42' + northwind[at + len(f'"@id": "{northwind_ids[k]}"'):]
     p = write(tmp_path, "noid.json", broken)
-    strict = open_source(p)
-    assert doc_ids(strict) == northwind_ids[:k] + northwind_ids[k + 1:]
-    assert [(f.code, f.position.index) for f in strict.findings] == [("document-without-id", k)]
+    with pytest.raises(SourceError, match="no '@id' string") as info:
+        doc_ids(open_source(p))
+    assert info.value.index == k and info.value.last_id == northwind_ids[k - 1]
+    rejected = open_source(p, rejects=Rejects(limit=1))
+    assert doc_ids(rejected) == northwind_ids[:k] + northwind_ids[k + 1:]
+    assert rejected.rejects.reasons == {"document-without-id": {"count": 1, "examples": ["Docs record 300 at offset "
+                                                                                       f"{info.value.offset}"]}}
     salvaged = open_source(p, salvage=True)
     assert doc_ids(salvaged) == northwind_ids[:k] + northwind_ids[k + 1:]
     (skip,) = salvaged.findings

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..outputs import write_report
 from ..progress import Progress
-from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4, write_report
+from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summary
+from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4
 from ..sinks.dump4.writer import DEFAULT_LEVEL
 from ._options import add_progress, progress_mode
 
@@ -42,27 +44,32 @@ def register(sub) -> None:
     p.add_argument("--split-size", type=parse_size, metavar="SIZE",
                    help="start a new file once a part reaches SIZE compressed (e.g. 2G)")
     p.add_argument("--report", help="write a JSON report here")
+    add_reject_arguments(p)
     add_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
+    rejects = Rejects(args.rejects, args.max_rejects)
     progress = Progress("convert", mode=progress_mode(args), interval=args.progress_interval)
     progress.update({"documents": 0, "bytes": 0, "attachments": 0, "mb_written": 0.0})
     try:
         with progress:
             report = convert_to_dump4(args.source, args.output, dump_options,
-                                      progress=lambda r: progress.update(_counters(r)) if progress.enabled else None)
+                                      progress=lambda r: progress.update(_counters(r)) if progress.enabled else None,
+                                      rejects=rejects)
             progress.update(_counters(report))
     except ConvertError as exc:
+        rejects.close()
         if args.report:
             write_report(args.report, exc.report)
         raise
+    rejects.close()
     if args.report:
         write_report(args.report, report)
     print(summary(report))
-    return 0
+    return exit_status(rejects)
 
 
 def _counters(report: dict) -> dict:
@@ -97,4 +104,4 @@ def summary(report: dict) -> str:
     if report["deviations"]:
         out += "\ndeviations from the 4.x import (docs/deviations.md):\n" + "\n".join(
             f"  {n:>8,}  {code}" for code, n in report["deviations"].items())
-    return out
+    return out + rejects_summary(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..outputs import write_report
 from ..progress import table
 from ..sinks.server import embedded
 from ..sinks.server.bulk_insert import DEVIATIONS
@@ -15,7 +16,6 @@ from ..sinks.server.loader import (
     LoadError,
     LoadOptions,
     default_checkpoint,
-    write_report,
 )
 from ..sinks.server.streams import Limits
 from ..sources.voron import options as voron_options

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import SourceError, UnsupportedSource
+from ..rejects import Rejects
 from .base import Source
 from .ravendump import DumpSource
 from .stream import sniff
@@ -34,11 +35,13 @@ def register_opener(opener: Opener) -> None:
 
 
 def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False, runs: bool = False,
-                **options) -> Source:
+                rejects: Rejects | None = None, **options) -> Source:
     """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable.
 
     ``runs``: exports yield their common documents as already converted
-    ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it.
+    ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it. ``rejects``:
+    bad records of an export within its ``--max-rejects`` are written there and skipped (raw storage
+    stops at the first, docs/reliability.md).
 
     *options* go to the registered openers only (raw Voron and Esent storage: ``journals_path``,
     ``compression``, ``encryption``, ``force_dirty``; see ``ravenmigrate.sources.voron.options``).
@@ -51,10 +54,10 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
         if source is not None:
             return source
     if p.is_dir():
-        return DumpSource(p, compact=compact, salvage=salvage, runs=runs)
+        return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects)
     if sniff(p) == "zip":
         raise UnsupportedSource(_zip_message(p), path=str(path))
-    return DumpSource(p, compact=compact, salvage=salvage, runs=runs)
+    return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects)
 
 
 def _zip_message(path: Path) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..records import SECTIONS, Finding, Position, Record
+from ..rejects import Rejects
 from .era import Evidence
 from .reader import DumpFile
 
@@ -76,8 +77,9 @@ class DumpSource:
     """
 
     def __init__(self, path: str | os.PathLike, *, compact: bool = False, salvage: bool = False,
-                 runs: bool = False) -> None:
+                 runs: bool = False, rejects: Rejects | None = None) -> None:
         self.path = str(path)
+        self.rejects = rejects
         self.compact = compact
         self.runs = runs
         self.salvage = salvage
@@ -136,7 +138,8 @@ class DumpSource:
                 started = True
                 offset = after.offset
             reader = DumpFile(path, compact=self.compact, salvage=self.salvage, findings=self.findings,
-                              evidence=self.evidence, skip_sections=skip, after=offset, runs=self.runs)
+                              evidence=self.evidence, skip_sections=skip, after=offset, runs=self.runs,
+                              rejects=self.rejects)
             self._reader = reader
             try:
                 yield from reader.records()

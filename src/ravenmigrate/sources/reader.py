@@ -17,6 +17,7 @@ from ..codecs.jsonsplit import SPAN_FIELDS
 from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError, UnsupportedSource
 from ..records import SECTIONS, Document, DocumentRun, Finding, Offsets, Position, Record
+from ..rejects import Rejects
 from . import items
 from .era import FULL_SAMPLE, SAMPLE_EVERY, Evidence
 from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
@@ -35,16 +36,21 @@ _SECTION_SWITCH = re.compile(
     + rb")\"[ \t\r\n\f\v]*+:|\}[ \t\r\n\f\v]*+$)")
 _ID_IN_SKIPPED = re.compile(rb'"@id"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"')
 _MAX_SKIPPED_IDS = 1000
+_MAX_REJECT_BYTES = 16 << 20
 
 
 class _Bad(Exception):
-    """A bad record at buffer index ``at`` (``where`` = error position); carries the reason."""
+    """A bad record at buffer index ``at`` (``where`` = error position); carries the reason and its
+    ``code`` (how rejects are counted). ``end``: where the record ends, when it could be delimited."""
 
-    def __init__(self, reason: str, at: int, where: int, record: bool = True) -> None:
+    def __init__(self, reason: str, at: int, where: int, record: bool = True, code: str = "invalid-json",
+                 end: int | None = None) -> None:
         self.reason = reason
         self.at = at
         self.where = where
         self.record = record
+        self.code = code
+        self.end = end
         super().__init__(reason)
 
 
@@ -56,13 +62,20 @@ class DumpFile:
     scanned but not built (resuming). Findings are appended to ``findings``. ``runs``: common
     documents come as :class:`~ravenmigrate.records.DocumentRun` records, already converted by the
     ``docrun`` twin (what ``convert`` and ``load`` read, with ``compact``; ``inspect`` reads them
-    without: its other documents keep their bytes as they are in the source).
+    without: its other documents keep their bytes as they are in the source). ``rejects``: bad
+    records within its ``--max-rejects`` are written there and skipped (docs/reliability.md).
+
+    Every record is checked the same way whatever the options (one validation for ``inspect``,
+    ``convert`` and ``load``): valid JSON as 3.x reads it, valid UTF-8 throughout (the bytes are
+    copied into outputs as they are), a document has ``@metadata.@id``.
     """
 
     def __init__(self, path: Path, *, compact: bool = False, salvage: bool = False,
                  findings: list[Finding] | None = None, evidence: Evidence | None = None,
-                 skip_sections: frozenset[str] = frozenset(), after: int = -1, runs: bool = False) -> None:
+                 skip_sections: frozenset[str] = frozenset(), after: int = -1, runs: bool = False,
+                 rejects: Rejects | None = None) -> None:
         self.path = Path(path)
+        self.rejects = rejects
         self.docrun = _twins.load("docrun") if runs else None
         self.name = str(path)
         self.compact = compact
@@ -181,9 +194,8 @@ class DumpFile:
             self.pos = 3
             self.evidence.bom = True
         p = self._skip_ws()
-        if p < 0:
-            self.note("empty-file", f"{self.name} is empty: nothing to import (docs/formats/dumps-3x.md §1)")
-            return
+        if p < 0:  # 3.x writes at least '{}' (docs/formats/dumps-3x.md §1): an empty file is damaged or cut
+            raise self.error("the file is empty (no export object): nothing was read", 0)
         if self.buf[p] != 0x7B:
             raise self.error(f"unexpected {_show(self.buf[p])}, expected '{{' (an export is one JSON object)", p)
         self.pos = p + 1
@@ -294,22 +306,38 @@ class DumpFile:
             if count:
                 resync = None
                 j = 0
+                span = (lambda k, s=spans: s[SPAN_FIELDS * k:SPAN_FIELDS * k + 4]) if lane else batch.__getitem__
+                stop, bad_byte = self._valid_utf8(span, count)
                 while j < count:
-                    if lane and self.base + spans[SPAN_FIELDS * j] > self.after:
-                        run = self._run(section, spans, j, count, compacted)
+                    if j == stop:
+                        start, end = span(j)[:2]
+                        bad = _Bad(f"invalid UTF-8 in the record ({bad_byte[1]})", start, bad_byte[0],
+                                   code="invalid-utf8", end=end)
+                    elif lane and self.base + spans[SPAN_FIELDS * j] > self.after:
+                        bad = None
+                        run = self._run(section, spans, j, stop, compacted)
                         if run is not None:
                             j += len(run)
                             yield run
                             continue
-                    start, end, ms, me = spans[SPAN_FIELDS * j:SPAN_FIELDS * j + 4] if lane else batch[j]
-                    j += 1
+                    else:
+                        bad = None
                     self.index = self.counts[section]
-                    try:
-                        record = self._record(section, build, skip, start, end, ms, me)
-                    except _Bad as bad:
+                    if bad is None:
+                        start, end, ms, me = span(j)
+                        try:
+                            record = self._record(section, build, skip, start, end, ms, me)
+                        except _Bad as exc:
+                            bad = exc
+                    j += 1
+                    if bad is not None:
+                        self.counts[section] += 1
+                        if self._reject(section, bad):
+                            self.pos = span(j)[0] if j < count else after_batch
+                            resync = "item"
+                            break
                         if not self.salvage:
                             raise self.error(bad.reason, bad.where) from None
-                        self.counts[section] += 1
                         resync = self._resync(section, build, bad, indent)
                         break
                     self.counts[section] += 1
@@ -337,9 +365,19 @@ class DumpFile:
                 if c == 0x5D:
                     return
             except _Bad as bad:
-                if not self.salvage:
-                    raise self.error(bad.reason, bad.where) from None
                 self.counts[section] += bad.record
+                if bad.end is not None and self._reject(section, bad):
+                    self.pos = bad.end
+                    self.index = self.counts[section]
+                    p = self._skip_ws()
+                    if p >= 0 and self.buf[p] in b",]":
+                        self.pos = p + 1
+                        if self.buf[p] == 0x5D:
+                            return
+                    continue
+                if not self.salvage and not (bad.record and self.rejects is not None
+                                             and self.rejects.allows_one_more()):
+                    raise self.error(bad.reason, bad.where) from None
                 if self._resync(section, build, bad, indent) != "item":
                     return
 
@@ -350,9 +388,17 @@ class DumpFile:
         except JSONValueError as exc:
             raise _Bad(f"invalid JSON: {exc.reason}", start, exc.pos) from None
         except SourceError as exc:  # the container failed while the record was read
-            raise _Bad(exc.reason, start, len(self.buf)) from None
+            raise _Bad(exc.reason, start, len(self.buf), record=False, code="unreadable") from None
         self.pos = end
-        return self._record(section, build, skip, start, end, ms, me)
+        bad_byte = _utf8_error(self.buf, start, end)
+        if bad_byte is not None:
+            raise _Bad(f"invalid UTF-8 in the record ({bad_byte[1]})", start, bad_byte[0], code="invalid-utf8",
+                       end=end)
+        try:
+            return self._record(section, build, skip, start, end, ms, me)
+        except _Bad as bad:
+            bad.end = end
+            raise
 
     def _record(self, section: str, build, skip: bool, start: int, end: int, ms: int, me: int) -> Record | None:
         """Build the record delimited at ``buf[start:end]`` (``None``: skipped on purpose)."""
@@ -366,7 +412,7 @@ class DumpFile:
         try:
             record = build(bytes(self.buf[start:end]), pos)
         except (items.ItemError, JSONValueError) as exc:
-            raise _Bad(f"bad {section} record: {exc}", start, start) from None
+            raise _Bad(f"bad {section} record: {exc}", start, start, code=f"bad-{section}-record", end=end) from None
         self.evidence.record(record)
         return record
 
@@ -397,21 +443,19 @@ class DumpFile:
         """A document keeps its bytes; only ``@metadata`` is parsed (docs/formats/dumps-3x.md §3.1, §15.9)."""
         buf = self.buf
         if buf[start] != 0x7B:
-            raise _Bad(f"a document must be a JSON object, found {_show(buf[start])}", start, start)
+            raise _Bad(f"a document must be a JSON object, found {_show(buf[start])}", start, start,
+                       code="not-an-object", end=end)
         metadata = None
         if ms >= 0 and buf[ms] == 0x7B:
             try:
                 metadata = parse_object(buf, ms, me)
             except JSONValueError as exc:
-                raise _Bad(f"bad @metadata: {exc.reason}", start, ms + exc.pos) from None
+                raise _Bad(f"bad @metadata: {exc.reason}", start, ms + exc.pos, code="bad-metadata", end=end) from None
         doc_id = items.get(metadata, "@id") if metadata is not None else None
-        if not isinstance(doc_id, str):
-            what = "no @metadata object" if metadata is None else "no '@id' in its @metadata"
-            if self.salvage:  # maybe a damaged record that swallowed the next ones: find them again
-                raise _Bad(f"a document with {what}", start, start)
-            self.note("document-without-id", f"skipped a document with {what} (3.x requires @metadata.@id)",
-                      start)
-            return None
+        if not isinstance(doc_id, str):  # 3.x's import refuses it ("Missing id in the document metadata")
+            what = "no @metadata object" if metadata is None else "no '@id' string in its @metadata"
+            raise _Bad(f"a document with {what} (3.x requires @metadata.@id)", start, start,
+                       code="document-without-id", end=end)
         if self.compact:
             data, cms, cme = self.split.compact_document(buf, start, end, ms, me)
             span = (cms, cme)
@@ -425,6 +469,29 @@ class DumpFile:
             self.evidence.record(doc)
         return doc
 
+    def _valid_utf8(self, span, count: int) -> tuple[int, tuple[int, str] | None]:
+        """The first of *count* delimited records holding invalid UTF-8 (*count* when none) and the
+        bad byte's buffer index and reason; one decoder pass over the whole batch."""
+        first, last = span(0)[0], span(count - 1)[1]
+        bad = _utf8_error(self.buf, first, last)
+        if bad is None:
+            return count, None
+        j = 0
+        while span(j)[1] <= bad[0]:
+            j += 1
+        return j, bad
+
+    def _reject(self, section: str, bad: _Bad) -> bool:
+        """Write a bad record delimited at ``buf[bad.at:bad.end]`` to the rejects (True) when they allow
+        one more; False: the caller stops (or salvages)."""
+        if self.rejects is None or bad.end is None or not self.rejects.allows_one_more():
+            return False
+        raw = bytes(self.buf[bad.at:bad.end])
+        ids = _ids(self.buf, bad.at, bad.end)
+        pos = Position(self.name, section, self.index if self.index is not None else -1, self.base + bad.at)
+        self.rejects.add(bad.code, bad.reason, pos, ids[0] if len(ids) == 1 else None, raw, ids)
+        return True
+
     # -- salvage -------------------------------------------------------------------------------
 
     def _resync(self, section: str, build, bad: _Bad, indent: bytes) -> str:
@@ -435,6 +502,7 @@ class DumpFile:
         """
         start_offset = self.base + bad.at
         ids: list[str] = []
+        raw = bytearray()  # the skipped bytes, for the rejects file (up to _MAX_REJECT_BYTES)
         ids_from = bad.at
         search = bad.at + 1
         item_start = re.compile(rb"\n" + re.escape(indent) + rb"\{") if indent else _ITEM_START
@@ -446,6 +514,7 @@ class DumpFile:
             if m_item is None and m_sect is None:
                 keep = max(search, len(self.buf) - 256)
                 ids.extend(_ids(self.buf, ids_from, keep))
+                raw += self.buf[ids_from:keep][:_MAX_REJECT_BYTES - len(raw)]
                 del self.buf[:keep]
                 self.base += keep
                 ids_from = search = 0
@@ -465,6 +534,15 @@ class DumpFile:
                 result = "item"
                 break
         ids.extend(_ids(self.buf, ids_from, self.pos))
+        raw += self.buf[ids_from:self.pos][:_MAX_REJECT_BYTES - len(raw)]
+        if self.rejects is not None and not self.salvage:
+            if result == "end":
+                raise self.error(f"{bad.reason}; no record boundary found after it (the rest of the file "
+                                 "cannot be read record by record)", bad.at if bad.at < len(self.buf) else None)
+            self.rejects.add(bad.code, f"{bad.reason} (skipped up to uncompressed offset {self.base + self.pos})",
+                             Position(self.name, section, self.index, start_offset), None, bytes(raw),
+                             sorted(set(ids))[:_MAX_SKIPPED_IDS])
+            return result
         self.note("skipped-record", f"skipped a bad {section} record: {bad.reason}", None,
                   reason=bad.reason, start_offset=start_offset, resume_offset=self.base + self.pos,
                   ids=sorted(set(ids))[:_MAX_SKIPPED_IDS])
@@ -503,6 +581,16 @@ def _ids(buf: bytearray, start: int, end: int) -> list[str]:
         except JSONValueError:
             continue
     return found
+
+
+def _utf8_error(buf: bytearray, start: int, end: int) -> tuple[int, str] | None:
+    """``None`` when ``buf[start:end]`` is valid UTF-8, else the index of the first bad byte and why."""
+    with memoryview(buf) as view, view[start:end] as part:
+        try:
+            str(part, "utf-8")
+        except UnicodeDecodeError as exc:
+            return start + exc.start, f"{exc.reason} at byte 0x{buf[start + exc.start]:02x}"
+    return None
 
 
 def _show(c: int) -> str:

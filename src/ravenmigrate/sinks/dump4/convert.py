@@ -6,17 +6,16 @@ command prints and writes with ``--report``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ...convert import Converter, ConvertOptions
 from ...errors import OutputError, RavenMigrateError
 from ...fields import Fields
 from ...records import Attachment, Document, DocumentRun, Record
+from ...rejects import Rejects
 from ...sources import open_source
 from ...threads import responsive
 from .split import SplitDump4Writer
@@ -52,14 +51,18 @@ class ConvertError(RavenMigrateError):
 
 
 def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options: Dump4Options | None = None,
-                     progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                     progress: Callable[[dict[str, Any]], None] | None = None,
+                     rejects: Rejects | None = None) -> dict[str, Any]:
     """Convert *source* into the 4.x dump *out* (several parts with ``split_size``); returns the report.
 
-    *progress* is called about every :data:`PROGRESS_EVERY` seconds with the running report.
+    *progress* is called about every :data:`PROGRESS_EVERY` seconds with the running report. Bad
+    source records within *rejects*' limit are skipped and written there (docs/reliability.md); the
+    report's ``status`` is then ``completed with rejects``.
     """
     opts = options or Dump4Options()
+    rejects = rejects if rejects is not None else Rejects()
     started = time.perf_counter()
-    src = open_source(source, compact=True, runs=True)
+    src = open_source(source, compact=True, runs=True, rejects=rejects)
     converter = Converter(opts.convert)
     measure = _InputMeasure()
     try:
@@ -86,11 +89,15 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
         if isinstance(exc, OutputError):
             message += f" ({stats.documents:,} documents were converted before)"
         report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", message)
+        report["rejects"] = rejects.report()
         raise ConvertError(message, report) from exc
     except BaseException:
         writer.abort()
         raise
-    return _report(source, writer, stats, converter, src, measure.bytes, started, opts, "completed", None)
+    status = "completed with rejects" if rejects.count else "completed"
+    report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, status, None)
+    report["rejects"] = rejects.report()
+    return report
 
 
 class _InputMeasure:
@@ -121,7 +128,7 @@ def _report(source, writer: SplitDump4Writer, stats, converter: Converter, src, 
         "error": error,
         "source": str(source),
         "era": getattr(src, "era", None),
-        "outputs": [{"path": str(p), "bytes": p.stat().st_size if p.exists() else 0} for p in writer.paths],
+        "outputs": writer.outputs(),
         "format": {"build_version": BUILD_VERSION, "layout": "hybrid (V4 sections + legacy Attachments, "
                                                                "DocsDeletions; docs/dump4.md)",
                    "level": opts.level, "deflater": writer.deflater, "attachments": opts.attachments},
@@ -137,6 +144,3 @@ def _report(source, writer: SplitDump4Writer, stats, converter: Converter, src, 
                     "input_mb_per_s": round(input_bytes / 1e6 / seconds, 1) if seconds > 0 else None},
     }
 
-
-def write_report(path: str | os.PathLike, report: dict[str, Any]) -> None:
-    Path(path).write_text(json.dumps(report, indent=2, default=str))

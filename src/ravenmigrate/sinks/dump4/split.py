@@ -8,6 +8,9 @@ their change vectors, attachment streams are repeated per part, docs/formats/imp
 
 Naming: without a split the output is exactly the requested path; once a second part is
 needed, the first is renamed and all parts are ``<stem>.001<suffix>``, ``<stem>.002<suffix>`` ...
+Every file is written as ``NAME.partial`` and renamed to ``NAME`` only when the whole dump was
+written (:meth:`SplitDump4Writer.close`); :meth:`~SplitDump4Writer.abort` removes the partial files,
+so an earlier dump under the same name survives a failed run (``ravenmigrate.outputs``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ...errors import OutputError
+from ...outputs import discard, partial, publish
 from ...records import AttachmentPut4, Converted
 from .writer import Dump4Stats, Dump4Writer
 
@@ -41,11 +45,12 @@ class SplitDump4Writer:
         self.stats = Dump4Stats()
         self._file = None
         self._writer: Dump4Writer | None = None
+        self.state = "writing"
         self._open(self.path)
 
     def _open(self, path: Path) -> None:
         try:
-            self._file = open(path, "wb")
+            self._file = open(partial(path), "wb")
         except OSError as exc:
             raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from exc
         self.paths.append(path)
@@ -73,7 +78,7 @@ class SplitDump4Writer:
             self._finish_part()
             if len(self.paths) == 1:
                 first = part_path(self.path, 1)
-                os.replace(self.path, first)
+                os.replace(partial(self.path), partial(first))
                 self.paths[0] = first
             self._open(part_path(self.path, len(self.paths) + 1))
             writer = self._writer
@@ -95,13 +100,25 @@ class SplitDump4Writer:
             total.add(self._writer.stats)
         return total
 
+    def outputs(self) -> list[dict]:
+        """Each file with its size so far (``{"path", "bytes"}``; 0 once a failed run removed it)."""
+        out = []
+        for p in self.paths:
+            f = p if self.state == "published" else partial(p)
+            out.append({"path": str(p), "bytes": f.stat().st_size if self.state != "discarded" and f.exists() else 0})
+        return out
+
     def close(self) -> Dump4Stats:
+        """Finish the last part and give every file its name."""
         if self._writer is not None:
             self._finish_part()
+        if self.state == "writing":
+            publish(self.paths)
+            self.state = "published"
         return self.stats
 
     def abort(self) -> None:
-        """Close the open part without finishing it (after an error); the files are left as they are."""
+        """Close the open part without finishing it (after an error) and remove the partial files."""
         if self._writer is not None:
             self._writer.abort()
         if self._file is not None:
@@ -111,6 +128,9 @@ class SplitDump4Writer:
                 pass  # its buffer cannot be written either (full disk): the error being handled says so
             self._file = None
             self._writer = None
+        if self.state == "writing":
+            discard(self.paths)
+            self.state = "discarded"
 
     def __enter__(self) -> SplitDump4Writer:
         return self

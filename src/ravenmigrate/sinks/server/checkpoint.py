@@ -9,7 +9,6 @@ PUT (or DELETE) by id, hence idempotent.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import msgpack
 
 from ...errors import RavenMigrateError
+from ...outputs import write_atomic
 
 VERSION = 1
 
@@ -71,12 +71,7 @@ class Checkpoint:
                 "finished": self.finished, "written": time.time()}
 
     def _write(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(msgpack.packb(self.to_dict()))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, msgpack.packb(self.to_dict()))
 
     @classmethod
     def load(cls, path: Path) -> Checkpoint:

@@ -11,7 +11,6 @@ the only way to store them exactly as the import does).
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 import time
@@ -454,6 +453,3 @@ def _messages(results: list[dict[str, Any]]) -> list[str]:
         out.extend(m for m in (r or {}).get("Messages", []) if "ERROR" in m or "WARN" in m)
     return out[:1000]
 
-
-def write_report(path: str | Path, report: dict[str, Any]) -> None:
-    Path(path).write_text(json.dumps(report, indent=2, default=str))
