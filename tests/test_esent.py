@@ -37,52 +37,78 @@ def backup_dir(tmp_path_factory) -> Path:
 
 
 def test_esent_zip_is_opened_as_esent_and_the_table_api_reads_the_catalog():
-    src = open_source(real(ESENT), force_dirty=True)
+    src = open_source(real(ESENT))
     assert isinstance(src, EsentSource)
-    with EsentStore.open(real(ESENT), force_dirty=True) as store:
+    with EsentStore.open(real(ESENT)) as store:
         assert {"documents", "files", "identity_table", "details", "lists"} <= set(store.tables)
         docs = store.table("documents")
         assert [c.name for c in docs.columns][:4] == ["id", "etag", "last_modified", "key"]
         keys = {row["key"] for row in docs.rows()}
-        assert "orders/830" in keys and len(keys) == 1059
+        assert "orders/830" in keys and len(keys) == 1060
         assert store.file.header.state_name == "DirtyShutdown"
 
 
-def test_pages_alone_give_the_data_file_documents_and_say_what_may_be_missing():
-    src = open_source(real(ESENT), force_dirty=True)
+def test_replay_gives_the_document_held_only_in_the_log():
+    """Every Esent backup is dirty: the data file holds 1059 documents, the log one more."""
+    src = open_source(real(ESENT))
     got = _records(src)
     docs = {d.id: d for d in got[Document]}
-    assert len(docs) == 1059
-    assert "Raven/Backup/Status" not in docs
+    assert len(docs) == 1060
+    status = json.loads(docs["Raven/Backup/Status"].data)
+    assert status["IsRunning"] is True and status["Messages"][-1]["Message"] == "Esent Backup Begin"
+    assert status["@metadata"]["@etag"] == "01000000-0000-0001-0000-000000000444"
     assert {i.key: i.value for i in got[Identity]} == {"indexid": 6, "raven/etag": 1, "transformerid": 1}
     assert len(got[Index]) == 4 and len(got[Transformer]) == 1
     order = json.loads(docs["orders/1"].data)
     assert order["Company"] == "companies/85" and order["Freight"] == 32.38
     assert order["@metadata"]["@etag"] == "01000000-0000-0001-0000-0000000000E0"
     assert order["@metadata"]["Raven-Entity-Name"] == "Orders"
-    assert [f.code for f in src.findings if f.code == "warn-dirty-pages-only"]
+    replay = src.info["replay"]
+    assert replay["generations"] == [1] and replay["redone"] > 0 and replay["stopped"] is None
+    assert not [f for f in src.findings if f.code.startswith("warn-dirty")]
 
 
-def test_the_same_bodies_as_the_voron_backup_of_the_same_database():
-    esent = {d.id: json.loads(d.data) for d in _records(open_source(real(ESENT), force_dirty=True))[Document]}
+def test_pages_alone_miss_that_document_and_say_so():
+    src = open_source(real(ESENT), force_dirty=True)
+    docs = {d.id for d in _records(src)[Document]}
+    assert len(docs) == 1059 and "Raven/Backup/Status" not in docs
+    [finding] = [f for f in src.findings if f.code == "warn-dirty-pages-only"]
+    assert "log generations 1..1" in finding.message and "may be missing" in finding.message
+
+
+def _without_times(doc: dict) -> dict:
+    doc = dict(doc)
+    meta = dict(doc.pop("@metadata"))
+    meta.pop("Last-Modified"), meta.pop("Raven-Last-Modified")
+    return {**doc, "@metadata": meta}
+
+
+def test_the_same_documents_as_the_voron_backup_of_the_same_database():
+    """Same ids, bodies, metadata (etags included): the two backups were taken a minute apart from two
+    copies of one database, so only the last-modified times and the backup's own status text differ."""
+    esent = {d.id: json.loads(d.data) for d in _records(open_source(real(ESENT)))[Document]}
     voron = {d.id: json.loads(d.data) for d in _records(open_source(real(VORON)))[Document]}
-    common = set(esent) & set(voron)
-    assert len(common) == 1059
-    for key in common:
-        a, b = dict(esent[key]), dict(voron[key])
-        a.pop("@metadata"), b.pop("@metadata")
-        assert a == b, key
+    assert set(esent) == set(voron) and len(esent) == 1060
+    for key in esent:
+        if key != "Raven/Backup/Status":
+            assert _without_times(esent[key]) == _without_times(voron[key]), key
+    assert esent["Raven/Backup/Status"]["@metadata"]["@etag"] == voron["Raven/Backup/Status"]["@metadata"]["@etag"]
 
 
 def test_backup_directory_and_data_directory_forms(backup_dir, tmp_path):
-    assert isinstance(open_source(backup_dir, force_dirty=True), EsentSource)
+    assert len(_records(open_source(backup_dir))[Document]) == 1060
     data_dir = tmp_path / "Northwind"
     (data_dir / "logs").mkdir(parents=True)
     shutil.copy(backup_dir / "new" / "Data", data_dir / "Data")
     shutil.copy(backup_dir / "new" / "RVN00001.log", data_dir / "logs" / "RVN00001.log")
     shutil.copytree(backup_dir / "IndexDefinitions", data_dir / "IndexDefinitions")
-    got = _records(open_source(data_dir, force_dirty=True))
-    assert len(got[Document]) == 1059 and len(got[Index]) == 4
+    got = _records(open_source(data_dir))
+    assert len(got[Document]) == 1060 and len(got[Index]) == 4
+    moved = tmp_path / "elsewhere"
+    (data_dir / "logs").rename(moved)
+    with pytest.raises(SourceError, match="generation"):
+        _records(open_source(data_dir))
+    assert len(_records(open_source(data_dir, journals_path=moved))[Document]) == 1060
 
 
 def test_truncated_database_file_is_a_clear_error(backup_dir, tmp_path, capsys):
@@ -99,14 +125,67 @@ def test_truncated_database_file_is_a_clear_error(backup_dir, tmp_path, capsys):
         _records(open_source(folder, force_dirty=True))
 
 
-def test_damaged_page_is_a_clear_error_naming_the_page(backup_dir, tmp_path):
-    folder = tmp_path / "flip"
+
+
+def _copy_backup(backup_dir: Path, folder: Path, log: bytes | None) -> Path:
     (folder / "new").mkdir(parents=True)
+    shutil.copy(backup_dir / "new" / "Data", folder / "new" / "Data")
+    if log is not None:
+        (folder / "new" / "RVN00001.log").write_bytes(log)
+    return folder
+
+
+def test_missing_log_generation_is_refused_by_name_unless_force_dirty(backup_dir, tmp_path, capsys):
+    folder = _copy_backup(backup_dir, tmp_path / "nolog", None)
+    with pytest.raises(SourceError, match=r"needs log generation\(s\) 1 \(RVN00001.log\)"):
+        _records(open_source(folder))
+    assert cli.main(["inspect", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "RVN00001.log" in err and "--force-dirty" in err and "Traceback" not in err
+    assert cli.main(["inspect", "--force-dirty", "--json", str(folder)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["Docs"] == 1059
+    assert any(w["code"] == "warn-dirty-pages-only" for w in report["warnings"])
+
+
+def test_truncated_log_is_a_clear_error(backup_dir, tmp_path, capsys):
+    log = (backup_dir / "new" / "RVN00001.log").read_bytes()
+    folder = _copy_backup(backup_dir, tmp_path / "cutlog", log[: 600 * 4096 + 100])
+    with pytest.raises(SourceError, match="truncated"):
+        _records(open_source(folder))
+    assert cli.main(["inspect", str(folder)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_flipped_byte_in_the_log_is_found_by_the_segment_checksum(backup_dir, tmp_path):
+    log = bytearray((backup_dir / "new" / "RVN00001.log").read_bytes())
+    log[300 * 4096 + 1000] ^= 0x10
+    folder = _copy_backup(backup_dir, tmp_path / "fliplog", bytes(log))
+    with pytest.raises(SourceError, match="segment 300 fails its checksum"):
+        _records(open_source(folder))
+
+
+def test_torn_last_segment_stops_replay_and_is_reported(backup_dir, tmp_path):
+    """The last written segment cut short: replay stops before it and says so (nothing silent)."""
+    log = bytearray((backup_dir / "new" / "RVN00001.log").read_bytes())
+    last = max(i for i in range(1, len(log) // 4096) if log[i * 4096 + 10:i * 4096 + 12] == i.to_bytes(2, "little"))
+    log[last * 4096:(last + 1) * 4096] = bytes(4096)  # the last segment never written,
+    log[(last - 1) * 4096 + 60:last * 4096] = bytes(4096 - 60)  # the one before it cut short
+    folder = _copy_backup(backup_dir, tmp_path / "torn", bytes(log))
+    src = open_source(folder)
+    _records(src)
+    assert src.info["replay"]["stopped"] and "torn" in src.info["replay"]["stopped"]
+    assert any(f.code == "warn-torn-log" for f in src.findings)
+
+
+def test_damaged_database_page_fails_its_checksum(backup_dir, tmp_path):
     raw = bytearray((backup_dir / "new" / "Data").read_bytes())
-    with EsentStore.open(backup_dir, force_dirty=True) as store:
-        root = store.table("documents").root_page
-    page = (root + 1) * 4096
-    raw[page + 4096 - 8: page + 4096] = b"\xff" * 8  # the last tags: offsets far past the page
+    with EsentStore.open(backup_dir) as store:
+        root = store.table("identity_table").root_page
+    raw[(root + 1) * 4096 + 3000] ^= 0x01
+    folder = tmp_path / "flipdata"
+    (folder / "new").mkdir(parents=True)
     (folder / "new" / "Data").write_bytes(bytes(raw))
-    with pytest.raises(SourceError, match=f"page {root}"):
-        _records(open_source(folder, force_dirty=True))
+    shutil.copy(backup_dir / "new" / "RVN00001.log", folder / "new" / "RVN00001.log")
+    with pytest.raises(SourceError, match=f"page {root} fails its checksum"):
+        _records(open_source(folder))

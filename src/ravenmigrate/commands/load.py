@@ -121,6 +121,9 @@ def summary(report: dict) -> str:
     out = "load " + report["status"] + "\n" + table(rows)
     if report["deviations"]:
         out += "\nbulk insert deviations (docs/deviations.md):\n" + "\n".join(f"  - {d}" for d in DEVIATIONS)
+    for finding in report.get("source_findings", []):
+        if finding["code"].startswith("warn"):
+            out += f"\nwarning: {finding['message']}"
     if report.get("import_messages"):
         out += f"\nserver import reported {len(report['import_messages'])} warnings/errors (see --report)"
     return out

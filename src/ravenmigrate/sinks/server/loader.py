@@ -76,14 +76,17 @@ def default_checkpoint(report: str | None, database: str) -> Path:
     return Path(f"ravenmigrate-load-{database}.checkpoint")
 
 
-def open_records(source: str, runs: bool = False, **source_options: Any
+def open_records(source: str, runs: bool = False, opened: list[Any] | None = None, **source_options: Any
                  ) -> tuple[Iterator[Any], Callable[[int], float | None], Callable[[], None]]:
     """(records, fraction read given the last record's offset, close) of a source opened with
     compact document bodies (``runs``: common documents come converted, ``DocumentRun``);
-    *source_options* go to ``open_source`` (raw storage: journals path, bundle settings)."""
+    *source_options* go to ``open_source`` (raw storage: journals path, bundle settings).
+    The opened source is appended to *opened* when given (its ``findings`` go into reports)."""
     from ...sources import open_source
 
     src = open_source(source, compact=True, runs=runs, **source_options)
+    if opened is not None:
+        opened.append(src)
     close = getattr(src, "close", None) or (lambda: None)
     own = getattr(src, "fraction", None)
     if callable(own):
@@ -146,6 +149,7 @@ class Loader:
         if options.transport not in TRANSPORTS:
             raise RavenMigrateError(f"unknown transport {options.transport!r} (expected one of {TRANSPORTS})")
         self.source = str(source)
+        self._opened: list[Any] = []
         self.o = options
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.client = RavenClient(options.url)
@@ -227,7 +231,7 @@ class Loader:
                    for i in range(cp.streams)]
         error: BaseException | None = None
         if self.pairs is None:
-            records, at, close = open_records(self.source, runs=True, **self.o.source_options)
+            records, at, close = open_records(self.source, runs=True, opened=self._opened, **self.o.source_options)
             pairs = converted_pairs(records, keep_runs=True)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
@@ -424,6 +428,9 @@ class Loader:
         }
         if self.indexing is not None:
             rep["indexing"] = self.indexing
+        findings = [f for src in self._opened for f in getattr(src, "findings", [])]
+        if findings:
+            rep["source_findings"] = [{"code": f.code, "message": f.message} for f in findings]
         if self.o.transport == "import":
             rep["import_messages"] = _messages(self.import_sender.results)
         if error is not None:

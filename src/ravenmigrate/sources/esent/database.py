@@ -19,7 +19,7 @@ from types import TracebackType
 from dissect.esedb.c_esedb import c_esedb
 
 from ...errors import SourceError
-from .pages import DELETED, PageError, PageImage, parse_page
+from .pages import DELETED, PageError, PageImage, checksum_ok, parse_page
 
 MAGIC = 0x89ABCDEF
 CLEAN_SHUTDOWN = 3
@@ -110,6 +110,9 @@ class EsentFile:
         raw = self.raw_page(pgno)
         if raw is None:
             return None
+        if not checksum_ok(raw, pgno):
+            raise SourceError(f"database page {pgno} fails its checksum: the page is damaged", path=self.shown,
+                              offset=(pgno + 1) * self.page_size)
         try:
             image = parse_page(raw, pgno, self.page_size)
         except PageError as exc:

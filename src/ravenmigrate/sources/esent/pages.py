@@ -22,6 +22,7 @@ LARGE_HEADER = 80
 ROOT, LEAF, PARENT_OF_LEAF, EMPTY = 0x1, 0x2, 0x4, 0x8
 SPACE_TREE, INDEX, LONG_VALUE = 0x20, 0x40, 0x80
 NEW_RECORD_FORMAT = 0x800
+NEW_CHECKSUM_FORMAT = 0x2000
 
 # Node flags (node.hxx).
 VERSIONED, DELETED, COMPRESSED = 0x1, 0x2, 0x4
@@ -120,3 +121,35 @@ def parse_page(buf: bytes, pgno: int, page_size: int) -> PageImage:
             raise PageError(f"page {pgno}, node {itag - 1}: {exc}") from None
         lines.append((nflags, key, data))
     return PageImage(pgno, dbtime, prev, nxt, objid, flags, prefix, lines)
+
+
+def xor_checksum(buf: bytes, number: int) -> int:
+    """The XOR half of ESE's page checksum (``ChecksumNewFormat``, ``dev/ese/src/checksum/``).
+
+    The low 32 bits of the stored 64-bit checksum are the page number (for log segments: the
+    segment number) XORed with every 32-bit word of the page after the 8-byte checksum field.
+    """
+    x = int.from_bytes(bytes(8) + buf[8:], "little")
+    width = len(buf) * 8
+    while width > 32:
+        width //= 2
+        x = (x >> width) ^ (x & ((1 << width) - 1))
+    return x ^ number
+
+
+def stored_checksum(buf: bytes) -> int:
+    return int.from_bytes(buf[:4], "little")
+
+
+def checksum_ok(buf: bytes, pgno: int) -> bool:
+    """A database page's checksum holds (never-written all-zero pages have none).
+
+    Pages flagged ``fPageNewChecksumFormat`` (0x2000) carry the new format; older pages the old one
+    (``ChecksumOldFormat``: ``0x89ABCDEF`` XOR every 32-bit word after the first).
+    """
+    stored = stored_checksum(buf)
+    if int.from_bytes(buf[36:40], "little") & NEW_CHECKSUM_FORMAT:
+        return xor_checksum(buf, pgno) == stored
+    if not buf.strip(b"\0"):
+        return True
+    return xor_checksum(bytes(4) + buf[4:], 0x89ABCDEF) == stored
