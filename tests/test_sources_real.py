@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -143,11 +144,14 @@ def test_positions_are_ordered_and_indexed_per_section():
     assert all(v == list(range(len(v))) for v in by.values())
 
 
-def test_4x_dump_and_zip_are_refused_clearly():
+def test_4x_dump_and_zip_are_refused_clearly(tmp_path):
     with pytest.raises(UnsupportedSource, match="4.x export"):
         list(open_source(real("Northwind_4.0.ravendbdump")).records())
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("readme.txt", "not RavenDB")
     with pytest.raises(UnsupportedSource, match="ZIP"):
-        open_source(real("ravenfs.voron.3628.zip"))
+        open_source(other)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -18,6 +18,7 @@ from conftest import real
 from ravenmigrate import cli
 from ravenmigrate.errors import SourceError, UnsupportedSource
 from ravenmigrate.records import Document, Identity, Index, Transformer
+from ravenmigrate.sources import open_source
 from ravenmigrate.sources.voron import VoronEnvironment, VoronSource, open_voron
 from ravenmigrate.sources.voron import options as voron_options
 from ravenmigrate.sources.voron import pages as pure_pages
@@ -220,11 +221,10 @@ def test_journals_path_points_at_journals_kept_elsewhere(tmp_path, data_dir, nor
     assert _docs(records) == _docs(northwind_records)
 
 
-def test_ravenfs_storage_is_not_read_as_a_database():
+def test_ravenfs_storage_is_not_read_as_a_database_but_opened_as_a_file_system():
     with pytest.raises(UnsupportedSource, match="RavenFS"):
         list(VoronSource(real(RAVENFS)).records())
-    with pytest.raises(UnsupportedSource, match="RavenFS backup .ZIP with Filesystem.Document"):
-        open_voron(real(RAVENFS))
+    assert type(open_source(real(RAVENFS))).__name__ == "RavenFSSource"
 
 
 def test_not_voron_input_is_refused(tmp_path):

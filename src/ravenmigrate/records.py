@@ -131,7 +131,57 @@ class AttachmentDeletion(Fields):
         self.position = position
 
 
-Record = Document | Attachment | Index | Transformer | Identity | DocumentDeletion | AttachmentDeletion
+class FileContent:
+    """The bytes of a RavenFS file, read on demand: ``size`` bytes, as the chunks :meth:`chunks`
+    yields (each call reads them again from the source, so a sink can hash, then send).
+
+    ``len()`` is the size, so sinks that only measure an attachment's data accept it too.
+    """
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def chunks(self) -> Iterator[bytes]:
+        raise NotImplementedError
+
+
+class BytesContent(FileContent):
+    """File content already in memory (an export entry read whole, tests)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(len(data))
+        self.data = data
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.data:
+            yield self.data
+
+
+class File(Fields):
+    """A RavenFS file: ``key`` is its full path without the leading ``/`` (the 4.x migration's
+    ``files/{key}``), ``metadata`` the 3.x file metadata as stored, ``content`` its bytes or ``None``
+    when the upload never completed (``total_size`` missing or negative). ``etag`` is the storage's
+    etag text, or ``None`` (exports)."""
+
+    __slots__ = ("key", "content", "metadata", "etag", "position")
+
+    def __init__(self, key: str, content: FileContent | None, metadata: dict[str, Any], etag: str | None,
+                 position: Position) -> None:
+        self.key = key
+        self.content = content
+        self.metadata = metadata
+        self.etag = etag
+        self.position = position
+
+
+Record = Document | Attachment | Index | Transformer | Identity | DocumentDeletion | AttachmentDeletion | File
 
 
 class Finding(Fields):
@@ -188,15 +238,17 @@ class Document4(Fields):
 
 
 class AttachmentPut4(Fields):
-    """An attachment stream of a 4.x document (a converted legacy attachment, §6).
+    """An attachment stream of a 4.x document (a converted legacy attachment, §6, or RavenFS file).
 
-    ``hash`` is base64 BLAKE2b-256 of ``data`` (what 4.x reports as the attachment hash).
+    ``hash`` is base64 BLAKE2b-256 of ``data`` (what 4.x reports as the attachment hash). ``data``
+    is bytes, or a :class:`FileContent` (a RavenFS file) that sinks stream chunk by chunk.
     """
 
     __slots__ = ("document_id", "name", "content_type", "data", "hash", "source")
 
     def __init__(
-        self, document_id: str, name: str, content_type: str, data: bytes, hash: str, source: Position,
+        self, document_id: str, name: str, content_type: str, data: bytes | FileContent, hash: str,
+        source: Position,
     ) -> None:
         self.document_id = document_id
         self.name = name

@@ -24,12 +24,14 @@ from ..records import (
     Document,
     DocumentDeletion,
     DocumentRun,
+    File,
     Identity,
     Index,
     Transformer,
 )
 from ..sources import open_source
 from ..sources.items import get
+from ..sources.ravenfs.summary import FileSystemSummary
 from ..sources.voron import options as voron_options
 
 _SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
@@ -68,7 +70,12 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
         w["examples"].extend(examples[:5 - len(w["examples"])])
 
     seen = dict.fromkeys(SECTIONS, 0)
+    files: FileSystemSummary | None = None
     for rec in src.records():
+        if isinstance(rec, File):
+            files = files or FileSystemSummary()
+            files.add(rec)
+            continue
         if isinstance(rec, DocumentRun):
             seen[rec.position.section] += len(rec)
             named, unnamed, examples, total, largest, largest_size = tally(rec.results, rec.spans)
@@ -112,7 +119,10 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
                     "(docs/formats/import-4x.md §7.3)", [rec.name])
     source_counts = getattr(src, "counts", None) or seen  # a source may count items it did not yield
     counts = {s: source_counts.get(s, 0) for s in SECTIONS}
-    return {
+    close = getattr(src, "close", None)
+    if close is not None:
+        close()
+    report = {
         "source": str(path),
         "kind": getattr(src, "kind", None),
         "files": getattr(src, "files", [str(path)]),
@@ -123,6 +133,9 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
         "warnings": list(warn.values()) + [_finding(f) for f in getattr(src, "findings", [])],
         "indexes": indexes.to_json(),
     }
+    if files is not None:
+        report["file_system"] = files.to_json(getattr(src, "configs", []))
+    return report
 
 
 def _index_report(out, indexes: dict[str, Any], limit: int = 20) -> None:
@@ -138,6 +151,23 @@ def _index_report(out, indexes: dict[str, Any], limit: int = 20) -> None:
         out(f"  {i['name']} {what}\n")
     if len(notable) > limit:
         out(f"  ... and {len(notable) - limit} more (--json lists every index)\n")
+
+
+def _file_system(out, fs: dict[str, Any]) -> None:
+    """A RavenFS file system: files, what 4.x keeps of them, metadata keys, configuration entries."""
+    out(f"files: {fs['files']:,} ({fs['migrated_files']:,} become files/ documents, "
+        f"{fs['migrated_bytes']:,} bytes")
+    if fs["largest_file"]:
+        out(f", largest {fs['largest_file']['key']!r} ({fs['largest_file']['bytes']:,} bytes)")
+    out(")\n")
+    for reason, n in fs["not_migrated"].items():
+        out(f"  not migrated: {n:,} {reason}\n")
+    out(f"metadata keys: {', '.join(f'{k} ({n})' for k, n in fs['metadata_keys'].items()) or 'none'}\n")
+    out(f"configuration entries: {len(fs['configurations'])} (not migrated: 4.x has no RavenFS configuration)\n")
+    for name in fs["configurations"][:20]:
+        out(f"  {name}\n")
+    if len(fs["configurations"]) > 20:
+        out(f"  ... and {len(fs['configurations']) - 20} more (--json lists every one)\n")
 
 
 def _largest(sizes: dict, total: str, largest: str, key: str, n: int) -> None:
@@ -162,6 +192,10 @@ def run(args: argparse.Namespace) -> int:
         print()
         return 0
     out = sys.stdout.write
+    if "file_system" in report:
+        out(f"{report['source']}: RavenFS file system ({report['kind']}), era {report['era']}\n")
+        _file_system(out, report["file_system"])
+        return 0
     out(f"{report['source']}: {report['kind']} export, era {report['era']}\n")
     if len(report["files"]) > 1:
         out(f"files: {len(report['files'])}\n")

@@ -23,6 +23,7 @@ from ..records import (
     Document,
     DocumentDeletion,
     DocumentRun,
+    File,
     Identity,
     Identity4,
     Index,
@@ -33,6 +34,7 @@ from ..records import (
 from .attachments import FILES_PREFIX, convert_attachment
 from .deviations import Deviation
 from .documents import DocumentConverter
+from .files import convert_file
 from .indexes import convert_index
 
 if TYPE_CHECKING:
@@ -108,6 +110,9 @@ class Converter:
             return (self.documents.convert_run(record),)
         if isinstance(record, Attachment):
             out = convert_attachment(record)
+            return (out,) if isinstance(out, Skipped) else out
+        if isinstance(record, File):
+            out = convert_file(record)
             return (out,) if isinstance(out, Skipped) else out
         if isinstance(record, DocumentDeletion):
             return (Delete4(record.key, record.position),)

@@ -94,5 +94,15 @@ def _esent(path: Path, **options) -> Source | None:
     return open_esent(path, **options)
 
 
+def _ravenfs(path: Path, **options) -> Source | None:
+    """A RavenFS file system in raw Voron storage (before :func:`_voron`, which reads databases)."""
+    if path.is_file() and sniff(path) != "zip":
+        return None
+    from .ravenfs import open_ravenfs
+
+    return open_ravenfs(path, **options)
+
+
+register_opener(_ravenfs)
 register_opener(_voron)
 register_opener(_esent)

@@ -14,7 +14,7 @@ from typing import Any
 from ...convert import Converter, ConvertOptions
 from ...errors import OutputError, RavenMigrateError
 from ...fields import Fields
-from ...records import Attachment, Document, DocumentRun, Record
+from ...records import Attachment, Document, DocumentRun, File, Record
 from ...rejects import Rejects
 from ...sources import open_source
 from ...threads import responsive
@@ -94,6 +94,8 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     except BaseException:
         writer.abort()
         raise
+    finally:
+        getattr(src, "close", lambda: None)()
     status = "completed with rejects" if rejects.count else "completed"
     report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, status, None)
     report["rejects"] = rejects.report()
@@ -102,7 +104,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
 
 class _InputMeasure:
     """Uncompressed input size: the furthest record offset of a dump, or (raw storage, offset -1) the
-    bytes of the documents and attachments read."""
+    bytes of the documents, attachments and files read."""
 
     def __init__(self) -> None:
         self.furthest = 0
@@ -114,6 +116,8 @@ class _InputMeasure:
             self.furthest = offset
         elif offset < 0 and isinstance(record, Document | Attachment):
             self.data += len(record.data)
+        elif isinstance(record, File) and record.content is not None:
+            self.data += len(record.content)
 
     @property
     def bytes(self) -> int:

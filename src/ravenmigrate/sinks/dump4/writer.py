@@ -10,7 +10,8 @@ source order (sections may repeat, §2). Kinds and sections:
   ``Attachments`` section the V4 reader still accepts (the hybrid of §11.1), so the server keeps
   ``@legacy-attachment-metadata`` verbatim; any other attachment -> the V4 attachment stream
   record followed by exactly ``Size`` raw bytes, written once per hash, right before the first
-  document that references it (§11);
+  document that references it (§11); a RavenFS file (``FileContent`` data) always goes as such a
+  stream, its bytes read from the source chunk by chunk (docs/ravenfs.md);
 - deletions -> ``DocsDeletions`` (§5), indexes -> ``Indexes``, identities -> ``Identities``;
   ``Skipped`` records are only counted.
 
@@ -30,7 +31,17 @@ from typing import BinaryIO
 
 from ... import _twins
 from ...fields import Fields
-from ...records import AttachmentPut4, Converted, Delete4, Document4, DocumentRun, Identity4, Index4, Skipped
+from ...records import (
+    AttachmentPut4,
+    Converted,
+    Delete4,
+    Document4,
+    DocumentRun,
+    FileContent,
+    Identity4,
+    Index4,
+    Skipped,
+)
 from ..deflate import BackgroundWriter, gzip_compressor
 from . import records as enc
 
@@ -212,7 +223,7 @@ class Dump4Writer:
         puts = self._pending_puts
         self._pending = None
         self._pending_puts = []
-        if self.attachments == "legacy" and len(puts) == 1:
+        if self.attachments == "legacy" and len(puts) == 1 and not isinstance(puts[0].data, FileContent):
             metadata = enc.legacy_attachment_metadata(doc, puts[0])
             if metadata is not None:
                 buf = self._element("Attachments")
@@ -231,7 +242,10 @@ class Dump4Writer:
             self._written_hashes.add(put.hash)
             buf = self._element(section)
             buf += enc.attachment_stream_header(put)
-            buf += put.data
+            if isinstance(put.data, FileContent):
+                self._stream(put.data)
+            else:
+                buf += put.data
         head, injected, tail = enc.document_parts(doc, doc.revision_of is not None)
         buf = self._element(section)
         buf += head
@@ -244,6 +258,16 @@ class Dump4Writer:
         else:
             self.stats.documents += 1
         self._end_element()
+
+    def _stream(self, content: FileContent) -> None:
+        """The content's chunks as pieces, flushed every buffer size: memory stays one buffer."""
+        for chunk in content.chunks():
+            self._pieces.append(self._buf)
+            self._pieces.append(chunk)
+            self._pieces_size += len(self._buf) + len(chunk)
+            self._buf = bytearray()
+            if self._pieces_size >= self.buffer_size:
+                self._flush_buffer()
 
     def _write_run(self, run: DocumentRun) -> None:
         """A run's documents, framed like :func:`~.records.document_parts` frames them: each has a

@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 from ...errors import ServerError
-from ...records import AttachmentPut4, Document4, DocumentRun
+from ...records import AttachmentPut4, Document4, DocumentRun, FileContent
 from ..deflate import TRANSPORT_LEVEL, gzip_compressor
 from .client import RavenClient
 from .http import (
@@ -172,8 +172,18 @@ class BulkInsertSender:
 
     def _attachment(self, client: RavenClient, att: AttachmentPut4) -> None:
         q = urllib.parse.urlencode({"id": att.document_id, "name": att.name, "contentType": att.content_type})
-        client.request("PUT", db_path(self.database, f"attachments?{q}"), att.data,
-                       {"Content-Type": "application/octet-stream"}, ok=(201,))
+        path = db_path(self.database, f"attachments?{q}")
+        headers = {"Content-Type": "application/octet-stream"}
+        if not isinstance(att.data, FileContent):
+            client.request("PUT", path, att.data, headers, ok=(201,))
+            return
+        status, data = stream_request(client, "PUT", path, att.data.chunks(), headers)  # a RavenFS file, streamed
+        if status != 201:
+            text = data.decode("utf-8", "replace")
+            if status in TRANSIENT_STATUSES or any(m in text for m in TRANSIENT_MESSAGES):
+                raise TransientError(f"attachment PUT answered {status}: {text[:500]}", status=status)
+            raise ServerError(f"PUT attachment {att.name!r} of {att.document_id!r} answered {status}: "
+                              f"{error_message(text)}", status=status)
 
     def _delete(self, client: RavenClient, ids: list[str]) -> None:
         commands = [{"Id": i, "Type": "DELETE", "ChangeVector": None} for i in ids]

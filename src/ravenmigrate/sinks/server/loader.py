@@ -23,7 +23,7 @@ from typing import Any
 from ...convert.documents import needs_revisions
 from ...errors import RavenMigrateError, ServerError
 from ...progress import Progress, choose_mode
-from ...records import Document4, DocumentRun, Identity4, Index4, Skipped
+from ...records import Document4, DocumentRun, File, Identity4, Index4, Skipped
 from ...threads import responsive
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
@@ -295,6 +295,12 @@ class Loader:
                 self._offset = pos.offset
             if not self.revisions_enabled and needs_revisions(record):
                 self._enable_revisions(cp)
+            if not bulk and isinstance(record, File) and len(converted) == 2:
+                # a RavenFS file: its document and streamed attachment travel as one item
+                self.counts["Document4"] += 1
+                self.counts["AttachmentPut4"] += 1
+                self._route(smuggler.file_items(*converted), streams, routed, skip, batches, sizes, failed)
+                continue
             for conv in converted:
                 if isinstance(conv, DocumentRun):  # kept whole (converted_pairs): no revisions, no flags
                     self.counts["Document4"] += len(conv)

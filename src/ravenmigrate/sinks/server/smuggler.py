@@ -8,6 +8,8 @@ document marked ``Raven-Document-Revision-Status: Current``, §3-§4), legacy ``
 the server builds the ``files/{Key}`` documents itself, §6), ``DocsDeletions`` (§5). Legacy
 revisions go in a 4.x-layout part (``BuildVersion`` first, ``RevisionDocuments``), where the
 converter's ``RV:`` change vector is kept verbatim (§11, §11.1) whatever stream carries them.
+A RavenFS file goes in a 4.x-layout part too: the attachment stream record, the file's bytes read
+from the source chunk by chunk, then its ``files/{key}`` document (docs/ravenfs.md).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ...codecs import b64
 from ...errors import ServerError
 from ...records import Attachment, AttachmentPut4, Delete4, Document4, DocumentRun
 from ..deflate import TRANSPORT_LEVEL, gzip_compressor
-from ..dump4.records import document_parts
+from ..dump4.records import attachment_stream_header, document_parts
 from .client import DEFAULT_IMPORT_OPTIONS, RavenClient
 from .http import (
     TRANSIENT_MESSAGES,
@@ -45,7 +47,8 @@ _docrun = _twins.load("docrun")
 
 V4_BUILD = 41001
 SECTION = {"doc": "Docs", "att": "Attachments", "del": "DocsDeletions", "rev": "RevisionDocuments",
-           "idx": "Indexes", "ident": "Identities"}
+           "idx": "Indexes", "ident": "Identities", "file": "Docs"}
+V4_KINDS = frozenset({"rev", "file"})
 CHUNK = 256 << 10
 
 
@@ -104,6 +107,27 @@ def items_for(record: Any, converted: Any) -> Iterator[Item]:
         yield Item("del", converted.id, data, len(data), 0)
 
 
+class FileElements:
+    """A RavenFS file as ``Docs`` elements of a 4.x part: the stream record with the bytes (pulled
+    from the source each time the item is sent), then the document (§11)."""
+
+    __slots__ = ("doc", "put")
+
+    def __init__(self, doc: Document4, put: AttachmentPut4) -> None:
+        self.doc = doc
+        self.put = put
+
+    def chunks(self) -> Iterator[bytes]:
+        yield attachment_stream_header(self.put)
+        yield from self.put.data.chunks()
+        yield b"," + b"".join(document_parts(self.doc, False))
+
+
+def file_items(doc: Document4, put: AttachmentPut4) -> Iterator[Item]:
+    """The one item of a converted RavenFS file (its document, then its streamed attachment)."""
+    yield Item("file", doc.id, FileElements(doc, put), len(put.data) + len(doc.data))
+
+
 def multipart(boundary: str, options: dict[str, Any], items: Iterable[Item]) -> Iterator[bytes]:
     """``importOptions`` then the items as gzip dump files (§2): a new file part whenever the layout
     changes (legacy, or 4.x for revisions), a new section whenever the item kind changes (sections
@@ -117,11 +141,11 @@ def multipart(boundary: str, options: dict[str, Any], items: Iterable[Item]) -> 
     size = 0
     n = 0
     for item in items:
-        if z is None or (item.kind == "rev") != v4:
+        if z is None or (item.kind in V4_KINDS) != v4:
             if z is not None:
                 yield z.compress(b"".join(parts) + b"]}") + z.flush() + b"\r\n"
                 parts, size = [], 0
-            v4 = item.kind == "rev"
+            v4 = item.kind in V4_KINDS
             yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"part{n}.ravendump\""
                    f"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
             n += 1
@@ -133,6 +157,13 @@ def multipart(boundary: str, options: dict[str, Any], items: Iterable[Item]) -> 
             section = item.kind
         else:
             parts.append(b",")
+        if isinstance(item.payload, FileElements):
+            for chunk in item.payload.chunks():
+                out = z.compress(b"".join(parts))
+                parts, size = [chunk], len(chunk)
+                if out:
+                    yield out
+            continue
         parts.append(item.payload)
         size += item.size
         if size >= CHUNK:

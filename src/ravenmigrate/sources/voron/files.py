@@ -24,6 +24,8 @@ BACKUP_MEMBER = "RavenDB.Voron.Backup"
 DATA_FILE = "Raven.voron"
 HEADER_FILES = ("headers.one", "headers.two")
 INDEX_DEFINITIONS = "IndexDefinitions"
+# The resource document beside a backup's storage: a database's, or a RavenFS file system's.
+RESOURCE_DOCUMENTS = ("Database.Document", "Filesystem.Document")
 
 
 def journal_name(number: int) -> str:
@@ -87,14 +89,14 @@ def locate(path: str | os.PathLike[str], journals_path: str | os.PathLike[str] |
         if (p / BACKUP_MEMBER).is_file() and not (p / HEADER_FILES[0]).exists():
             files = _from_backup_zip(shown, p / BACKUP_MEMBER)
             files.index_definitions = dir_index_definitions(p)
-            files.database_document = _json_file(p / "Database.Document", shown)
+            files.database_document = _dir_resource_document(p, shown)
         else:
             if not any((p / n).is_file() for n in HEADER_FILES):
                 raise SourceError(f"not a Voron data directory: no {' or '.join(HEADER_FILES)} and no {BACKUP_MEMBER}",
                                   path=shown)
             files = VoronFiles(shown, p, p)
             files.index_definitions = dir_index_definitions(p) or dir_index_definitions(p.parent)
-            files.database_document = _json_file(p / "Database.Document", shown)
+            files.database_document = _dir_resource_document(p, shown)
     elif p.is_file():
         files = _from_zip(shown, p)
     else:
@@ -123,7 +125,7 @@ def _from_zip(shown: str, path: Path) -> VoronFiles:
                 nested.unlink()
                 prefix = inner[: -len(BACKUP_MEMBER)]
                 files.index_definitions = zip_index_definitions(zf, prefix + INDEX_DEFINITIONS + "/", shown)
-                files.database_document = _zip_json(zf, prefix + "Database.Document", shown)
+                files.database_document = _zip_resource_document(zf, prefix, shown)
                 return files
             except BaseException:
                 shutil.rmtree(temp, ignore_errors=True)
@@ -200,12 +202,16 @@ def _extract_storage(zf: zipfile.ZipFile, prefix: str, dest: Path, shown: str) -
             extract_member(zf, name, dest / base, shown)
 
 
-def _json_file(path: Path, shown: str) -> dict | None:
-    return json_object(path.read_bytes(), shown, path.name) if path.is_file() else None
+def _dir_resource_document(folder: Path, shown: str) -> dict | None:
+    for name in RESOURCE_DOCUMENTS:
+        if (folder / name).is_file():
+            return json_object((folder / name).read_bytes(), shown, name)
+    return None
 
 
-def _zip_json(zf: zipfile.ZipFile, member: str, shown: str) -> dict | None:
-    if member not in zf.NameToInfo:
-        return None
-    return json_object(read_member(zf, member, shown), shown, member)
+def _zip_resource_document(zf: zipfile.ZipFile, prefix: str, shown: str) -> dict | None:
+    for name in RESOURCE_DOCUMENTS:
+        if prefix + name in zf.NameToInfo:
+            return json_object(read_member(zf, prefix + name, shown), shown, prefix + name)
+    return None
 

@@ -8,6 +8,7 @@ its first page and is ``OverflowSize`` bytes long, spanning ``ceil((size + 17) /
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ...errors import SourceError
 from .pages import OVERFLOW, PAGE_HEADER_SIZE, PAGE_SIZE
 
 _PAGE_HEAD = struct.Struct("<qBHHi")
+PREAD_FROM = 32 << 10
 
 
 class Pager:
@@ -59,9 +61,14 @@ class Pager:
         if not flags & OVERFLOW:
             raise SourceError(f"page {number} should be an overflow page (flags {flags})", path=self.shown)
         end = PAGE_HEADER_SIZE + size
+        in_file = number not in self.overlay and self._view is not None and (number * PAGE_SIZE + end
+                                                                             <= self.data_pages * PAGE_SIZE)
+        if in_file and size >= PREAD_FROM:
+            # read, not mapped: the pages of large values (a RavenFS file's, gigabytes of them) would
+            # otherwise stay resident in this process until the map is closed
+            return os.pread(self._file.fileno(), size, number * PAGE_SIZE + PAGE_HEADER_SIZE)
         if len(view) < end:
-            if number not in self.overlay and self._view is not None and (number * PAGE_SIZE + end
-                                                                          <= self.data_pages * PAGE_SIZE):
+            if in_file:
                 start = number * PAGE_SIZE
                 return bytes(self._view[start + PAGE_HEADER_SIZE:start + end])
             raise SourceError(f"overflow value at page {number} ({size} bytes) runs past the stored pages",

@@ -19,7 +19,7 @@ from ...errors import UnsupportedSource, WrongKeyError
 from ...records import SECTIONS, Finding, Position, Record
 from ..indexdefs import definitions
 from .environment import VoronEnvironment
-from .files import is_voron_dir, ravenfs_backup, zip_is_voron
+from .files import is_voron_dir, zip_is_voron
 from .tables import attachments, details, document_body, documents, identities
 
 VERIFICATION_KEY = "raven/encryption/verification"
@@ -172,14 +172,11 @@ def open_voron(path: str | os.PathLike[str], *, journals_path: str | os.PathLike
 
     Recognises a data directory (``Raven.voron`` or ``headers.one``), a backup directory
     (``RavenDB.Voron.Backup``) and a zip holding either (docs/formats/storage-3x.md §1); a RavenFS backup
-    (``Filesystem.Document``) is refused with :class:`UnsupportedSource`. Options meant for other
-    sources (``compact``, ``salvage``) are ignored: bodies are always compact here.
+    (``Filesystem.Document``) is opened by :mod:`ravenmigrate.sources.ravenfs`, whose opener runs
+    first. Options meant for other sources (``compact``, ``salvage``) are ignored: bodies are always
+    compact here.
     """
     p = Path(path)
     if is_voron_dir(p) or (p.is_file() and zip_is_voron(p)):
-        if ravenfs_backup(p):
-            form = "folder" if p.is_dir() else "ZIP"
-            raise UnsupportedSource(f"a RavenFS backup ({form} with Filesystem.Document and Voron storage): "
-                                    "RavenFS file systems are not supported yet", path=str(path))
         return VoronSource(p, journals_path=journals_path, compression=compression, encryption=encryption)
     return None
