@@ -189,3 +189,16 @@ def test_damaged_database_page_fails_its_checksum(backup_dir, tmp_path):
     shutil.copy(backup_dir / "new" / "RVN00001.log", folder / "new" / "RVN00001.log")
     with pytest.raises(SourceError, match=f"page {root} fails its checksum"):
         _records(open_source(folder))
+
+
+def test_last_modified_of_every_schema_era():
+    """Schema 4.3+ stores DateTime.ToBinary() (UTC kind bit set), older ones an OLE date (From42To43.cs)."""
+    import struct
+
+    from ravenmigrate.sources.esent.tables import last_modified_ticks, schema_before
+
+    ticks = 635584536000000000  # 2015-02-02T12:00:00
+    to_binary = struct.pack("<q", ticks | (1 << 62))
+    assert last_modified_ticks(to_binary, False) == ticks
+    assert last_modified_ticks(struct.pack("<d", 42037.5), True) == ticks
+    assert schema_before("4.2", 4, 3) and not schema_before("4.5", 4, 3) and not schema_before("5.4", 4, 3)

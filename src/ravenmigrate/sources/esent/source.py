@@ -21,7 +21,7 @@ from ...records import SECTIONS, Finding, Position, Record
 from ..indexdefs import definitions
 from .files import is_esent_dir, locate, zip_is_esent
 from .recovery import EsentStore
-from .tables import attachments, details, documents, identities, stored_body
+from .tables import attachments, details, documents, identities, schema_before, stored_body
 
 VERIFICATION_KEY = "Raven/Encryption/Verification"
 _ORDER = ("Docs", "Attachments", "Indexes", "Transformers", "Identities")
@@ -85,7 +85,8 @@ class EsentSource:
             done = -1 if after is None else _ORDER.index(after.section)
             skip = after.index + 1 if after is not None and after.section == "Docs" else 0
             readers = (
-                (0, lambda: documents(docs_table, decode, self.path, skip=skip)),
+                (0, lambda: documents(docs_table, decode, self.path, skip=skip,
+                                      oadate=schema_before(self.info["details"].get("schema_version"), 4, 3))),
                 (1, lambda: attachments(store.tables.get("files"), self.path)),
                 (3, lambda: definitions(store.files.index_definitions, self.path)),
                 (4, lambda: identities(store.tables.get("identity_table"), self.path)),

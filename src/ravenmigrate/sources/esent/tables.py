@@ -51,8 +51,34 @@ def _metadata(raw: bytes | None, key: str, shown: str, index: int) -> dict[str, 
     return value
 
 
-def documents(table: EsentTable, decode: BodyDecoder, shown: str, *, skip: int = 0) -> Iterator[Document]:
-    """Every document of ``documents`` in primary-key order; the first *skip* rows are only counted."""
+_OA_EPOCH_TICKS = 599_264_352_000_000_000  # 1899-12-30 in .NET ticks
+_TICKS_PER_DAY = 864_000_000_000
+
+
+def last_modified_ticks(raw: bytes | None, oadate: bool) -> int:
+    """.NET ticks of a ``last_modified`` value: ``ToBinary()`` (schema 4.3+) or an OLE date (older)."""
+    if not isinstance(raw, bytes) or len(raw) != 8:
+        return 0
+    if oadate:
+        return _OA_EPOCH_TICKS + round(struct.unpack("<d", raw)[0] * _TICKS_PER_DAY)
+    return struct.unpack("<q", raw)[0] & _TICKS_MASK
+
+
+def schema_before(version: Any, major: int, minor: int) -> bool:
+    """``details.schema_version`` (``"4.5"``) is older than *major*.*minor*."""
+    try:
+        a, b = (int(x) for x in str(version).split(".")[:2])
+    except ValueError:
+        return False
+    return (a, b) < (major, minor)
+
+
+def documents(table: EsentTable, decode: BodyDecoder, shown: str, *, skip: int = 0,
+              oadate: bool = False) -> Iterator[Document]:
+    """Every document of ``documents`` in primary-key order; the first *skip* rows are only counted.
+
+    *oadate*: ``last_modified`` is an OLE Automation date (schemas before 4.3, ``From42To43.cs``).
+    """
     require_columns(table, DOCUMENT_COLUMNS, shown)
     last_id = None
     for index, row in enumerate(table.rows()):
@@ -64,7 +90,7 @@ def documents(table: EsentTable, decode: BodyDecoder, shown: str, *, skip: int =
         if not isinstance(key, str) or not isinstance(etag, bytes) or len(etag) != 16:
             raise SourceError(f"documents row {index}: no key or a {len(etag or b'')}-byte etag", path=shown,
                               section="Docs", index=index, last_id=last_id)
-        ticks = struct.unpack("<q", binary)[0] & _TICKS_MASK if isinstance(binary, bytes) and len(binary) == 8 else 0
+        ticks = last_modified_ticks(binary, oadate)
         metadata = export_metadata(MetadataRow(etag_text(etag), key, ticks,
                                                _metadata(row.get("metadata"), key, shown, index)))
         stored = row.get("data") or b""
