@@ -194,10 +194,11 @@ def test_damaged_database_page_fails_its_checksum(backup_dir, tmp_path):
 def test_last_modified_of_every_schema_era():
     """Schema 4.3+ stores DateTime.ToBinary() (UTC kind bit set), older ones an OLE date (From42To43.cs)."""
     import struct
+    from datetime import datetime, timedelta
 
     from ravenmigrate.sources.esent.tables import last_modified_ticks, schema_before
 
-    ticks = 635584536000000000  # 2015-02-02T12:00:00
+    ticks = (datetime(2015, 2, 2, 12) - datetime(1, 1, 1)) // timedelta(microseconds=1) * 10
     to_binary = struct.pack("<q", ticks | (1 << 62))
     assert last_modified_ticks(to_binary, False) == ticks
     assert last_modified_ticks(struct.pack("<d", 42037.5), True) == ticks
