@@ -9,7 +9,10 @@ belongs here.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
+from ..errors import RavenMigrateError
 from ..progress import LOG_FORMATS, choose_mode
 
 
@@ -38,3 +41,70 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
     return value
+
+
+def add_selection(p: argparse.ArgumentParser, transform: bool = True) -> None:
+    """What to migrate (``ravenmigrate.convert.selection``) and the import options 4.x users know."""
+    from ..convert.selection import TYPES
+
+    g = p.add_argument_group("what to migrate")
+    g.add_argument("--collections", type=_names, metavar="A,B", default=(),
+                   help="only documents of these 4.x collections (case-insensitive; legacy attachments are "
+                        "@files; Raven/Hilo/<name> follows its collection)")
+    g.add_argument("--exclude-collections", type=_names, metavar="A,B", default=(),
+                   help="leave out documents of these collections")
+    g.add_argument("--types", type=_types, metavar="T,T", default=TYPES,
+                   help=f"item types to migrate (default all: {','.join(TYPES)})")
+    g.add_argument("--exclude-expired", action="store_true",
+                   help="leave out documents whose 3.x Raven-Expiration-Date (4.x @expires) has passed")
+    g.add_argument("--remove-analyzers", action="store_true", help="indexes without their fields' analyzers")
+    if transform:
+        g.add_argument("--transform-script", metavar="FILE",
+                       help="a JavaScript patch run on every document as RavenDB's smuggler TransformScript: "
+                            "`this` is the document; throw 'skip' leaves it out")
+    g.add_argument("--id-prefix-map", action="append", type=_prefix_pair, default=[], metavar="OLD=NEW",
+                   help="rename document ids starting with OLD (case-insensitive) to start with NEW; also their "
+                        "revisions, deletions and identities, not references inside documents (repeatable)")
+
+
+def selection_from(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``(Selection, ConvertOptions)`` from the options of :func:`add_selection`."""
+    from ..convert import ConvertOptions
+    from ..convert.selection import Selection
+    from ..convert.transform import TransformScript
+
+    script = getattr(args, "transform_script", None)
+    transform = None
+    if script:
+        try:
+            transform = TransformScript(Path(script).read_text(encoding="utf-8"), f"--transform-script {script}")
+        except OSError as exc:
+            raise RavenMigrateError(f"--transform-script: cannot read {script}: {exc.strerror}") from None
+    selection = Selection(args.collections, args.exclude_collections, args.types, tuple(args.id_prefix_map),
+                          transform)
+    return selection, ConvertOptions(include_expired=not args.exclude_expired,
+                                     remove_analyzers=args.remove_analyzers)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated collection names")
+    return names
+
+
+def _types(text: str) -> tuple[str, ...]:
+    from ..convert.selection import TYPES
+
+    types = _names(text)
+    unknown = [t for t in types if t not in TYPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown type {unknown[0]!r} (expected some of {','.join(TYPES)})")
+    return types
+
+
+def _prefix_pair(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old:
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW, got {text!r}")
+    return old, new

@@ -10,7 +10,7 @@ from ..progress import Progress
 from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summary
 from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4
 from ..sinks.dump4.writer import DEFAULT_LEVEL
-from ._options import add_progress, progress_mode
+from ._options import add_progress, add_selection, progress_mode, selection_from
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
 reads: documents, legacy revisions, indexes and identities in 4.x form, converted by the same rules
@@ -45,12 +45,15 @@ def register(sub) -> None:
                    help="start a new file once a part reaches SIZE compressed (e.g. 2G)")
     p.add_argument("--report", help="write a JSON report here")
     add_reject_arguments(p)
+    add_selection(p)
     add_progress(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size)
+    selection, convert_options = selection_from(args)
+    dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size,
+                                convert=convert_options, selection=selection)
     rejects = Rejects(args.rejects, args.max_rejects)
     progress = Progress("convert", mode=progress_mode(args), interval=args.progress_interval)
     progress.update({"documents": 0, "bytes": 0, "attachments": 0, "mb_written": 0.0})
@@ -101,6 +104,9 @@ def summary(report: dict) -> str:
     if report["not_stored"]:
         out += "\nnot stored (as the 4.x import):\n" + "\n".join(
             f"  {n:>8,}  {what}" for what, n in report["not_stored"].items())
+    if report.get("filtered"):
+        out += "\nleft out (by the selection options):\n" + "\n".join(
+            f"  {n:>8,}  {what}" for what, n in report["filtered"].items())
     if report["deviations"]:
         out += "\ndeviations from the 4.x import (docs/deviations.md):\n" + "\n".join(
             f"  {n:>8,}  {code}" for code, n in report["deviations"].items())

@@ -8,7 +8,7 @@ import json
 
 from .. import __version__, _twins, server
 
-DEPENDENCIES = ("lz4", "cryptography", "msgpack", "cython", "isal", "zlib-ng", "orjson", "pybase64")
+DEPENDENCIES = ("lz4", "cryptography", "msgpack", "cython", "isal", "zlib-ng", "orjson", "pybase64", "quickjs")
 
 
 def register(sub) -> None:

@@ -19,7 +19,7 @@ from ..sinks.server.loader import (
 )
 from ..sinks.server.streams import Limits
 from ..sources.voron import options as voron_options
-from ._options import add_progress, positive_float, progress_mode
+from ._options import add_progress, add_selection, positive_float, progress_mode, selection_from
 
 EPILOG = """transports:
   import       (default) streams the records through the server's own /smuggler/import, in parallel
@@ -63,6 +63,7 @@ def register(sub) -> None:
     p.add_argument("--wait-for-indexes", nargs="?", type=float, const=float("inf"), default=None, metavar="MAX_S",
                    help="after the documents, show the indexing and wait until every index is up to date or "
                         "errored (at most MAX_S seconds); the summary gives the time to a usable database")
+    add_selection(p)
     add_progress(p)
     voron_options.add_arguments(p)
     p.set_defaults(func=run)
@@ -77,11 +78,12 @@ def run(args: argparse.Namespace) -> int:
         url, pid = embedded.ensure_running()
         args.create = True
     checkpoint = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.report, args.database)
+    selection, convert_options = selection_from(args)
     options = LoadOptions(url=url, database=args.database, transport=args.transport, streams=args.streams,
                           create=args.create, resume=args.resume, checkpoint=checkpoint, retry_for=args.retry_for,
                           limits=Limits(args.operation_docs, int(args.operation_mb * 2**20)), compress=args.gzip,
                           progress=progress_mode(args), progress_interval=args.progress_interval,
-                          rate_limit=args.rate_limit,
+                          rate_limit=args.rate_limit, convert=convert_options, selection=selection,
                           max_bytes_per_s=args.max_mb_per_s * 1e6 if args.max_mb_per_s else None,
                           source_options=voron_options.from_namespace(args), wait_for_indexes=args.wait_for_indexes)
     try:
@@ -116,6 +118,8 @@ def summary(report: dict) -> str:
     ]
     for what, n in report["not_stored"].items():
         rows.append((f"not stored ({what})", f"{n:,}"))
+    for what, n in report.get("filtered", {}).items():
+        rows.append((f"left out: {what}", f"{n:,}"))
     if "indexing" in report:
         rows.extend(usable_rows(report))
     out = "load " + report["status"] + "\n" + table(rows)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...convert import Converter, ConvertOptions
+from ...convert.selection import Selection, Selector
 from ...errors import OutputError, RavenMigrateError
 from ...fields import Fields
 from ...records import Attachment, Document, DocumentRun, File, Record
@@ -25,7 +26,7 @@ PROGRESS_EVERY = 0.5
 
 
 class Dump4Options(Fields):
-    __slots__ = ("level", "deflater", "split_size", "attachments", "convert")
+    __slots__ = ("level", "deflater", "split_size", "attachments", "convert", "selection")
 
     def __init__(
         self,
@@ -34,12 +35,14 @@ class Dump4Options(Fields):
         split_size: int | None = None,
         attachments: str = "legacy",
         convert: ConvertOptions | None = None,
+        selection: Selection | None = None,
     ) -> None:
         self.level = level
         self.deflater = deflater
         self.split_size = split_size
         self.attachments = attachments
         self.convert = convert
+        self.selection = selection
 
 
 class ConvertError(RavenMigrateError):
@@ -64,6 +67,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     started = time.perf_counter()
     src = open_source(source, compact=True, runs=True, rejects=rejects)
     converter = Converter(opts.convert)
+    selector = None if opts.selection is None or opts.selection.everything else Selector(opts.selection)
     measure = _InputMeasure()
     try:
         writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
@@ -75,12 +79,15 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
         with responsive():
             for record in src.records():
                 measure.add(record)
-                for converted in converter.convert(record):
-                    writer.write(converted)
+                converted = converter.convert(record)
+                if selector is not None:
+                    converted = selector.select(record, list(converted))
+                for item in converted:
+                    writer.write(item)
                 if progress is not None and time.perf_counter() >= next_progress:
                     next_progress = time.perf_counter() + PROGRESS_EVERY
                     progress(_report(source, writer, writer.current_stats, converter, src, measure.bytes, started,
-                                     opts, "running", None))
+                                     opts, "running", None, selector))
             stats = writer.close()
     except RavenMigrateError as exc:
         stats = writer.current_stats
@@ -88,7 +95,8 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
         message = str(exc)
         if isinstance(exc, OutputError):
             message += f" ({stats.documents:,} documents were converted before)"
-        report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", message)
+        report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, "failed", message,
+                         selector)
         report["rejects"] = rejects.report()
         raise ConvertError(message, report) from exc
     except BaseException:
@@ -97,7 +105,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     finally:
         getattr(src, "close", lambda: None)()
     status = "completed with rejects" if rejects.count else "completed"
-    report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, status, None)
+    report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, status, None, selector)
     report["rejects"] = rejects.report()
     return report
 
@@ -125,7 +133,7 @@ class _InputMeasure:
 
 
 def _report(source, writer: SplitDump4Writer, stats, converter: Converter, src, input_bytes: int, started: float,
-            opts: Dump4Options, status: str, error: str | None) -> dict[str, Any]:
+            opts: Dump4Options, status: str, error: str | None, selector: Selector | None = None) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {
         "status": status,
@@ -141,6 +149,7 @@ def _report(source, writer: SplitDump4Writer, stats, converter: Converter, src, 
                    "indexes": stats.indexes, "identities": stats.identities,
                    "skipped": sum(stats.skipped.values())},
         "not_stored": dict(stats.skipped),
+        "filtered": dict(selector.filtered) if selector is not None else {},
         "deviations": dict(converter.deviation_counts),
         "findings": [{"code": f.code, "message": f.message} for f in getattr(src, "findings", [])],
         "bytes": {"input_json_approx": input_bytes, "output_json": stats.json_bytes, "output_gzip": stats.gzip_bytes},

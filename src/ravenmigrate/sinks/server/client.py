@@ -23,6 +23,31 @@ DEFAULT_IMPORT_OPTIONS: dict[str, Any] = {
 }
 
 
+# The item types of ``--types`` (ravenmigrate.convert.selection) as import ``OperateOnTypes`` flags.
+_OPERATE_ON = {"documents": ("Documents",), "revisions": ("RevisionDocuments",), "indexes": ("Indexes",),
+               "identities": ("Identities",), "attachments": ("LegacyAttachments",),
+               "deletions": ("LegacyDocumentDeletions", "LegacyAttachmentDeletions")}
+_OTHER_TYPES = ("Tombstones", "Conflicts", "CompareExchange", "Counters")
+
+
+def smuggler_options(types: Iterable[str] | None = None, include_expired: bool = True, remove_analyzers: bool = False,
+                     transform_script: str | None = None) -> dict[str, Any]:
+    """Import options (docs/formats/import-4x.md §2): :data:`DEFAULT_IMPORT_OPTIONS` with ``OperateOnTypes``
+    limited to *types* (``--types`` names; the server still reads legacy attachments whatever the flags
+    say, so sinks filter too), ``IncludeExpired``, ``RemoveAnalyzers`` and ``TransformScript``."""
+    options = dict(DEFAULT_IMPORT_OPTIONS)
+    if types is not None:
+        flags = {f for t in types for f in _OPERATE_ON[t]} | set(_OTHER_TYPES)
+        order = [f.strip() for f in DEFAULT_IMPORT_OPTIONS["OperateOnTypes"].split(",")]
+        options["OperateOnTypes"] = ", ".join(f for f in order if f in flags)
+    options["IncludeExpired"] = include_expired
+    if remove_analyzers:
+        options["RemoveAnalyzers"] = True
+    if transform_script:
+        options["TransformScript"] = transform_script
+    return options
+
+
 class RavenClient:
     def __init__(self, url: str, timeout: float = 300.0) -> None:
         parsed = urllib.parse.urlsplit(url)

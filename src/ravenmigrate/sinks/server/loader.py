@@ -27,7 +27,7 @@ from ...records import Document4, DocumentRun, File, Identity4, Index4, Skipped
 from ...threads import responsive
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
-from .client import RavenClient
+from .client import RavenClient, smuggler_options
 from .http import PermanentError, Retry, TransientError, db_path
 from .jsonout import dumps
 from .streams import END, Item, Limits, Stats, Stream, route
@@ -51,6 +51,9 @@ class LoadError(RavenMigrateError):
 
 @dataclass
 class LoadOptions:
+    """``convert``: ``ConvertOptions`` (expired documents, analyzers); ``selection``: what to migrate
+    (``ravenmigrate.convert.selection``)."""
+
     url: str
     database: str
     transport: str = DEFAULT_TRANSPORT
@@ -64,6 +67,8 @@ class LoadOptions:
     progress: bool | str | None = None
     progress_interval: float | None = None
     rate_limit: float | None = None
+    convert: Any = None
+    selection: Any = None
     max_bytes_per_s: float | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
     wait_for_indexes: float | None = None  # seconds to wait for the indexes after the load (inf: no limit)
@@ -114,18 +119,18 @@ def uncompressed_size(path: Path) -> int | None:
 Pairs = Iterator[tuple[Any, list[Any]]]
 
 
-def converted_pairs(records: Iterator[Any], keep_runs: bool = False) -> Pairs:
+def converted_pairs(records: Iterator[Any], keep_runs: bool = False, options: Any = None) -> Pairs:
     """(source record, its converted records) for every record, through ``ravenmigrate.convert``
-    (``keep_runs``: see :func:`convert`)."""
-    converter = make_converter()
+    (``keep_runs``: see :func:`convert`; *options*: ``ConvertOptions``)."""
+    converter = make_converter(options)
     for record in records:
         yield record, convert(converter, record, keep_runs)
 
 
-def make_converter() -> Any:
+def make_converter(options: Any = None) -> Any:
     from ...convert import Converter
 
-    return Converter()
+    return Converter(options)
 
 
 def convert(converter: Any, record: Any, keep_runs: bool = False) -> list[Any]:
@@ -160,8 +165,9 @@ class Loader:
         self.timings: dict[str, float] = {}
         self.stats = Stats()
         self.revisions_enabled = False
-        self.import_sender = smuggler.ImportSender(options.database)
+        self.import_sender = smuggler.ImportSender(options.database, import_options(options))
         self.pairs = pairs
+        self.selector = _selector(options)
         self.throttle = Throttle(options.rate_limit, options.max_bytes_per_s)
         self.indexing: dict[str, Any] | None = None
 
@@ -232,7 +238,7 @@ class Loader:
         error: BaseException | None = None
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, opened=self._opened, **self.o.source_options)
-            pairs = converted_pairs(records, keep_runs=True)
+            pairs = converted_pairs(records, keep_runs=True, options=self.o.convert)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
         self._offset = 0
@@ -289,6 +295,8 @@ class Loader:
         for record, converted in pairs:
             if failed.is_set():
                 break
+            if self.selector is not None:
+                converted = self.selector.select(record, converted)
             self.counts["records_read"] += len(record) if isinstance(record, DocumentRun) else 1
             pos = getattr(record, "position", None)
             if pos is not None and pos.offset > 0:
@@ -427,6 +435,7 @@ class Loader:
                 "acknowledged_items_per_stream": list(cp.acked),
             },
             "not_stored": dict(self.not_stored),
+            "filtered": dict(self.selector.filtered) if self.selector is not None else {},
             "skipped": self.skipped,
             "indexes": self.index_results,
             "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],
@@ -443,6 +452,25 @@ class Loader:
             rep["error"] = str(error)
             rep["rejected_document"] = getattr(error, "document_id", None)
         return rep
+
+
+def _selector(options: LoadOptions) -> Any:
+    """The selector of ``options.selection``, or None when everything is migrated unchanged. The import
+    transport's server applies the transform script to documents itself, not to revisions (§3.1)."""
+    if options.selection is None or options.selection.everything:
+        return None
+    from ...convert.selection import Selector
+
+    return Selector(options.selection, transform_revisions_only=options.transport == "import")
+
+
+def import_options(options: LoadOptions) -> dict[str, Any]:
+    """The import options (§2) of the import transport, from the load's options."""
+    sel, conv = options.selection, options.convert
+    return smuggler_options(types=sel.types if sel is not None else None,
+                            include_expired=conv.include_expired if conv is not None else True,
+                            remove_analyzers=conv.remove_analyzers if conv is not None else False,
+                            transform_script=sel.transform.script if sel is not None and sel.transform else None)
 
 
 def _position(pos: Any) -> dict[str, Any] | None:

@@ -1,0 +1,155 @@
+"""The options migrating users expect (``--transform-script``, ``--collections``, ``--types``,
+``--exclude-expired``, ``--id-prefix-map`` ...), each against the real RavenDB 4.1 server: the result
+of every transport and of ``convert`` + the server's import is compared with the server's own
+import of the 3.x file with the same import options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import real
+
+from ravenmigrate import cli
+from ravenmigrate.convert.selection import Selection, Selector
+from ravenmigrate.convert.transform import TransformScript
+from ravenmigrate.sinks.server.client import DEFAULT_IMPORT_OPTIONS, RavenClient, smuggler_options
+from ravenmigrate.verify.compare import diff, read_state
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+from generate import generated  # noqa: E402
+
+NORTHWIND = "Northwind_3.5.35168.ravendump"
+RENAME_AND_DROP = """
+if (this['@metadata']['@collection'] === 'Employees') throw 'skip';
+if (this.Name !== undefined) { this.DisplayName = this.Name; delete this.Name; }
+"""
+
+
+def _load(url: str, db: str, source: Path, transport: str, tmp_path: Path, *extra: str) -> dict:
+    report = tmp_path / f"{db}.json"
+    rc = cli.main(["load", str(source), "--url", url, "-d", db, "--transport", transport, "--report", str(report),
+                   "-q", *extra])
+    assert rc == 0
+    return json.loads(report.read_text())
+
+
+def _convert_and_import(client: RavenClient, db: str, source: Path, tmp_path: Path, *extra: str) -> dict:
+    out = tmp_path / f"{db}.ravendbdump"
+    report = tmp_path / f"{db}.convert.json"
+    assert cli.main(["convert", str(source), "-o", str(out), "--report", str(report), "-q", *extra]) == 0
+    client.import_file(db, str(out))
+    return json.loads(report.read_text())
+
+
+def _differences(client: RavenClient, reference: str, db: str, ignore_last_modified: bool = False) -> list[str]:
+    a, b = read_state(client, reference), read_state(client, db)
+    return [str(d) for d in diff(a, b, ignore_last_modified=ignore_last_modified).differences]
+
+
+@pytest.mark.server
+def test_transform_script_gives_the_same_documents_through_every_transport_and_convert(
+        ravendb, new_database, tmp_path):
+    """A script that renames a field and drops a collection: the server's own import of the 3.x file
+    with that TransformScript, ``load`` through both transports and ``convert`` + import agree."""
+    script = tmp_path / "transform.js"
+    script.write_text(RENAME_AND_DROP)
+    source = real(NORTHWIND)
+    client = RavenClient(ravendb.url)
+    reference, via_import, via_bulk, via_convert = (new_database(p) for p in ("ref", "imp", "bulk", "conv"))
+    client.import_file(reference, str(source), {**DEFAULT_IMPORT_OPTIONS, "TransformScript": RENAME_AND_DROP})
+    _load(ravendb.url, via_import, source, "import", tmp_path, "--transform-script", str(script))
+    bulk = _load(ravendb.url, via_bulk, source, "bulk-insert", tmp_path, "--transform-script", str(script))
+    converted = _convert_and_import(client, via_convert, source, tmp_path, "--transform-script", str(script))
+
+    state = read_state(client, reference)
+    assert len(state.documents) == 1059 - 9
+    assert not any(d["@metadata"].get("@collection") == "Employees" for d in state.documents.values())
+    assert state.documents["companies/1"]["DisplayName"] == "Alfreds Futterkiste"
+    assert "Name" not in state.documents["companies/1"]
+    assert state.documents["orders/1"]["Freight"] == state.documents["orders/1"]["Freight"]  # untouched numbers
+    assert _differences(client, reference, via_import) == []
+    assert _differences(client, reference, via_convert) == []
+    assert _differences(client, reference, via_bulk, ignore_last_modified=True) == []
+    assert bulk["filtered"] == {"document (transform script: skip)": 9}
+    assert converted["filtered"] == {"document (transform script: skip)": 9}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("transport", ["import", "bulk-insert"])
+def test_collections_types_and_id_prefixes(ravendb, new_database, tmp_path, transport):
+    source = real(NORTHWIND)
+    client = RavenClient(ravendb.url)
+    only = new_database("only")
+    report = _load(ravendb.url, only, source, transport, tmp_path, "--collections", "orders,Companies",
+                   "--types", "documents,identities", "--id-prefix-map", "orders/=commandes/")
+    collections = client.json("GET", f"/databases/{only}/collections/stats")["Collections"]
+    assert collections == {"Orders": 830, "Companies": 91, "@hilo": 2}
+    state = read_state(client, only)
+    assert "commandes/1" in state.documents and "orders/1" not in state.documents
+    assert state.documents["commandes/1"]["Company"] == "companies/85"  # references are not rewritten
+    assert {"Raven/Hilo/orders", "Raven/Hilo/companies"} == {k for k in state.documents if k.startswith("Raven/")}
+    assert state.indexes == {} and state.identities == {"transformerid": 1}
+    assert report["filtered"]["document (collection)"] == 1059 - 830 - 91 - 2
+    assert report["filtered"]["index (--types)"] == 3
+
+    excluded = new_database("excl")
+    _load(ravendb.url, excluded, source, transport, tmp_path, "--exclude-collections", "Orders,Employees")
+    assert client.stats(excluded)["CountOfDocuments"] == 1059 - 830 - 9 - 2
+
+
+@pytest.mark.server
+def test_exclude_expired_matches_the_servers_include_expired_false(ravendb, new_database, tmp_path):
+    source = generated("expiring-300-nosys.ravendump", docs=300, expiration=True, system_docs=False)
+    client = RavenClient(ravendb.url)
+    reference = new_database("ref")
+    client.import_file(reference, str(source), {**DEFAULT_IMPORT_OPTIONS, "IncludeExpired": False})
+    expected = read_state(client, reference)
+    assert 0 < len(expected.documents) < 300
+    for transport in ("import", "bulk-insert"):
+        db = new_database(transport)
+        _load(ravendb.url, db, source, transport, tmp_path, "--exclude-expired")
+        assert _differences(client, reference, db, ignore_last_modified=transport == "bulk-insert") == []
+    db = new_database("conv")
+    _convert_and_import(client, db, source, tmp_path, "--exclude-expired")
+    assert _differences(client, reference, db) == []
+
+
+def test_import_options_follow_the_selection():
+    opts = smuggler_options(types=("documents", "deletions"), include_expired=False, remove_analyzers=True,
+                            transform_script="this.x = 1;")
+    assert opts == {"IncludeExpired": False, "RemoveAnalyzers": True, "TransformScript": "this.x = 1;",
+                    "OperateOnTypes": "Documents, Tombstones, Conflicts, CompareExchange, LegacyDocumentDeletions, "
+                                      "LegacyAttachmentDeletions, Counters"}
+    assert smuggler_options() == DEFAULT_IMPORT_OPTIONS
+
+
+def test_transform_keeps_untouched_numbers_and_the_reserved_metadata():
+    script = TransformScript("this.Total = this.Price * 2; this['@metadata']['@flags'] = 'x'; "
+                             "this['@metadata']['@collection'] = 'Moved';")
+    data = b'{"Price":14.0,"Big":9007199254740993,"Rate":0.10,"@metadata":{"@collection":"A","@flags":"HasRevisions"}}'
+    (out,) = script.apply(["a/1"], [data])
+    assert json.loads(out, parse_float=str) == {"Price": "14.0", "Big": 9007199254740993, "Rate": "0.10",
+                                                "Total": 28, "@metadata": {"@collection": "Moved",
+                                                                          "@flags": "HasRevisions"}}
+    assert out.endswith(b'"@flags":"HasRevisions"}}')
+    (skipped,) = TransformScript("throw 'skip';").apply(["a/1"], [data])
+    assert skipped is None
+    with pytest.raises(Exception, match="a/1.*boom"):
+        TransformScript("throw new Error('boom');").apply(["a/1"], [data])
+
+
+def test_selector_splits_runs_and_counts_what_it_leaves_out():
+    from ravenmigrate.records import DocumentRun, Position
+
+    results = [(f"o/{i}", b'{"@metadata":{"@collection":"O"}}', "O" if i % 3 else "P", "2020-01-01T00:00:00.0000000Z",
+                None, None) for i in range(7)]
+    run = DocumentRun(results, Position("f", "Docs", 10, 100), [100 + 10 * i for i in range(7)], 0)
+    sel = Selector(Selection(exclude_collections=("p",), id_prefix_map=(("O/", "x/"),)))
+    parts = sel.select(run, [run])
+    assert [[r[0] for r in p.results] for p in parts] == [["x/1", "x/2"], ["x/4", "x/5"]]
+    assert [(p.position.index, p.position.offset, list(p.offsets)) for p in parts] == [
+        (11, 110, [110, 120]), (14, 140, [140, 150])]
+    assert sel.filtered == {"document (collection)": 3}
