@@ -66,6 +66,7 @@ TWIN_USERS: list[str] = [
     "ravenmigrate.sinks.dump4.records",
     "ravenmigrate.sources.reader",
     "ravenmigrate.sources.voron.environment",
+    "ravenmigrate.sources.esent.pages",
     "ravenmigrate.verify.documents",
     "ravenmigrate.threads",
 ]
