@@ -7,7 +7,10 @@ the server stores are compared with the source's by SHA-256.
 from __future__ import annotations
 
 import hashlib
+import sys
 import urllib.parse
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from conftest import real
@@ -78,10 +81,20 @@ def server_files(client: RavenClient, database: str) -> dict[str, tuple[str, dic
         meta = doc["@metadata"]
         name = meta["@attachments"][0]["Name"]
         args = urllib.parse.urlencode({"id": meta["@id"], "name": name})
-        status, data = client.request("GET", f"/databases/{q}/attachments?{args}")
-        assert status == 200
-        out[meta["@id"]] = (hashlib.sha256(data).hexdigest(), meta)
+        out[meta["@id"]] = (attachment_sha256(client, f"/databases/{q}/attachments?{args}"), meta)
     return out
+
+
+def attachment_sha256(client: RavenClient, path: str) -> str:
+    """SHA-256 of an attachment as the server returns it, read in chunks (a file may be large)."""
+    conn = client._connection()
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.read()[:500]
+    h = hashlib.sha256()
+    while chunk := resp.read(1 << 20):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def expected_files(path) -> dict[str, str]:
@@ -141,3 +154,156 @@ def test_inspect_lists_the_file_system(capsys):
     assert cli.main(["inspect", str(real(BACKUP))]) == 0
     text = capsys.readouterr().out
     assert "RavenFS file system" in text and "configuration entries: 14" in text
+
+
+# -- generated file systems (fixtures/ravenfs_generate.py) ---------------------------------------
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+import ravenfs_generate as gen  # noqa: E402
+
+SKIPPED = {"deleted in 3.x": 2, "temporary": 1, "upload never completed": 1}
+
+
+def expected_generated(files) -> dict[str, str]:
+    return {f"files/{f.key}": gen.sha256(f) for f in files if f.state == "live"}
+
+
+def skipped_counts(reasons: dict[str, int]) -> dict[str, int]:
+    return {label: sum(n for r, n in reasons.items() if label in r) for label in SKIPPED}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """The sample file system as a data directory, a backup zip, and a store with its newest pages
+    only in a journal."""
+    base = tmp_path_factory.mktemp("rfs")
+    files = gen.sample(12, 3000, large=200_000)
+    store = gen.store(base / "store", files)
+    backup = gen.backup_zip(store, base / "backup.zip")
+    journaled = gen.store(base / "journaled", files, journal_pages=40)
+    return files, {"store": store, "backup": backup, "journaled": journaled}
+
+
+@pytest.mark.parametrize("form", ["store", "backup", "journaled"])
+def test_generated_file_systems_read_byte_identical_in_every_form(generated, form):
+    files, paths = generated
+    src = open_source(paths[form])
+    converter = Converter()
+    got, reasons = {}, {}
+    for f in src.records():
+        for c in converter.convert(f):
+            if isinstance(c, AttachmentPut4):
+                h = hashlib.sha256()
+                for chunk in c.data.chunks():
+                    h.update(chunk)
+                got[c.document_id] = h.hexdigest()
+            elif not isinstance(c, Document4):
+                reasons[c.reason] = reasons.get(c.reason, 0) + 1
+    src.close()
+    assert got == expected_generated(files)
+    assert any("日本語" in k for k in got) and "files/a" in got and "files/a/b" in got
+    assert skipped_counts(reasons) == SKIPPED
+
+
+def test_generated_metadata_keeps_only_user_keys(generated):
+    files, paths = generated
+    src = open_source(paths["backup"])
+    docs = {d.id: d for f in src.records() for d in Converter().convert(f) if isinstance(d, Document4)}
+    src.close()
+    import json
+
+    meta = json.loads(docs["files/readme.txt"].data)["@metadata"]["@legacy-attachment-metadata"]
+    assert meta == {"Owner": "user0", "Tags": ["t", 0]}
+
+
+def test_encrypted_file_system_needs_the_right_key(tmp_path):
+    from ravenmigrate.codecs.encryption import EncryptionSettings
+    from ravenmigrate.errors import SourceError, WrongKeyError
+
+    settings = EncryptionSettings(b"k" * 32, "AesCryptoServiceProvider", 256)
+    files = gen.sample(4, 70_000)
+    store = gen.store(tmp_path / "s", files, encryption=settings)
+    backup = gen.backup_zip(store, tmp_path / "enc.zip", settings={"Raven/ActiveBundles": "Encryption"})
+    with pytest.raises(WrongKeyError, match="Encryption bundle"):
+        list(open_source(backup).records())
+    wrong = EncryptionSettings(b"w" * 32, "AesCryptoServiceProvider", 256)
+    with pytest.raises(SourceError, match="RavenFS page"):
+        for f in open_source(backup, encryption=wrong).records():
+            if f.content is not None:
+                b"".join(f.content.chunks())
+    src = open_source(backup, encryption=settings)
+    got = {f"files/{f.key}": hashlib.sha256(b"".join(f.content.chunks())).hexdigest()
+           for f in src.records() if f.content is not None and "Raven-Delete-Marker" not in f.metadata
+           and not f.key.endswith((".downloading", ".deleting"))}
+    src.close()
+    assert got == expected_generated(files)
+
+
+def test_a_damaged_page_is_named(tmp_path):
+    from ravenmigrate.errors import SourceError
+
+    files = [gen.GenFile("/one.bin", size=200_000)]
+    store = gen.store(tmp_path / "s", files)
+    src = open_source(store)
+    (f,) = list(src.records())
+    f.content.size += 1  # as if total_size promised one byte more than the pages hold
+    with pytest.raises(SourceError, match="one.bin.*hold 200000 bytes but total_size is 200001"):
+        b"".join(f.content.chunks())
+    src.close()
+
+
+@pytest.mark.server
+def test_generated_backup_loads_and_converts_byte_identical(ravendb, new_database, generated, tmp_path):
+    files, paths = generated
+    expected = expected_generated(files)
+    db = new_database("rfs-gen")
+    report = Loader(str(paths["backup"]), LoadOptions(url=ravendb.url, database=db, transport="import",
+                                                      checkpoint=tmp_path / "cp")).run()
+    assert report["status"] == "completed"
+    assert skipped_counts(Counter(s["reason"] for s in report["skipped"] if s["kind"] == "file")) == SKIPPED
+    out = tmp_path / "gen.ravendbdump"
+    convert_to_dump4(paths["backup"], out)
+    db2 = new_database("rfs-gen-dump")
+    with RavenClient(ravendb.url) as client:
+        client.import_file(db2, str(out))
+        for name in (db, db2):
+            assert {k: v[0] for k, v in server_files(client, name).items()} == expected, name
+    for name, transport in ((db, "import"), (db2, "import")):
+        result = verify(str(paths["backup"]), ravendb.url, name, transport)
+        assert result["ok"], result
+
+
+MEASURE = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+           "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+LIMIT_KB = 256 * 1024
+
+
+def peak_rss_kb(*argv: str) -> int:
+    """Run ``ravenmigrate ARGV`` under a fresh wrapper whose only child it is; its peak RSS in KiB."""
+    import subprocess
+
+    cmd = [sys.executable, "-c", MEASURE, sys.executable, "-m", "ravenmigrate", *argv]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    rc, peak = out.stdout.split()[-2:]
+    assert rc == "0", out.stderr[-2000:]
+    return int(peak)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_300_mb_file_streams_through_convert_and_load_under_256_mb(ravendb, new_database, tmp_path):
+    big = gen.GenFile("/big/300 MB.bin", size=300 << 20, metadata={"Kind": "large"})
+    files = [big, gen.GenFile("/small.txt", size=10)]
+    store = gen.store(tmp_path / "store", files)
+    out = tmp_path / "big.ravendbdump"
+    convert_peak = peak_rss_kb("convert", str(store), "-o", str(out), "--quiet")
+    assert out.stat().st_size > 300 << 20
+    out.unlink()  # the machine's disk is shared: keep at most one 300 MB copy besides the store
+    db = new_database("rfs-big")
+    load_peak = peak_rss_kb("load", str(store), "--url", ravendb.url, "--database", db, "--quiet",
+                            "--report", str(tmp_path / "load.json"))
+    print(f"\npeak RSS: convert {convert_peak / 1024:.0f} MB, load {load_peak / 1024:.0f} MB")
+    assert convert_peak < LIMIT_KB and load_peak < LIMIT_KB
+    with RavenClient(ravendb.url) as client:
+        assert {k: v[0] for k, v in server_files(client, db).items()} == expected_generated(files)
+        client.delete_database(db)

@@ -56,24 +56,38 @@ class Pager:
 
     def overflow_value(self, number: int) -> bytes:
         """The value stored in the overflow run starting at page *number*."""
+        large = self._read_large(number)
+        if large is not None:
+            return large
         view = self.checked_page(number)
         _, flags, _, _, size = _PAGE_HEAD.unpack_from(view, 0)
         if not flags & OVERFLOW:
             raise SourceError(f"page {number} should be an overflow page (flags {flags})", path=self.shown)
         end = PAGE_HEADER_SIZE + size
-        in_file = number not in self.overlay and self._view is not None and (number * PAGE_SIZE + end
-                                                                             <= self.data_pages * PAGE_SIZE)
-        if in_file and size >= PREAD_FROM:
-            # read, not mapped: the pages of large values (a RavenFS file's, gigabytes of them) would
-            # otherwise stay resident in this process until the map is closed
-            return os.pread(self._file.fileno(), size, number * PAGE_SIZE + PAGE_HEADER_SIZE)
         if len(view) < end:
-            if in_file:
+            if number not in self.overlay and self._view is not None and (number * PAGE_SIZE + end
+                                                                          <= self.data_pages * PAGE_SIZE):
                 start = number * PAGE_SIZE
                 return bytes(self._view[start + PAGE_HEADER_SIZE:start + end])
             raise SourceError(f"overflow value at page {number} ({size} bytes) runs past the stored pages",
                               path=self.shown)
         return bytes(view[PAGE_HEADER_SIZE:end])
+
+    def _read_large(self, number: int) -> bytes | None:
+        """A value of :data:`PREAD_FROM` bytes or more in the data file, read with ``pread``; else ``None``.
+
+        Not through the map: every page a map touches (with the kernel's fault-around, its
+        neighbours too) stays resident in this process until the map is closed, so the pages of a
+        RavenFS file of gigabytes would all count against the process's memory.
+        """
+        if number in self.overlay or self._file is None or not 0 <= number < self.data_pages:
+            return None
+        fd = self._file.fileno()
+        stored, flags, _, _, size = _PAGE_HEAD.unpack(os.pread(fd, PAGE_HEADER_SIZE, number * PAGE_SIZE))
+        if (stored != number or not flags & OVERFLOW or size < PREAD_FROM
+                or number * PAGE_SIZE + PAGE_HEADER_SIZE + size > self.data_pages * PAGE_SIZE):
+            return None  # the general path checks it and names what is wrong
+        return os.pread(fd, size, number * PAGE_SIZE + PAGE_HEADER_SIZE)
 
     def close(self) -> None:
         self.overlay = {}
