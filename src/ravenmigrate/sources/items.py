@@ -47,8 +47,54 @@ def _key(obj: dict[str, Any], name: str = "Key") -> str:
     return key
 
 
-def attachment(data: bytes, pos: Position) -> Attachment:
-    """``{Data (base64), Metadata, Key[, Etag]}`` in any key order; ``Etag`` absent (2.x) or null (§3.4)."""
+# A large attachment's payload as 3.x writes it, "Data": "<base64>", is decoded straight from the
+# record's bytes, and the rest of the record parsed with a short stand-in for it: a payload of
+# megabytes is then never made a Python string nor passed through the JSON parser (docs/reader.md).
+_STAND_IN = "\x00ravenmigrate:Data"
+_STAND_IN_JSON = b'"\\u0000ravenmigrate:Data"'
+_PLAIN_FROM = 4096  # smaller records are parsed whole
+_JSON_WS = b" \t\r\n"
+
+
+def _plain_data(data: bytes) -> tuple[dict[str, Any], bytes] | None:
+    """The record's object and its decoded payload when its first ``"Data"`` is a member whose
+    value is a plain base64 string (valid as :func:`codecs.b64.decode` takes it, so it holds no
+    escape and its closing quote is the string's end) and that member is the ``Data`` the record
+    ends up with (the last, as :func:`get` reads it; not one nested in ``Metadata``); else None.
+    Only a record without a backslash or NUL byte takes the stand-in (an escape of its own), so
+    nothing else in it can parse to the stand-in's text."""
+    if len(data) < _PLAIN_FROM or b"\\" in data or b"\x00" in data:
+        return None
+    key = data.find(b'"Data"')
+    i = key + 6
+    while 0 < i < len(data) and data[i] in _JSON_WS:
+        i += 1
+    if key < 0 or data[i:i + 1] != b":":
+        return None
+    i += 1
+    while i < len(data) and data[i] in _JSON_WS:
+        i += 1
+    if data[i:i + 1] != b'"':
+        return None
+    end = data.find(b'"', i + 1)
+    if end < 0:
+        return None
+    from ..codecs import b64  # here: pybase64 is imported only when a dump has attachments
+
+    try:
+        payload = b64.decode(memoryview(data)[i + 1:end])
+    except (binascii.Error, ValueError):
+        return None
+    obj = _object(data[:i] + _STAND_IN_JSON + data[end + 1:])
+    return (obj, payload) if get(obj, "Data") == _STAND_IN else None
+
+
+def attachment(data: bytes, pos: Position, plain: bool = True) -> Attachment:
+    """``{Data (base64), Metadata, Key[, Etag]}`` in any key order; ``Etag`` absent (2.x) or null (§3.4).
+    ``plain=False``: always parse the record whole (what :func:`_plain_data` must equal; tests)."""
+    found = _plain_data(data) if plain else None
+    if found is not None:
+        return _attachment(found[0], found[1], pos)
     obj = _object(data)
     raw = get(obj, "Data")
     if raw is None:
@@ -61,6 +107,10 @@ def attachment(data: bytes, pos: Position) -> Attachment:
         payload = b64.decode(raw)
     except (binascii.Error, ValueError) as exc:
         raise ItemError(f"attachment 'Data' is not valid base64 ({exc})") from None
+    return _attachment(obj, payload, pos)
+
+
+def _attachment(obj: dict[str, Any], payload: bytes, pos: Position) -> Attachment:
     metadata = get(obj, "Metadata")
     if metadata is None:
         metadata = {}
