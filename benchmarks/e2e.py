@@ -271,7 +271,7 @@ def uncompressed_size(dump: Path) -> int:
 
 
 def holds_revisions(dump: Path) -> bool:
-    """Whether a user migrating *dump* enables revisions before the server's import (target-4x.md §4):
+    """Whether a user migrating *dump* enables revisions before the server's import (docs/formats/import-4x.md §4):
     it holds legacy revisions or 3.x versioning configuration documents, the rule `load` applies."""
     from ravenmigrate.convert.documents import needs_revisions
     from ravenmigrate.sources import open_source

@@ -153,3 +153,82 @@ def test_selector_splits_runs_and_counts_what_it_leaves_out():
     assert [(p.position.index, p.position.offset, list(p.offsets)) for p in parts] == [
         (11, 110, [110, 120]), (14, 140, [140, 150])]
     assert sel.filtered == {"document (collection)": 3}
+
+
+ANALYZED = {"Indexes": [{"name": "Users/ByName", "definition": {
+    "Name": "Users/ByName", "LockMode": "Unlock", "Map": "from u in docs.Users select new { u.Name }",
+    "Maps": ["from u in docs.Users select new { u.Name }"], "Reduce": None, "Indexes": {"Name": "Analyzed"},
+    "Stores": {}, "SortOptions": {}, "Analyzers": {"Name": "Lucene.Net.Analysis.Standard.StandardAnalyzer"},
+    "Fields": [], "IsMapReduce": False, "IsCompiled": False}}],
+    "Docs": [{"Name": "Ann", "@metadata": {"@id": "users/1", "Raven-Entity-Name": "Users",
+                                           "Raven-Last-Modified": "2016-08-22T11:23:36.1861726"}}]}
+
+
+@pytest.mark.server
+def test_remove_analyzers_matches_the_servers_option(ravendb, new_database, tmp_path):
+    source = tmp_path / "analyzed.json"
+    source.write_text(json.dumps(ANALYZED))
+    client = RavenClient(ravendb.url)
+    kept, reference = new_database("kept"), new_database("ref")
+    client.import_file(kept, str(_gzip(source)))
+    client.import_file(reference, str(_gzip(source)), smuggler_options(remove_analyzers=True))
+    field = read_state(client, kept).indexes["Users/ByName"]["Fields"]["Name"]
+    assert field["Analyzer"] == "Lucene.Net.Analysis.Standard.StandardAnalyzer"
+    assert read_state(client, reference).indexes["Users/ByName"]["Fields"]["Name"]["Analyzer"] is None
+    for transport in ("import", "bulk-insert"):
+        db = new_database(transport)
+        _load(ravendb.url, db, source, transport, tmp_path, "--remove-analyzers")
+        assert _differences(client, reference, db, ignore_last_modified=transport == "bulk-insert") == []
+    db = new_database("conv")
+    _convert_and_import(client, db, source, tmp_path, "--remove-analyzers")
+    assert _differences(client, reference, db) == []
+
+
+def _gzip(path: Path) -> Path:
+    import gzip
+
+    out = path.with_suffix(".ravendump")
+    out.write_bytes(gzip.compress(path.read_bytes()))
+    return out
+
+
+@pytest.mark.server
+def test_dry_run_writes_nothing_and_says_what_would_change(ravendb, new_database, tmp_path, capsys):
+    source = real(NORTHWIND)
+    client = RavenClient(ravendb.url)
+    db = new_database("dry")
+    _load(ravendb.url, db, source, "import", tmp_path)
+    before = client.stats(db)
+    report = tmp_path / "dry.json"
+    rc = cli.main(["load", str(source), "--url", ravendb.url, "-d", db, "--dry-run", "--report", str(report),
+                   "--exclude-collections", "Shippers"])
+    assert rc == 0 and "nothing was written" in capsys.readouterr().out
+    result = json.loads(report.read_text())
+    assert result["would"] == {"create_database": False, "enable_revisions": False, "create_documents": 0,
+                               "change_documents": 1059 - 4, "delete_documents": 0, "create_indexes": 0,
+                               "change_indexes": 3, "set_identities": 0}
+    assert result["filtered"] == {"document (collection)": 4}
+    assert not Path(str(report) + ".checkpoint").exists()
+    after = client.stats(db)
+    assert {k: after[k] for k in ("CountOfDocuments", "LastDocEtag")} == {k: before[k] for k in ("CountOfDocuments",
+                                                                                                  "LastDocEtag")}
+    fresh = "never-" + db
+    rc = cli.main(["load", str(source), "--url", ravendb.url, "-d", fresh, "--create", "--dry-run", "--report",
+                   str(report)])
+    assert rc == 0 and json.loads(report.read_text())["would"]["create_documents"] == 1059
+    assert json.loads(report.read_text())["would"]["create_database"] is True
+    assert fresh not in client.database_names()
+    assert cli.main(["load", str(source), "--url", ravendb.url, "-d", fresh, "--dry-run"]) == 1
+
+    out = tmp_path / "never.ravendbdump"
+    assert cli.main(["convert", str(source), "-o", str(out), "--dry-run", "--report", str(report)]) == 0
+    assert not out.exists() and json.loads(report.read_text())["counts"]["documents"] == 1059
+
+
+def test_inspect_predicts_what_the_options_keep(capsys):
+    assert cli.main(["inspect", str(real(NORTHWIND)), "--collections", "Orders", "--types", "documents",
+                     "--json"]) == 0
+    prediction = json.loads(capsys.readouterr().out)["prediction"]
+    assert prediction["counts"] == {"documents": 831, "revisions": 0, "attachments": 0, "deletions": 0,
+                                    "indexes": 0, "identities": 0}
+    assert prediction["collections"] == {"Orders": 830, "@hilo": 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..errors import RavenMigrateError
 from ..outputs import write_report
 from ..progress import Progress
 from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summary
@@ -45,6 +46,8 @@ def register(sub) -> None:
                    help="start a new file once a part reaches SIZE compressed (e.g. 2G)")
     p.add_argument("--report", help="write a JSON report here")
     add_reject_arguments(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="read and convert; print what the dump would hold; write nothing")
     add_selection(p)
     add_progress(p)
     p.set_defaults(func=run)
@@ -55,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size,
                                 convert=convert_options, selection=selection)
     rejects = Rejects(args.rejects, args.max_rejects)
+    if args.dry_run:
+        return _dry_run(args, convert_options, selection)
     progress = Progress("convert", mode=progress_mode(args), interval=args.progress_interval)
     progress.update({"documents": 0, "bytes": 0, "attachments": 0, "mb_written": 0.0})
     try:
@@ -81,6 +86,23 @@ def _counters(report: dict) -> dict:
     return {"documents": c["documents"], "bytes": report["bytes"]["input_json_approx"],
             "fraction": report.get("fraction"), "attachments": c["attachments"],
             "mb_written": round(sum(o["bytes"] for o in report["outputs"]) / 1e6, 1)}
+
+
+def _dry_run(args: argparse.Namespace, convert_options, selection) -> int:
+    from pathlib import Path
+
+    from ..plan import plan
+    from ..plan import summary as plan_summary
+
+    folder = Path(args.output).resolve().parent
+    if not folder.is_dir():
+        raise RavenMigrateError(f"convert --dry-run: the output folder {folder} does not exist")
+    result = plan(args.source, convert=convert_options, selection=selection)
+    result["output"] = str(args.output)
+    if args.report:
+        write_report(args.report, result)
+    print(f"convert --dry-run: nothing was written\n  output  {args.output}\n" + plan_summary(result))
+    return 0
 
 
 def summary(report: dict) -> str:

@@ -33,6 +33,7 @@ from ..sources import open_source
 from ..sources.items import get
 from ..sources.ravenfs.summary import FileSystemSummary
 from ..sources.voron import options as voron_options
+from ._options import add_selection, selection_from
 
 _SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
                Identity: "Identities", DocumentDeletion: "DocsDeletions", AttachmentDeletion: "AttachmentsDeletions"}
@@ -48,6 +49,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--salvage", action="store_true", help="skip bad records instead of stopping at the first")
     voron_options.add_arguments(p)
+    add_selection(p)
     p.set_defaults(func=run)
 
 
@@ -187,6 +189,12 @@ def _finding(f) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     report = inspect(args.source, salvage=args.salvage, **voron_options.from_namespace(args))
+    selection, convert_options = selection_from(args)
+    if not selection.everything or not convert_options.include_expired or convert_options.remove_analyzers:
+        from ..plan import plan
+
+        report["prediction"] = plan(args.source, convert=convert_options, selection=selection,
+                                    source_options=voron_options.from_namespace(args))
     if args.json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -218,4 +226,8 @@ def run(args: argparse.Namespace) -> int:
         count = f" ({w['count']})" if "count" in w else ""
         examples = f": {', '.join(map(str, w.get('examples', [])))}" if w.get("examples") else ""
         out(f"warning{count}: {w['message']}{examples}\n")
+    if "prediction" in report:
+        from ..plan import summary
+
+        out("what load and convert would write with these options:\n" + summary(report["prediction"]) + "\n")
     return 0

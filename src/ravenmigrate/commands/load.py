@@ -63,6 +63,9 @@ def register(sub) -> None:
     p.add_argument("--wait-for-indexes", nargs="?", type=float, const=float("inf"), default=None, metavar="MAX_S",
                    help="after the documents, show the indexing and wait until every index is up to date or "
                         "errored (at most MAX_S seconds); the summary gives the time to a usable database")
+    p.add_argument("--dry-run", action="store_true",
+                   help="read, convert and pre-flight the target; print what would be created, changed, "
+                        "deleted, skipped; write nothing")
     add_selection(p)
     add_progress(p)
     voron_options.add_arguments(p)
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
                           rate_limit=args.rate_limit, convert=convert_options, selection=selection,
                           max_bytes_per_s=args.max_mb_per_s * 1e6 if args.max_mb_per_s else None,
                           source_options=voron_options.from_namespace(args), wait_for_indexes=args.wait_for_indexes)
+    if args.dry_run:
+        return _dry_run(args, options)
     try:
         report = Loader(args.source, options).run()
     except LoadError as exc:
@@ -97,6 +102,20 @@ def run(args: argparse.Namespace) -> int:
     print(summary(report))
     if pid is not None or args.url is None:
         print(f"\nRavenDB 4.1 (embedded, left running, pid {pid}): {embedded.studio_url(url, args.database)}")
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, options: LoadOptions) -> int:
+    from ..plan import summary as plan_summary
+    from ..sinks.server.dryrun import dry_run
+
+    result = dry_run(args.source, options)
+    if args.report:
+        write_report(args.report, result)
+    t = result["target"]
+    print(f"load --dry-run: nothing was written\n  target  {t['url']} (RavenDB {t['server_version']}), database "
+          f"{t['database']} ({'exists, ' + format(t['documents'], ',') + ' documents' if t['database_exists'] else 'would be created'}), "
+          f"transport {result['transport']}\n" + plan_summary(result))
     return 0
 
 
