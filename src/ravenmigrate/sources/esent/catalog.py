@@ -21,6 +21,7 @@ from dissect.esedb.table import Catalog, Column, Table
 from ...errors import SourceError
 from .database import EsentFile
 from .pages import NEW_RECORD_FORMAT
+from .record import FALLBACK, ColumnReader
 
 PGNO_CATALOG = 4
 _LV_HEADER = struct.Struct("<2I")
@@ -56,6 +57,14 @@ class EsentTable(Table):
         super().__init__(_engine(file), name, root, columns=columns)
         self.file = file
         self.lv_root: int | None = None
+        self._reader: ColumnReader | None = None
+
+    @property
+    def reader(self) -> ColumnReader:
+        """The fast decoding plan (built once the catalog has added every column)."""
+        if self._reader is None:
+            self._reader = ColumnReader(self, self.file.page_size <= 8192)
+        return self._reader
 
     def rows(self, *, low: bytes | None = None) -> Iterator[Row]:
         """Every live row in primary-key order (from the first key ``>= low`` when given)."""
@@ -104,17 +113,29 @@ class EsentTable(Table):
 class Row:
     """One record: ``row[column]`` or ``row.get(column)`` gives the typed value (``None`` when null)."""
 
-    __slots__ = ("table", "key", "_record")
+    __slots__ = ("table", "key", "data", "_dissect")
 
     def __init__(self, table: EsentTable, key: bytes, data: bytes) -> None:
         self.table = table
         self.key = key
-        self._record = Record(table, _node(key, data))
+        self.data = data
+        self._dissect: Record | None = None
+
+    @property
+    def _record(self) -> Record:
+        if self._dissect is None:
+            self._dissect = Record(self.table, _node(self.key, self.data))
+        return self._dissect
 
     def get(self, column: str) -> Any:
         try:
+            value = self.table.reader.get(self.data, column)
+            if value is not FALLBACK:
+                return value
             return self._record.get(column)
         except KeyError:
+            raise
+        except SourceError:
             raise
         except Exception as exc:  # a damaged record: dissect raises plain errors of any kind
             raise SourceError(f"table {self.table.name!r}, row key {self.key.hex()}: column {column!r} cannot be "

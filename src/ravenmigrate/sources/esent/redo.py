@@ -357,10 +357,11 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     redo = Redo(file)
     replay = redo.replay
     held: dict[tuple[int, int], list[PageRecord]] = {}
+    last: LogPosition | None = None
     try:
         for where, raw in _records(chain, replay):
             replay.records += 1
-            replay.last_position = str(where)
+            last = where
             t = raw[0]
             if t == MACRO_BEGIN:
                 procid, dbtime = _MACRO.unpack_from(raw, 1)
@@ -385,6 +386,7 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
         replay.stopped = str(exc)
         findings.append(Finding("warn-torn-log", f"log replay stopped at a torn last record: {exc}; the changes "
                                 "of that record (an unfinished write at the crash or copy) are not applied"))
+    replay.last_position = str(last) if last is not None else None
     if held:
         replay.stopped = replay.stopped or f"{len(held)} unfinished page operation(s) at the end of the log"
     findings.append(Finding("esent-replay", (
