@@ -307,3 +307,86 @@ def test_a_300_mb_file_streams_through_convert_and_load_under_256_mb(ravendb, ne
     with RavenClient(ravendb.url) as client:
         assert {k: v[0] for k, v in server_files(client, db).items()} == expected_generated(files)
         client.delete_database(db)
+
+
+# -- exports ----------------------------------------------------------------------------------------
+
+
+def test_smuggler_export_reads_like_the_storage(tmp_path):
+    files = gen.sample(12, 3000, large=200_000)
+    export = gen.smuggler_export(tmp_path / "fs.ravenfsdump", files, {"Raven/Sequences/Raven/Etag": {"Value": 1}})
+    src = open_source(export)
+    assert src.kind == "ravenfs-export"
+    converter = Converter()
+    got = {}
+    for f in src.records():
+        for c in converter.convert(f):
+            if isinstance(c, AttachmentPut4):
+                got[c.document_id] = hashlib.sha256(b"".join(c.data.chunks())).hexdigest()
+    assert got == expected_generated(files)
+    assert [n for n, _ in src.configs] == ["Raven/Sequences/Raven/Etag"]
+
+
+def test_smuggler_export_with_a_brace_in_a_string_and_a_missing_entry(tmp_path):
+    import zipfile
+
+    from ravenmigrate.errors import SourceError
+
+    path = tmp_path / "odd.ravenfsdump"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("a}b.txt", b"x{y}")
+        z.writestr(".metadata", '{\r\n  "Key": "a}b.txt",\r\n  "Metadata": {"Note": "a } and a {"}\r\n}\r\n')
+    (f,) = list(open_source(path).records())
+    assert (f.key, b"".join(f.content.chunks()), f.metadata) == ("a}b.txt", b"x{y}", {"Note": "a } and a {"})
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr(".configurations", "")
+    broken = tmp_path / "missing.ravenfsdump"
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr(".metadata", '{"Key": "gone.txt", "Metadata": {}}')
+    with pytest.raises(SourceError, match="'gone.txt', which is not an entry"):
+        list(open_source(broken).records())
+
+
+def test_storage_exporter_output_converts_as_the_offline_migration(tmp_path):
+    """``Raven.StorageExporter --RavenFS`` output is a legacy attachments dump: the converter's legacy
+    attachment rules (docs/formats/import-4x.md §6) give the offline migration's result."""
+    files = gen.sample(6, 3000)
+    dump = gen.storage_exporter_output(tmp_path / "fs.ravendump", files)
+    src = open_source(dump)
+    out = [c for r in src.records() for c in Converter().convert(r)]
+    puts = {c.document_id: hashlib.sha256(c.data).hexdigest() for c in out if isinstance(c, AttachmentPut4)}
+    assert puts == expected_generated(files)
+    skipped = sorted(c.reason.split(" (")[0] for c in out if not isinstance(c, Document4 | AttachmentPut4))
+    assert len(skipped) == 3  # the tombstone, the .deleting and the .downloading rows
+
+
+@pytest.mark.server
+def test_storage_exporter_output_loads_as_the_server_imports_it(ravendb, new_database, tmp_path):
+    """The server's own import of the exporter's file and ravenmigrate's load of it store the same
+    files/ documents and attachments (the offline 4.x migration, confirmed on 4.1)."""
+    files = gen.sample(6, 3000)
+    dump = gen.storage_exporter_output(tmp_path / "fs.ravendump", files)
+    theirs, ours = new_database("rfs-se-server"), new_database("rfs-se-load")
+    with RavenClient(ravendb.url) as client:
+        client.smuggler_import(theirs, [dump.read_bytes()])
+    Loader(str(dump), LoadOptions(url=ravendb.url, database=ours, transport="import",
+                                  checkpoint=tmp_path / "cp")).run()
+    keep = ("@collection", "@attachments", "@legacy-attachment-metadata", "@flags")
+    with RavenClient(ravendb.url) as client:
+        a, b = server_files(client, theirs), server_files(client, ours)
+    assert a.keys() == b.keys() and len(a) == sum(1 for f in files if f.state == "live")
+    for k in a:
+        assert a[k][0] == b[k][0]
+        assert {x: a[k][1].get(x) for x in keep} == {x: b[k][1].get(x) for x in keep}, k
+
+
+@pytest.mark.server
+def test_smuggler_export_loads_byte_identical(ravendb, new_database, tmp_path):
+    files = gen.sample(12, 3000, large=200_000)
+    export = gen.smuggler_export(tmp_path / "fs.ravenfsdump", files)
+    db = new_database("rfs-export")
+    Loader(str(export), LoadOptions(url=ravendb.url, database=db, transport="bulk-insert",
+                                    checkpoint=tmp_path / "cp")).run()
+    with RavenClient(ravendb.url) as client:
+        assert {k: v[0] for k, v in server_files(client, db).items()} == expected_generated(files)
+    assert verify(str(export), ravendb.url, db, "bulk-insert")["ok"]

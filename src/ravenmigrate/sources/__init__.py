@@ -2,8 +2,8 @@
 
 ``open_source(path)`` decides by content, not by extension (docs/formats/dumps-3x.md §15.1): gzip or plain
 JSON exports (with their split parts), incremental/periodic export folders, and (through
-registered openers) raw storage. A ZIP is recognised and refused with a clear message until a
-RavenFS reader exists.
+registered openers) raw storage and RavenFS file systems (docs/ravenfs.md). A ZIP no opener
+takes is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
 
 
 def _zip_message(path: Path) -> str:
-    """RavenFS exports are ZIPs with a ``.metadata`` entry (docs/formats/dumps-3x.md §9); backups are ZIPs too."""
+    """A ZIP no opener took: neither a RavenFS export (docs/ravenfs.md) nor a storage backup."""
     import zipfile  # only for ZIP input: 4 ms of start-up otherwise
 
     try:
@@ -69,10 +69,8 @@ def _zip_message(path: Path) -> str:
             names = z.namelist()
     except zipfile.BadZipFile as exc:
         return f"a ZIP file that cannot be read ({exc})"
-    if ".metadata" in names:
-        return "a RavenFS export (ZIP with a .metadata entry): RavenFS exports are not supported yet"
-    return (f"a ZIP archive ({len(names)} entries) that is not a database export: RavenFS exports and "
-            "raw storage backups are not supported by this reader")
+    return (f"a ZIP archive ({len(names)} entries) that is neither a RavenFS export (no .metadata entry) nor a "
+            "Voron or Esent backup")
 
 
 def _voron(path: Path, **options) -> Source | None:

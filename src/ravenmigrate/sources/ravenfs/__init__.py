@@ -1,7 +1,8 @@
 """RavenDB 3.x RavenFS file systems read as :class:`~ravenmigrate.records.File` records (docs/ravenfs.md).
 
 :mod:`.storage` reads the RavenFS tables of Voron storage (files, usage, pages, config) on top of
-:mod:`ravenmigrate.sources.voron` (journal replay, trees); :mod:`.source` is the source.
+:mod:`ravenmigrate.sources.voron` (journal replay, trees); :mod:`.source` is the source;
+:mod:`.export` reads smuggler exports.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ __all__ = ["open_ravenfs"]
 def open_ravenfs(path: Path, **options: Any) -> Any:
     """The ``open_source`` probe: a RavenFS source when *path* is a file system, else ``None``.
 
+    A smuggler export is a zip with a ``.metadata`` entry (:mod:`.export`).
+
     A backup says so by its ``Filesystem.Document``; a data directory (which has none) is recognised
     by its trees when it has no ``IndexDefinitions`` folder (every database data directory has one).
     """
     from ..voron.files import INDEX_DEFINITIONS, is_voron_dir, ravenfs_backup, zip_is_voron
 
+    if path.is_file() and _is_export(path):
+        from .export import RavenFSExportSource
+
+        return RavenFSExportSource(path)
     if not (is_voron_dir(path) or (path.is_file() and zip_is_voron(path))):
         return None
     if not ravenfs_backup(path):
@@ -30,6 +37,18 @@ def open_ravenfs(path: Path, **options: Any) -> Any:
     from .source import RavenFSSource
 
     return RavenFSSource(path, journals_path=options.get("journals_path"), encryption=options.get("encryption"))
+
+
+def _is_export(path: Path) -> bool:
+    import zipfile
+
+    from .export import is_export
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return is_export(zf)
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def _storage_is_ravenfs(path: Path, journals_path: Any) -> bool:
