@@ -250,3 +250,44 @@ def test_split_parts_appear_only_on_success(tmp_path, capsys, monkeypatch):
     assert len(seen) > 2 and all(name.endswith(".partial") for names in seen for name in names)
     final = sorted(p.name for p in out.parent.iterdir())
     assert final == [f"dump.{n:03d}.ravendbdump" for n in range(1, len(seen) + 1)]
+
+
+def _server_rejects(path: Path) -> Path:
+    """Seven documents: one without @id (a bad source record) and six the reader accepts, of which the
+    4.1 server refuses two: an id over its 2025-byte key limit and a number outside the double range
+    ("Could not parse double")."""
+    docs = [{"N": i, "@metadata": {"@id": f"things/{i}", "Raven-Entity-Name": "Things"}} for i in range(1, 5)]
+    body = ",".join(json.dumps(d) for d in docs[:2])
+    body += ',{"N": 0, "@metadata": {"@id": "things/' + "y" * 3000 + '", "Raven-Entity-Name": "Things"}}'
+    body += ',{"Big": 1e999, "@metadata": {"@id": "things/big", "Raven-Entity-Name": "Things"}},'
+    body += '{"N": 7, "@metadata": {"Raven-Entity-Name": "Things"}},'
+    body += ",".join(json.dumps(d) for d in docs[2:])
+    path.write_text('{"Docs": [' + body + "]}")
+    return path
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("transport", ["import", "bulk-insert"])
+def test_load_goes_on_past_documents_the_server_rejects(ravendb, new_database, tmp_path, capsys, transport):
+    from ravenmigrate.sinks.server.client import RavenClient
+
+    src = _server_rejects(tmp_path / "server-rejects.json")
+    db = new_database("rej")
+    common = ["load", str(src), "--url", ravendb.url, "-d", db, "--transport", transport, "-q",
+              "--checkpoint", str(tmp_path / "cp")]
+    rc, _, err = run(capsys, *common)
+    assert rc == 1 and "no '@id' string" in err, err  # --max-rejects 0: the first one stops the load, as before
+    rejects, report = tmp_path / "rejects.jsonl", tmp_path / "report.json"
+    rc, out, err = run(capsys, *common, "--max-rejects", "-1", "--rejects", str(rejects), "--report", str(report))
+    assert rc == 3, err
+    assert "rejected records: 3" in out and "server-rejected" in out and "document-without-id" in out, out
+    lines = {x["id"]: x for x in map(json.loads, rejects.read_text().splitlines())}
+    assert lines.pop(None)["code"] == "document-without-id"
+    assert set(lines) == {"things/big", "things/" + "y" * 3000}
+    assert all(x["code"] == "server-rejected" and x["raw_base64"] for x in lines.values())
+    messages = " ".join(x["reason"] for x in lines.values())
+    assert "things/big" in messages
+    assert json.loads(report.read_text())["rejects"]["count"] == 3
+    client = RavenClient(ravendb.url)
+    assert client.stats(db)["CountOfDocuments"] == 4
+    assert all(client.get_document(db, f"things/{i}") is not None for i in range(1, 5))

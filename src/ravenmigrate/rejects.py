@@ -57,7 +57,7 @@ class Rejects:
             group["count"] += 1
             shown = doc_id or (position.key if position is not None else None) or _where(position)
             if len(group["examples"]) < EXAMPLES and shown:
-                group["examples"].append(shown)
+                group["examples"].append(shorten(shown))
             if self._file is None:
                 return
             line = {"source": None if position is None else _position(position), "id": doc_id, "code": code,
@@ -83,6 +83,11 @@ class Rejects:
         """The ``rejects`` entry of a report."""
         return {"count": self.count, "max_rejects": self.limit, "file": None if self.path is None else str(self.path),
                 "reasons": {code: dict(g) for code, g in self.reasons.items()}}
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """*text* cut to *limit* characters for a summary line (the rejects file keeps it whole)."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}...({len(text)} characters)"
 
 
 def _position(pos: Position) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..outputs import write_report
 from ..progress import table
+from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summary
 from ..sinks.server import embedded
 from ..sinks.server.bulk_insert import DEVIATIONS
 from ..sinks.server.loader import (
@@ -47,6 +48,7 @@ def register(sub) -> None:
     p.add_argument("--streams", type=int, default=2, help="parallel connections (default 2)")
     p.add_argument("--resume", action="store_true", help="continue after the last acknowledged operation")
     p.add_argument("--report", help="write a JSON report here (the checkpoint goes next to it)")
+    add_reject_arguments(p)
     p.add_argument("--checkpoint", help="checkpoint file (default: REPORT.checkpoint or "
                                         "./ravenmigrate-load-DB.checkpoint)")
     p.add_argument("--operation-docs", type=int, default=Limits.items,
@@ -91,18 +93,21 @@ def run(args: argparse.Namespace) -> int:
                           source_options=voron_options.from_namespace(args), wait_for_indexes=args.wait_for_indexes)
     if args.dry_run:
         return _dry_run(args, options)
+    options.rejects = Rejects(args.rejects, args.max_rejects)
     try:
         report = Loader(args.source, options).run()
     except LoadError as exc:
+        options.rejects.close()
         if args.report:
             write_report(args.report, exc.report)
         raise
+    options.rejects.close()
     if args.report:
         write_report(args.report, report)
     print(summary(report))
     if pid is not None or args.url is None:
         print(f"\nRavenDB 4.1 (embedded, left running, pid {pid}): {embedded.studio_url(url, args.database)}")
-    return 0
+    return exit_status(options.rejects)
 
 
 def _dry_run(args: argparse.Namespace, options: LoadOptions) -> int:
@@ -149,7 +154,7 @@ def summary(report: dict) -> str:
             out += f"\nwarning: {finding['message']}"
     if report.get("import_messages"):
         out += f"\nserver import reported {len(report['import_messages'])} warnings/errors (see --report)"
-    return out
+    return out + rejects_summary(report)
 
 
 def usable_rows(report: dict) -> list[tuple[str, str]]:

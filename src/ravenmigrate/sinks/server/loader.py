@@ -24,6 +24,7 @@ from ...convert.documents import needs_revisions
 from ...errors import RavenMigrateError, ServerError
 from ...progress import Progress, choose_mode
 from ...records import Document4, DocumentRun, File, Identity4, Index4, Skipped
+from ...rejects import Rejects
 from ...threads import responsive
 from . import bulk_insert, smuggler
 from .checkpoint import Checkpoint, CheckpointError
@@ -72,6 +73,7 @@ class LoadOptions:
     max_bytes_per_s: float | None = None
     source_options: dict[str, Any] = field(default_factory=dict)
     wait_for_indexes: float | None = None  # seconds to wait for the indexes after the load (inf: no limit)
+    rejects: Rejects | None = None  # bad source records and server-rejected documents (docs/reliability.md)
 
 
 def default_checkpoint(report: str | None, database: str) -> Path:
@@ -168,6 +170,7 @@ class Loader:
         self.import_sender = smuggler.ImportSender(options.database, import_options(options))
         self.pairs = pairs
         self.selector = _selector(options)
+        self.rejects = options.rejects if options.rejects is not None else Rejects()
         self.throttle = Throttle(options.rate_limit, options.max_bytes_per_s)
         self.indexing: dict[str, Any] | None = None
 
@@ -233,11 +236,12 @@ class Loader:
         failed = threading.Event()
         sender = (bulk_insert.BulkInsertSender(self.o.database, self.o.compress) if self.o.transport == "bulk-insert"
                   else self.import_sender)
-        streams = [Stream(i, self.o.url, sender, cp, self.stats, self.o.limits, self.o.retry_for, failed, self.log)
-                   for i in range(cp.streams)]
+        streams = [Stream(i, self.o.url, sender, cp, self.stats, self.o.limits, self.o.retry_for, failed, self.log,
+                          rejects=self.rejects) for i in range(cp.streams)]
         error: BaseException | None = None
         if self.pairs is None:
-            records, at, close = open_records(self.source, runs=True, opened=self._opened, **self.o.source_options)
+            records, at, close = open_records(self.source, runs=True, opened=self._opened, rejects=self.rejects,
+                                              **self.o.source_options)
             pairs = converted_pairs(records, keep_runs=True, options=self.o.convert)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
@@ -279,7 +283,7 @@ class Loader:
                 raise LoadError(self._failure_message(error), report) from error
             raise error
         cp.finish()
-        return self.report("completed")
+        return self.report("completed with rejects" if self.rejects.count else "completed")
 
     def _feed(self, pairs: Pairs, streams: list[Stream], cp: Checkpoint,
               failed: threading.Event) -> tuple[list[Any], list[Identity4]]:
@@ -436,6 +440,7 @@ class Loader:
             },
             "not_stored": dict(self.not_stored),
             "filtered": dict(self.selector.filtered) if self.selector is not None else {},
+            "rejects": self.rejects.report(),
             "skipped": self.skipped,
             "indexes": self.index_results,
             "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],

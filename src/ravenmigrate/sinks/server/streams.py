@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ...rejects import Rejects, shorten
 from .checkpoint import Checkpoint
 from .client import RavenClient
 from .http import PermanentError, Retry
@@ -114,9 +115,10 @@ class Stream(threading.Thread):
 
     def __init__(self, index: int, url: str, sender: Sender, checkpoint: Checkpoint, stats: Stats,
                  limits: Limits, retry_for: float, failed: threading.Event,
-                 log: Callable[[str], None], queue_batches: int = 64) -> None:
+                 log: Callable[[str], None], queue_batches: int = 64, rejects: Rejects | None = None) -> None:
         super().__init__(name=f"ravenmigrate-stream-{index}", daemon=True)
         self.index = index
+        self.rejects = rejects
         self.client = RavenClient(url)
         self.sender = sender
         self.checkpoint = checkpoint
@@ -148,10 +150,9 @@ class Stream(threading.Thread):
                     self.stats.retries += 1
                     self.log(f"stream {self.index}, operation {op.number}: {err}; retrying in {delay:.1f} s")
 
-                Retry(self.retry_for, on_retry).run(lambda op=op: self.sender.send(self.client, op))
-                op.closed = True
-                self.checkpoint.acknowledge(self.index, len(op.items), op.size)
-                self.stats.acknowledged(sum(i.documents for i in op.items), op.size, time.monotonic() - started)
+                items, size = self._send(op, Retry(self.retry_for, on_retry))
+                self.checkpoint.acknowledge(self.index, items, size)
+                self.stats.acknowledged(sum(i.documents for i in op.items), size, time.monotonic() - started)
                 self.operation = None
                 number += 1
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which reports it
@@ -159,6 +160,57 @@ class Stream(threading.Thread):
             self.failed.set()
         finally:
             self.client.close()
+
+    def _send(self, op: Operation, retry: Retry) -> tuple[int, int]:
+        """Send *op* until the server acknowledged it. When the server rejects it and ``--max-rejects``
+        allows, the rejected document is written to the rejects with the server's message and the
+        rest is sent again: the document the server named, else the one document of a part found by
+        halving the operation (puts and deletes by id are idempotent, so re-sent items do no harm).
+        Returns the items and bytes the operation stands for, rejected ones included (the
+        checkpoint counts them as done)."""
+        try:
+            retry.run(lambda: self.sender.send(self.client, op))
+        except PermanentError as exc:
+            op.closed = True
+            if not self._may_reject():
+                raise
+            self._isolate(op.items, exc, retry, op.number)
+        op.closed = True
+        return len(op.items), op.size
+
+    def _may_reject(self) -> bool:
+        return self.rejects is not None and self.rejects.allows_one_more()
+
+    def _isolate(self, items: list[Item], exc: PermanentError, retry: Retry, number: int) -> None:
+        """*items* were refused with *exc*: reject the culprit, send the others (recursively)."""
+        keys = list(dict.fromkeys(i.key for i in items))
+        if exc.document_id in keys or len(keys) == 1:
+            culprit = exc.document_id if exc.document_id in keys else keys[0]
+            self._reject([i for i in items if i.key == culprit], exc)
+            self.log(f"stream {self.index}, operation {number}: the server rejected {shorten(culprit)!r}; written "
+                     "to the rejects, sending the rest again")
+            parts = [[i for i in items if i.key != culprit]]
+        else:
+            half = set(keys[: len(keys) // 2])
+            parts = [[i for i in items if i.key in half], [i for i in items if i.key not in half]]
+        for part in parts:
+            if not part:
+                continue
+            sub = Operation(self.index, number)
+            for item in part:
+                sub.add(item)
+            try:
+                retry.run(lambda sub=sub: self.sender.send(self.client, sub))
+            except PermanentError as again:
+                if not self._may_reject():
+                    raise
+                self._isolate(part, again, retry, number)
+
+    def _reject(self, items: list[Item], exc: PermanentError) -> None:
+        for item in items:
+            payload = item.payload
+            raw = payload if isinstance(payload, bytes) else getattr(payload, "data", None)
+            self.rejects.add("server-rejected", str(exc), None, item.key, raw if isinstance(raw, bytes) else None)
 
     def _next(self, op: Operation | None) -> Item | None:
         """The next item of this stream for *op* (``None`` when *op* is full or the stream ended)."""
