@@ -60,7 +60,7 @@ def test_transform_script_gives_the_same_documents_through_every_transport_and_c
     client = RavenClient(ravendb.url)
     reference, via_import, via_bulk, via_convert = (new_database(p) for p in ("ref", "imp", "bulk", "conv"))
     client.import_file(reference, str(source), {**DEFAULT_IMPORT_OPTIONS, "TransformScript": RENAME_AND_DROP})
-    _load(ravendb.url, via_import, source, "import", tmp_path, "--transform-script", str(script))
+    imported = _load(ravendb.url, via_import, source, "import", tmp_path, "--transform-script", str(script))
     bulk = _load(ravendb.url, via_bulk, source, "bulk-insert", tmp_path, "--transform-script", str(script))
     converted = _convert_and_import(client, via_convert, source, tmp_path, "--transform-script", str(script))
 
@@ -74,6 +74,7 @@ def test_transform_script_gives_the_same_documents_through_every_transport_and_c
     assert _differences(client, reference, via_convert) == []
     assert _differences(client, reference, via_bulk, ignore_last_modified=True) == []
     assert bulk["filtered"] == {"document (transform script: skip)": 9}
+    assert imported["filtered"] == {"document (transform script: skip, by the server)": 9}
     assert converted["filtered"] == {"document (transform script: skip)": 9}
 
 

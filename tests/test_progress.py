@@ -114,3 +114,13 @@ def test_throttle_keeps_both_budgets_with_one_second_of_burst():
     unlimited = Throttle()
     unlimited.take(10**9, 10**12)
     assert not unlimited.active and unlimited.slept == 0
+
+
+def test_convert_reports_the_fraction_read(tmp_path, monkeypatch):
+    from ravenmigrate.sinks.dump4 import convert as dump4_convert
+
+    monkeypatch.setattr(dump4_convert, "PROGRESS_EVERY", 0.0)
+    seen: list[float] = []
+    dump4_convert.convert_to_dump4(REPO / "fixtures" / "sample-3.5.ravendump", tmp_path / "out.ravendbdump",
+                                   progress=lambda r: seen.append(r["fraction"]))
+    assert seen and all(f is not None and 0 <= f <= 1 for f in seen) and seen[-1] > 0.5

@@ -279,3 +279,19 @@ class Prefetch:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def uncompressed_size(path: Path) -> int | None:
+    """The decompressed size of a single file (gzip: its ISIZE trailer, trusted below 4 GiB), for the ETA."""
+    try:
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b":
+                return size
+            f.seek(-4, 2)
+            isize = int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+    return isize if size < 1 << 30 and isize >= size else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ...convert import Converter, ConvertOptions
@@ -18,6 +19,7 @@ from ...fields import Fields
 from ...records import Attachment, Document, DocumentRun, File, Record
 from ...rejects import Rejects
 from ...sources import open_source
+from ...sources.stream import uncompressed_size
 from ...threads import responsive
 from .split import SplitDump4Writer
 from .writer import BUILD_VERSION, DEFAULT_LEVEL
@@ -69,6 +71,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     converter = Converter(opts.convert)
     selector = None if opts.selection is None or opts.selection.everything else Selector(opts.selection)
     measure = _InputMeasure()
+    total = uncompressed_size(Path(source))
     try:
         writer = SplitDump4Writer(out, opts.split_size, level=opts.level, deflater=opts.deflater,
                                   attachments=opts.attachments, background=True)
@@ -86,8 +89,11 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
                     writer.write(item)
                 if progress is not None and time.perf_counter() >= next_progress:
                     next_progress = time.perf_counter() + PROGRESS_EVERY
-                    progress(_report(source, writer, writer.current_stats, converter, src, measure.bytes, started,
-                                     opts, "running", None, selector))
+                    running = _report(source, writer, writer.current_stats, converter, src, measure.bytes, started,
+                                      opts, "running", None, selector)
+                    own = getattr(src, "fraction", None)
+                    running["fraction"] = own() if callable(own) else min(measure.bytes / total, 1.0) if total else None
+                    progress(running)
             stats = writer.close()
     except RavenMigrateError as exc:
         stats = writer.current_stats

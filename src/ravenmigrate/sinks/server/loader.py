@@ -90,6 +90,7 @@ def open_records(source: str, runs: bool = False, opened: list[Any] | None = Non
     *source_options* go to ``open_source`` (raw storage: journals path, bundle settings).
     The opened source is appended to *opened* when given (its ``findings`` go into reports)."""
     from ...sources import open_source
+    from ...sources.stream import uncompressed_size
 
     src = open_source(source, compact=True, runs=runs, **source_options)
     if opened is not None:
@@ -100,22 +101,6 @@ def open_records(source: str, runs: bool = False, opened: list[Any] | None = Non
         return iter(src.records()), (lambda _offset: own()), close
     total = uncompressed_size(Path(source))
     return iter(src.records()), (lambda offset: min(offset / total, 1.0) if total else None), close
-
-
-def uncompressed_size(path: Path) -> int | None:
-    """The decompressed size of a single file (gzip: its ISIZE trailer, trusted below 4 GiB), for the ETA."""
-    try:
-        if not path.is_file():
-            return None
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            if f.read(2) != b"\x1f\x8b":
-                return size
-            f.seek(-4, 2)
-            isize = int.from_bytes(f.read(4), "little")
-    except OSError:
-        return None
-    return isize if size < 1 << 30 and isize >= size else None
 
 
 Pairs = Iterator[tuple[Any, list[Any]]]
@@ -421,6 +406,18 @@ class Loader:
                 f"checkpoint {cp.path}; fix the cause and run the same command with --resume to continue "
                 f"after them")
 
+    def _filtered(self) -> dict[str, int]:
+        """What the selection left out; with the import transport the server runs the transform script,
+        and the documents it skipped are its ``SkippedCount`` (the system documents it would skip never
+        reach it: the converter leaves them out)."""
+        out = dict(self.selector.filtered) if self.selector is not None else {}
+        if self.o.transport == "import" and self.o.selection is not None and self.o.selection.transform:
+            skipped = sum(((r or {}).get("Documents") or {}).get("SkippedCount") or 0
+                          for r in self.import_sender.results)
+            if skipped:
+                out["document (transform script: skip, by the server)"] = skipped
+        return out
+
     def report(self, status: str, error: BaseException | None = None) -> dict[str, Any]:
         cp = self.checkpoint
         rep: dict[str, Any] = {
@@ -439,7 +436,7 @@ class Loader:
                 "acknowledged_items_per_stream": list(cp.acked),
             },
             "not_stored": dict(self.not_stored),
-            "filtered": dict(self.selector.filtered) if self.selector is not None else {},
+            "filtered": self._filtered(),
             "rejects": self.rejects.report(),
             "skipped": self.skipped,
             "indexes": self.index_results,
