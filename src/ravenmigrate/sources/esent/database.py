@@ -188,6 +188,35 @@ class EsentFile:
                               f"it is truncated ({(last - self.page_count) * self.page_size:,} bytes missing)",
                               path=self.shown, offset=self.size)
 
+    def locate(self, root: int, key: bytes, data: bytes | None = None) -> tuple[int, int] | None:
+        """``(page, line)`` of the leaf line with *key* (and *data*, when given: trees whose keys are not
+        unique) in the tree at *root*, deleted lines included; ``None`` when there is none.
+
+        Equal keys may sit on both sides of a separator, so every child whose range can hold *key*
+        is searched.
+        """
+        stack = [(root, 0)]
+        while stack:
+            pgno, depth = stack.pop()
+            if depth > 64:
+                return None
+            page = self.page(pgno)
+            if page.is_leaf:
+                for i, (_, k, d) in enumerate(page.lines):
+                    if k == key and (data is None or d == data):
+                        return pgno, i
+                continue
+            children = []
+            low = b""
+            for _, sep, ptr in page.lines:
+                if low <= key and (not sep or key <= sep):
+                    children.append(int.from_bytes(ptr[:4], "little"))
+                if sep and sep > key:
+                    break
+                low = sep
+            stack.extend((c, depth + 1) for c in reversed(children))
+        return None
+
     def seek(self, root: int, key: bytes) -> Iterator[tuple[bytes, bytes, int]]:
         """Live leaf lines of the tree at *root* from the first key ``>= key`` on, in key order."""
         return self.leaf_lines(root, low=key)

@@ -32,6 +32,7 @@ from .database import EsentFile
 from .files import EsentFiles
 from .log import LogError, LogHeader, LogPosition, read_log_header, record_name, records
 from .pages import DELETED, LEAF, PARENT_OF_LEAF, VERSIONED, PageImage
+from .undo import OPER_DELTA, OPER_FLAG_DELETE, OPER_INSERT, OPER_REPLACE, Version, Versions
 
 _PAGE = struct.Struct("<HBIqqIBHB")  # LRPAGE_ after lrtyp
 _NODE = struct.Struct("<III")  # LRNODE_: rceid, pgnoFDP, objidFDP (offset 32)
@@ -39,15 +40,18 @@ _SPLIT = struct.Struct("<IIqIqIIBBHHHIIhhiiHHH")  # LRSPLIT_ from offset 32
 _MERGE = struct.Struct("<IqIqIqIIHHHHBBH")  # LRMERGE_ from offset 32
 _MACRO = struct.Struct("<Hq")
 
-NODE_TYPES = {29, 30, 31, 32, 33, 34, 35, 37, 38, 48, 93}
+NODE_TYPES = {29, 30, 31, 32, 33, 34, 35, 37, 38, 39, 48, 93}
 SPLIT_TYPES = {27, 62}
 MERGE_TYPES = {28, 63}
-BEGIN0, COMMIT0, ROLLBACK = 8, 9, 7
+BEGIN, COMMIT, ROLLBACK, BEGIN0, COMMIT0 = 5, 6, 7, 8, 9
 MACRO_BEGIN, MACRO_COMMIT, MACRO_ABORT = 11, 12, 13
 CREATE_MULTI_FDP, CREATE_SINGLE_FDP, CONVERT_FDP, CONVERT_FDP2 = 24, 25, 26, 58
 SPACE_OPERATION = 0x08  # fLRPageSpace
+UNIQUE = 0x04  # fLRPageUnique
 SPACE_ROOT_FLAGS = 0x1 | 0x2 | 0x20 | 0x800  # root, leaf, space tree, new record format
-PAGE_TYPES_NOT_REDONE = {36, 39}  # UndoInfo (deferred before-images), Undo (rollback of a rolled-back trx)
+PAGE_TYPES_NOT_REDONE = {36}  # UndoInfo: deferred before images, for ESE's own version store
+UNDO = 39
+_RCEID = struct.Struct("<I")
 INSERT, FLAG_INSERT, FIARD, FLAG_DELETE, REPLACE, REPLACE_D, DELETE = 29, 30, 31, 32, 33, 34, 35
 DELTA, SET_EXTERNAL_HEADER, EMPTY_TREE, DELTA64 = 37, 38, 48, 93
 
@@ -66,13 +70,15 @@ class Replay:
     skipped: int = 0
     space: int = 0
     macros: int = 0
+    rolled_back: int = 0
     last_position: str | None = None
     stopped: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"generations": self.generations, "records": self.records, "redone": self.redone,
                 "skipped_already_in_pages": self.skipped,
-                "space_operations_not_redone": self.space, "macros": self.macros, "last_position": self.last_position,
+                "space_operations_not_redone": self.space,
+                "rolled_back": self.rolled_back, "macros": self.macros, "last_position": self.last_position,
                 "stopped": self.stopped}
 
 
@@ -101,6 +107,7 @@ class Redo:
         self.file = file
         self.shown = file.shown
         self.replay = Replay()
+        self.versions = Versions()
 
     # -- pages ---------------------------------------------------------------------------------------
 
@@ -138,9 +145,83 @@ class Redo:
 
     # -- node operations ---------------------------------------------------------------------------
 
-    def node(self, rec: PageRecord) -> None:
+    def remember(self, rec: PageRecord, oper: int, key: bytes, before: bytes | None,
+                 delta: tuple[str, int, int] | None = None, data: bytes | None = None) -> None:
+        """Keep what undoing this versioned operation needs until its transaction ends.
+
+        In a tree whose keys are not unique (``fLRPageUnique`` unset: secondary indexes) the node's
+        data is part of its bookmark, so it is kept to tell equal keys apart.
+        """
+        if rec.flags & 0x1:
+            (rceid,) = _RCEID.unpack_from(rec.raw, 32)
+            (root,) = _RCEID.unpack_from(rec.raw, 36)
+            bookmark_data = None if rec.flags & UNIQUE else data
+            self.versions.record(rec.procid, rceid, Version(oper, root, key, before, delta, bookmark_data))
+
+    def remember_skipped(self, rec: PageRecord) -> None:
+        """A versioned operation already in the page: undo can still flag an insert or a delete."""
+        t = rec.lrtyp
+        if t == INSERT:
+            cb_suffix, cb_prefix, cb_data = struct.unpack_from("<HHH", rec.raw, 44)
+            end = 50 + cb_prefix + cb_suffix
+            self.remember(rec, OPER_INSERT, rec.raw[50:end], None, data=rec.raw[end:end + cb_data])
+        else:
+            page = self.current(rec.pgno)
+            if page is not None and rec.iline < len(page.lines):
+                oper = OPER_FLAG_DELETE if t == FLAG_DELETE else OPER_REPLACE
+                _, key, data = page.lines[rec.iline]
+                self.remember(rec, oper, key, None, data=data)
+
+    def undo(self, rec: PageRecord) -> None:
+        """An ``Undo`` record: one operation of a rolled-back transaction (``VERRedoPhysicalUndo``)."""
         if not self.needs(rec.pgno, rec.dbtime):
             self.replay.skipped += 1
+            return
+        cb_key, cb_data, oper = struct.unpack_from("<HHH", rec.raw, 44)
+        (rceid,) = _RCEID.unpack_from(rec.raw, 32)
+        version = self.versions.by_rceid.get(rceid)
+        key = rec.raw[51:51 + cb_key]
+        if version is None:
+            bookmark_data = None if rec.flags & UNIQUE else rec.raw[51 + cb_key:51 + cb_key + cb_data]
+            version = Version(oper, 0, key, None, None, bookmark_data)
+        page = self.writable(rec.pgno, rec)
+        why = self.versions.undo_line(page, rec.iline, version)
+        if why is not None:
+            raise self.error(rec, f"cannot undo a rolled-back operation {oper}: {why}")
+        page.dbtime = rec.dbtime
+        self.replay.redone += 1
+
+    def rollback_open(self) -> list[str]:
+        """ESE's undo phase for the transactions open at the end of the log; what could not be undone."""
+        problems = []
+        for procid in sorted(self.versions.open):
+            for rceid in reversed(self.versions.open[procid]):
+                version = self.versions.by_rceid.get(rceid)
+                if version is None:
+                    continue
+                found = self.file.locate(version.root, version.key, version.data)
+                if found is None:
+                    problems.append(f"session {procid}: the node of operation {version.oper} in the tree at page "
+                                    f"{version.root} was not found")
+                    continue
+                page = self.file.overlay.get(found[0])
+                if page is None:
+                    page = self.file.page(found[0]).copy()
+                    self.file.overlay[found[0]] = page
+                why = self.versions.undo_line(page, found[1], version)
+                if why is not None:
+                    problems.append(f"session {procid}, tree at page {version.root}: {why}")
+            self.versions.end(procid)
+        return problems
+
+    def node(self, rec: PageRecord) -> None:
+        if rec.lrtyp == UNDO:
+            self.undo(rec)
+            return
+        if not self.needs(rec.pgno, rec.dbtime):
+            self.replay.skipped += 1
+            if rec.flags & 0x1 and rec.lrtyp in (INSERT, FLAG_DELETE, REPLACE, REPLACE_D, FIARD):
+                self.remember_skipped(rec)
             return
         page = self.writable(rec.pgno, rec)
         raw = rec.raw
@@ -154,6 +235,7 @@ class Redo:
                 raise self.error(rec, f"insert at line {i} of a page with {len(lines)} lines")
             flags = VERSIONED if rec.flags & 0x1 else 0
             lines.insert(i, (flags, raw[50:key_end], raw[key_end:key_end + cb_data]))
+            self.remember(rec, OPER_INSERT, raw[50:key_end], None, data=raw[key_end:key_end + cb_data])
         elif t == SET_EXTERNAL_HEADER:
             (cb,) = struct.unpack_from("<H", raw, 44)
             page.prefix = raw[46:46 + cb]
@@ -164,6 +246,10 @@ class Redo:
             if i >= len(lines):
                 raise self.error(rec, f"line {i} of a page with {len(lines)} lines")
             flags, key, data = lines[i]
+            if t in (REPLACE, REPLACE_D, FIARD):
+                self.remember(rec, OPER_REPLACE, key, data)
+            elif t == FLAG_DELETE:
+                self.remember(rec, OPER_FLAG_DELETE, key, None, data=data)
             if t == FLAG_DELETE:
                 lines[i] = (flags | DELETED | (VERSIONED if rec.flags & 0x1 else 0), key, data)
             elif t == DELETE:
@@ -193,6 +279,7 @@ class Redo:
                 if offset + size > len(data):
                     raise self.error(rec, f"delta at byte {offset} of a {len(data)}-byte line")
                 (old,) = struct.unpack_from(fmt, data, offset)
+                self.remember(rec, OPER_DELTA, key, None, (fmt, offset, delta))
                 bits = size * 8
                 new = (old + delta + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
                 lines[i] = (flags, key, data[:offset] + struct.pack(fmt, new) + data[offset + size:])
@@ -363,6 +450,9 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
             replay.records += 1
             last = where
             t = raw[0]
+            if t in (BEGIN, BEGIN0, COMMIT0, ROLLBACK, COMMIT):
+                redo.versions.transaction(t, raw)
+                continue
             if t == MACRO_BEGIN:
                 procid, dbtime = _MACRO.unpack_from(raw, 1)
                 held[(procid, dbtime)] = []
@@ -387,6 +477,17 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
         findings.append(Finding("warn-torn-log", f"log replay stopped at a torn last record: {exc}; the changes "
                                 "of that record (an unfinished write at the crash or copy) are not applied"))
     replay.last_position = str(last) if last is not None else None
+    open_sessions = sorted(p for p, ops in redo.versions.open.items() if ops)
+    problems = redo.rollback_open()
+    replay.rolled_back = redo.versions.undone
+    if open_sessions:
+        findings.append(Finding("esent-open-transactions", (
+            f"{len(open_sessions)} transaction(s) were still open at the end of the log; their changes were "
+            "rolled back as ESE's recovery does"), extra={"sessions": open_sessions}))
+    if problems:
+        findings.append(Finding("warn-not-rolled-back", (
+            f"{len(problems)} change(s) of transactions open at the end of the log could not be rolled back and "
+            f"may show uncommitted data: {'; '.join(problems[:5])}"), extra={"problems": problems}))
     if held:
         replay.stopped = replay.stopped or f"{len(held)} unfinished page operation(s) at the end of the log"
     findings.append(Finding("esent-replay", (
