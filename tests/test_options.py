@@ -233,3 +233,23 @@ def test_inspect_predicts_what_the_options_keep(capsys):
     assert prediction["counts"] == {"documents": 831, "revisions": 0, "attachments": 0, "deletions": 0,
                                     "indexes": 0, "identities": 0}
     assert prediction["collections"] == {"Orders": 830, "@hilo": 1}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("transport", ["import", "bulk-insert"])
+def test_types_leave_out_legacy_attachments_and_rate_limits_hold(ravendb, new_database, tmp_path, transport):
+    """The server imports legacy attachments whatever OperateOnTypes says (§2): --types leaves them out
+    on our side; --rate-limit and --max-mb-per-s make the load wait."""
+    client = RavenClient(ravendb.url)
+    db = new_database("types")
+    report = _load(ravendb.url, db, real("Periodic_full_3.5.ravendump"), transport, tmp_path,
+                   "--types", "documents,indexes,identities,deletions")
+    stats = client.stats(db)
+    assert stats["CountOfAttachments"] == 0 and report["filtered"] == {"attachment (--types)": 5}
+    assert not [d for d in read_state(client, db).documents if d.startswith("files/")]
+    assert report["timings"]["throttled_s"] == 0
+    limited = new_database("rate")
+    report = _load(ravendb.url, limited, real(NORTHWIND), transport, tmp_path, "--rate-limit", "1000",
+                   "--max-mb-per-s", "0.5")
+    assert report["counts"]["documents"] == 1059
+    assert report["timings"]["throttled_s"] > 1.0 and report["timings"]["total_s"] > 2.0
