@@ -243,3 +243,15 @@ def test_replay_of_log_prefixes_never_fails_silently(backup_dir, tmp_path):
         if "warn-not-rolled-back" in codes:
             assert "esent-open-transactions" in codes
     assert rolled_back > 0
+
+
+def test_convert_takes_the_raw_storage_options(tmp_path, capsys):
+    """`convert` of the Esent backup: replayed by default, pages alone with --force-dirty (and says so).
+    Raven/Backup/Status is a system document 4.x does not import, so it is among the skipped ones."""
+    for extra, skipped, warned in (([], 3, False), (["--force-dirty"], 2, True)):
+        out, report = tmp_path / f"nw{len(extra)}.ravendbdump", tmp_path / f"nw{len(extra)}.json"
+        assert cli.main(["convert", str(real(ESENT)), "-o", str(out), "--report", str(report), *extra]) == 0
+        capsys.readouterr()
+        rep = json.loads(report.read_text())
+        assert (rep["counts"]["documents"], rep["counts"]["skipped"]) == (1059, skipped)
+        assert ("warn-dirty-pages-only" in json.dumps(rep["findings"])) == warned

@@ -11,6 +11,7 @@ from ..progress import Progress
 from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summary
 from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4
 from ..sinks.dump4.writer import DEFAULT_LEVEL
+from ..sources.voron import options as raw_options
 from ._options import add_progress, add_selection, progress_mode, selection_from
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
@@ -50,13 +51,15 @@ def register(sub) -> None:
                    help="read and convert; print what the dump would hold; write nothing")
     add_selection(p)
     add_progress(p)
+    raw_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     selection, convert_options = selection_from(args)
     dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size,
-                                convert=convert_options, selection=selection)
+                                convert=convert_options, selection=selection,
+                                source_options=raw_options.from_namespace(args))
     rejects = Rejects(args.rejects, args.max_rejects)
     if args.dry_run:
         return _dry_run(args, convert_options, selection)

@@ -28,7 +28,7 @@ PROGRESS_EVERY = 0.5
 
 
 class Dump4Options(Fields):
-    __slots__ = ("level", "deflater", "split_size", "attachments", "convert", "selection")
+    __slots__ = ("level", "deflater", "split_size", "attachments", "convert", "selection", "source_options")
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class Dump4Options(Fields):
         attachments: str = "legacy",
         convert: ConvertOptions | None = None,
         selection: Selection | None = None,
+        source_options: dict[str, Any] | None = None,
     ) -> None:
         self.level = level
         self.deflater = deflater
@@ -45,6 +46,8 @@ class Dump4Options(Fields):
         self.attachments = attachments
         self.convert = convert
         self.selection = selection
+        # Raw storage options for open_source (journals/logs path, bundles, Esent --force-dirty).
+        self.source_options = dict(source_options or {})
 
 
 class ConvertError(RavenMigrateError):
@@ -67,7 +70,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     opts = options or Dump4Options()
     rejects = rejects if rejects is not None else Rejects()
     started = time.perf_counter()
-    src = open_source(source, compact=True, runs=True, rejects=rejects)
+    src = open_source(source, compact=True, runs=True, rejects=rejects, **opts.source_options)
     converter = Converter(opts.convert)
     selector = None if opts.selection is None or opts.selection.everything else Selector(opts.selection)
     measure = _InputMeasure()
