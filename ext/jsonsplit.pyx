@@ -17,6 +17,7 @@ cdef extern from "simd.h":
     Py_ssize_t rm_skip_ws(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
     Py_ssize_t rm_dq_stop(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
     void rm_copy(unsigned char* out, const unsigned char* p, Py_ssize_t n, const unsigned char* end) nogil
+    Py_ssize_t rm_ascii_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t n) nogil
 
 import array as _array
 
@@ -688,6 +689,36 @@ cdef bytes _compact(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end
 
 include "unicode_escapes.pxi"
 include "bytes_out.pxi"
+include "utf8.pxi"
+
+
+def utf8_valid(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end):
+    """See ravenmigrate.codecs.jsonsplit.utf8_valid (no decoding, no output, without the GIL)."""
+    cdef bint ok
+    if start < 0 or end > buf.shape[0] or start > end:
+        raise IndexError("utf8_valid: span outside the buffer")
+    if start == end:
+        return True
+    with nogil:
+        ok = _utf8_runs_valid(&buf[start], end - start)
+    return ok
+
+
+cdef bint _utf8_runs_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
+    """_utf8_valid of s[:k], skipping ASCII 16 bytes at a time: each stretch of non-ASCII bytes is
+    checked alone (a valid sequence holds no ASCII byte, and one cut by an ASCII byte is invalid
+    within its stretch)."""
+    cdef Py_ssize_t i = 0, j
+    while True:
+        i = rm_ascii_end(s, i, k)
+        if i >= k:
+            return True
+        j = i + 1
+        while j < k and s[j] >= 0x80:
+            j += 1
+        if not _utf8_valid(s + i, j - i):
+            return False
+        i = j
 
 
 def raw_unicode(bytes data):

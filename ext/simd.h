@@ -56,6 +56,21 @@ static inline Py_ssize_t rm_dq_stop(const unsigned char *b, Py_ssize_t i, Py_ssi
     return i;
 }
 
+/* Index of the first byte at or after i in b[:n] that is not ASCII (>= 0x80); n when there is none. */
+static inline Py_ssize_t rm_ascii_end(const unsigned char *b, Py_ssize_t i, Py_ssize_t n) {
+#if defined(__SSE2__)
+    while (i + 16 <= n) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(b + i)));
+        if (m)
+            return i + __builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && b[i] < 0x80)
+        i++;
+    return i;
+}
+
 /* Copy n bytes from p to out. Short runs (most JSON tokens) move as one 16-byte block when 16
  * bytes can be read at p (p + 16 <= end) and written at out (the caller guarantees 16 bytes of
  * slack after every write). */

@@ -242,3 +242,33 @@ def test_twins_agree_on_random_items_cut_anywhere():
             part = buf[:cut]
             assert native.Scanner().scan_compact_items(part, 1, 100) == \
                 pure.Scanner().scan_compact_items(part, 1, 100), (round_, part)
+
+
+UTF8_PIECES = [b"a", b" ", b"\r\n", "\u00e9".encode(), "\u4e2d".encode(), "\U0001f600".encode(), b"\xc2\x80", b"\xdf\xbf",
+               b"\xe0\xa0\x80", b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf", b"\xc0\x80", b"\xc1\xbf",
+               b"\xe0\x9f\xbf", b"\xed\xa0\x80", b"\xed\x9f\xbf", b"\xf0\x8f\xbf\xbf", b"\xf4\x90\x80\x80",
+               b"\xf5\x80\x80\x80", b"\x80", b"\xbf", b"\xe2\x82", b"\xf0\x90\x80", b"\xff", b"\x00"]
+
+
+def test_utf8_valid_twins_agree():
+    """The reader checks every batch of records with ``utf8_valid``: the native twin (no decoding,
+    ASCII 16 bytes at a time) says what Python's strict decoder says, on random mixes of valid and
+    invalid sequences at every alignment, on every span of a few real buffers, and inside bounds."""
+    if native is None:
+        pytest.skip("native jsonsplit twin not built")
+    rng = random.Random(21)
+    for _ in range(3000):
+        pieces = [rng.choice(UTF8_PIECES[:12]) if rng.random() < 0.97 else rng.choice(UTF8_PIECES)
+                  for _ in range(rng.randrange(0, 60))]
+        buf = bytearray(b"x" * rng.randrange(0, 17) + b"".join(pieces) + b"y" * rng.randrange(0, 17))
+        start = rng.randrange(0, len(buf) + 1)
+        end = rng.randrange(start, len(buf) + 1)
+        assert native.utf8_valid(buf, start, end) == pure.utf8_valid(buf, start, end), (bytes(buf), start, end)
+    data = gzip.decompress(real("Northwind_3.5.35168.ravendump").read_bytes())[:200_000]
+    for start in range(0, len(data), 997):  # spans that cut multi-byte characters too
+        end = min(len(data), start + rng.randrange(1, 5000))
+        assert native.utf8_valid(data, start, end) == pure.utf8_valid(data, start, end)
+    assert native.utf8_valid(data, 0, len(data)) and pure.utf8_valid(data, 0, len(data))
+    assert native.utf8_valid(b"", 0, 0) and pure.utf8_valid(b"", 0, 0)
+    with pytest.raises(IndexError):
+        native.utf8_valid(b"abc", 1, 4)

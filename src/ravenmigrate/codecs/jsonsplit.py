@@ -322,6 +322,17 @@ def _lenient(value: bytes) -> bool:
     return any(m.group(1) is not None for m in _LENIENT.finditer(value))
 
 
+def utf8_valid(buf, start: int, end: int) -> bool:
+    """Whether ``buf[start:end]`` is UTF-8 as Python's strict decoder accepts it (no surrogates,
+    overlong forms or code points past U+10FFFF). The native twin checks without decoding."""
+    with memoryview(buf) as view, view[start:end] as part:
+        try:
+            str(part, "utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def compact(buf, start: int, end: int) -> bytes:
     """``buf[start:end]`` without whitespace, comments and trailing commas outside strings."""
     return _COMPACT.sub(rb"\1", bytes(memoryview(buf)[start:end]))

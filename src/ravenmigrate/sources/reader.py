@@ -390,7 +390,7 @@ class DumpFile:
         except SourceError as exc:  # the container failed while the record was read
             raise _Bad(exc.reason, start, len(self.buf), record=False, code="unreadable") from None
         self.pos = end
-        bad_byte = _utf8_error(self.buf, start, end)
+        bad_byte = None if self.split.utf8_valid(self.buf, start, end) else _utf8_error(self.buf, start, end)
         if bad_byte is not None:
             raise _Bad(f"invalid UTF-8 in the record ({bad_byte[1]})", start, bad_byte[0], code="invalid-utf8",
                        end=end)
@@ -473,6 +473,8 @@ class DumpFile:
         """The first of *count* delimited records holding invalid UTF-8 (*count* when none) and the
         bad byte's buffer index and reason; one decoder pass over the whole batch."""
         first, last = span(0)[0], span(count - 1)[1]
+        if self.split.utf8_valid(self.buf, first, last):  # the jsonsplit twin: no decoding natively
+            return count, None
         bad = _utf8_error(self.buf, first, last)
         if bad is None:
             return count, None
