@@ -17,6 +17,8 @@ from .header import TreeRootHeader
 from .pager import Pager
 from .pages import BRANCH, FIXED_SIZE, KEYS_PREFIXED, LEAF, NODE_PAGE_REF
 
+DECODED_PAGES = 64
+
 
 class Tree:
     """One named B+tree of a Voron environment."""
@@ -26,11 +28,23 @@ class Tree:
         self.root = root
         self.pager = pager
         self._native = native
+        self._decoded: dict[int, tuple[int, list]] = {}
         if root.keys_prefixed:
             raise SourceError(f"tree {name!r} uses key prefixing, which RavenDB 3.x never enables",
                               path=pager.shown)
 
     def _page(self, number: int) -> tuple[int, list]:
+        """The page's flags and nodes; the last :data:`DECODED_PAGES` decoded pages are kept, so the
+        lookups of :meth:`get` (a RavenFS file's pages: two per 64 KiB) do not decode the same
+        branch pages again (the storage never changes while it is open)."""
+        found = self._decoded.get(number)
+        if found is None:
+            if len(self._decoded) >= DECODED_PAGES:
+                self._decoded.clear()
+            found = self._decoded[number] = self._decode(number)
+        return found
+
+    def _decode(self, number: int) -> tuple[int, list]:
         view = self.pager.checked_page(number)
         flags = view[8]
         if flags & (KEYS_PREFIXED | FIXED_SIZE):
