@@ -253,3 +253,15 @@ def test_types_leave_out_legacy_attachments_and_rate_limits_hold(ravendb, new_da
                    "--max-mb-per-s", "0.5")
     assert report["counts"]["documents"] == 1059
     assert report["timings"]["throttled_s"] > 1.0 and report["timings"]["total_s"] > 2.0
+
+
+def test_transform_marks_unchanged_parts_and_keeps_nul_documents_exact():
+    """The engine marks unchanged values; a document holding a NUL escape takes the unmarked path."""
+    script = TransformScript("if (this.A) { this.A.y = 2; }")
+    same = b'{"N":1.50,"@metadata":{"@collection":"X"}}'
+    changed = b'{"A":{"x":14.0,"s":"t"},"L":[1.0,{"k":2.0}],"@metadata":{"@collection":"X"}}'
+    nul = b'{"A":{"x":14.0,"s":"\\u0000"},"@metadata":{"@collection":"X"}}'
+    out = script.apply(["a", "b"], [same, changed])
+    assert out[0] is same
+    assert out[1] == b'{"A":{"x":14.0,"s":"t","y":2},"L":[1.0,{"k":2.0}],"@metadata":{"@collection":"X"}}'
+    assert script.apply(["c"], [nul]) == [b'{"A":{"x":14.0,"s":"\\u0000","y":2},"@metadata":{"@collection":"X"}}']

@@ -25,6 +25,7 @@ against 0.03 ms, and documents that are not part of a run cross one by one. Quic
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -34,16 +35,45 @@ from ..errors import RavenMigrateError
 RESERVED = ("@id", "@last-modified", "@change-vector", "@flags", "@index-score")
 _ERROR = "\u0000error"
 
+SAME = "\u0000same"
 _WRAPPER = """
 var __ravenmigrate_transform = function () {
 %s
 };
-function __ravenmigrate_run(json) {
-    var docs = JSON.parse(json), out = new Array(docs.length);
+function __ravenmigrate_diff(o, r) {
+    var same = "\\u0000same";
+    if (o === r) return same;
+    if (r === null || o === null || typeof r !== "object" || typeof o !== "object"
+        || Array.isArray(r) !== Array.isArray(o)) return r;
+    var all = true, out, i, k, d;
+    if (Array.isArray(r)) {
+        out = new Array(r.length);
+        if (r.length !== o.length) all = false;
+        for (i = 0; i < r.length; i++) {
+            d = i < o.length ? __ravenmigrate_diff(o[i], r[i]) : r[i];
+            if (d !== same) all = false;
+            out[i] = d;
+        }
+    } else {
+        out = {};
+        var ko = Object.keys(o), kr = Object.keys(r);
+        if (ko.length !== kr.length) all = false;
+        for (i = 0; i < kr.length; i++) {
+            k = kr[i];
+            if (ko[i] !== k) all = false;
+            d = Object.prototype.hasOwnProperty.call(o, k) ? __ravenmigrate_diff(o[k], r[k]) : r[k];
+            if (d !== same) all = false;
+            out[k] = d;
+        }
+    }
+    return all ? same : out;
+}
+function __ravenmigrate_run(json, diff) {
+    var docs = JSON.parse(json), before = diff ? JSON.parse(json) : null, out = new Array(docs.length);
     for (var i = 0; i < docs.length; i++) {
         try {
             __ravenmigrate_transform.call(docs[i]);
-            out[i] = docs[i];
+            out[i] = diff ? __ravenmigrate_diff(before[i], docs[i]) : docs[i];
         } catch (e) {
             var m = (e !== null && typeof e === "object" && "message" in e) ? e.message : e;
             out[i] = String(m).toLowerCase() === "skip" ? null : {"\\u0000error": String(e)};
@@ -86,23 +116,27 @@ class TransformScript:
     def apply(self, ids: Sequence[str], datas: Sequence[bytes]) -> list[bytes | None]:
         """The patched data of each document (compact JSON, ``@metadata`` last), or None when the
         script skipped it. *ids* name the documents in errors."""
-        originals = [json.loads(d, parse_float=Decimal) for d in datas]
         payload = "[" + ",".join(d.decode("utf-8") for d in datas) + "]"
+        diff = "\\u0000" not in payload  # the markers cannot be mistaken for the documents' own strings
         try:
-            results = json.loads(self._function()(payload), parse_float=Decimal)
+            text = self._function()(payload, diff)
+            results = json.loads(text, parse_float=Decimal)
         except TransformError:
             raise
         except Exception as exc:  # noqa: BLE001
             raise TransformError(f"{self.name} failed on documents {ids[0]!r}..{ids[-1]!r}: {exc}") from None
         out: list[bytes | None] = []
-        for doc_id, original, result in zip(ids, originals, results, strict=True):
-            if result is None:
-                out.append(None)
+        fast = "\\u0001" not in text
+        for doc_id, data, result in zip(ids, datas, results, strict=True):
+            if result is None or result == SAME:  # skipped, or not changed at all
+                out.append(None if result is None else data)
                 continue
             if not isinstance(result, dict) or _ERROR in result:
                 message = result.get(_ERROR) if isinstance(result, dict) else "the script replaced the document"
                 raise TransformError(f"{self.name} failed on document {doc_id!r}: {message}")
-            out.append(_encode(_restore(original, result)).encode("utf-8"))
+            original = json.loads(data, parse_float=Decimal)
+            merged = _restore(original, _merge(original, result) if diff else _keep_numbers(original, result))
+            out.append((_dumps(merged) if fast else _encode(merged)).encode("utf-8"))
         return out
 
 
@@ -114,8 +148,7 @@ def collection_of(data: bytes) -> str:
 
 
 def _restore(original: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    """The script's result with the reserved metadata put back and original number texts kept."""
-    result = _keep_numbers(original, result)
+    """The script's result with the reserved metadata put back, ``@metadata`` last."""
     meta = result.pop("@metadata", None)
     meta = dict(meta) if isinstance(meta, dict) else {}
     before = original.get("@metadata") if isinstance(original.get("@metadata"), dict) else {}
@@ -127,7 +160,22 @@ def _restore(original: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]
     return result
 
 
+def _merge(original: Any, diff: Any) -> Any:
+    """The engine's result where every part it marks unchanged is the original value (exact numbers)."""
+    if diff == SAME:
+        return original
+    if isinstance(diff, dict):
+        if not isinstance(original, dict):
+            return diff
+        return {k: _merge(original[k], v) if k in original else v for k, v in diff.items()}
+    if isinstance(diff, list) and isinstance(original, list):
+        return [_merge(original[i], v) if i < len(original) else v for i, v in enumerate(diff)]
+    return diff
+
+
 def _keep_numbers(original: Any, result: Any) -> Any:
+    """:func:`_merge` for documents holding a NUL character (no markers): numbers equal to the original
+    at the same place keep the original."""
     if isinstance(result, dict):
         if not isinstance(original, dict):
             return result
@@ -143,6 +191,21 @@ def _keep_numbers(original: Any, result: Any) -> Any:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | Decimal) and not isinstance(v, bool)
+
+
+_MARKED = re.compile(r'"\\u0001([^"\\]*)\\u0001"')
+
+
+def _dumps(value: Any) -> str:
+    """:func:`_encode` at the C encoder's speed: each Decimal goes out as a marked string, unmarked after."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_mark)
+    return _MARKED.sub(r"\1", text)
+
+
+def _mark(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "\u0001" + str(value) + "\u0001"
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _encode(value: Any) -> str:
