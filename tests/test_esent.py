@@ -250,7 +250,7 @@ def test_convert_takes_the_raw_storage_options(tmp_path, capsys):
     Raven/Backup/Status is a system document 4.x does not import, so it is among the skipped ones."""
     for extra, skipped, warned in (([], 3, False), (["--force-dirty"], 2, True)):
         out, report = tmp_path / f"nw{len(extra)}.ravendbdump", tmp_path / f"nw{len(extra)}.json"
-        assert cli.main(["convert", str(real(ESENT)), "-o", str(out), "--report", str(report), *extra]) == 0
+        assert cli.main(["convert", str(real(ESENT)), "-o", str(out), "--report", str(report), "--quiet", *extra]) == 0
         capsys.readouterr()
         rep = json.loads(report.read_text())
         assert (rep["counts"]["documents"], rep["counts"]["skipped"]) == (1059, skipped)
