@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,58 @@ def new_database(ravendb):
             except Exception:  # noqa: BLE001 - a killed server cannot delete; the data dir is temporary
                 pass
     client.close()
+
+
+@dataclass
+class Secured:
+    """The secured RavenDB 4.1 and the certificate files the tests use (all made in the session)."""
+
+    server: EmbeddedServer
+    ca: Path  # the server's self-signed certificate, PEM: what a client trusts
+    admin_pem: Path  # the server certificate with its key, PEM (cluster admin)
+    admin_pfx: Path  # the same as PFX, password PFX_PASSWORD
+    readwrite_pem: Path  # registered with ReadWrite on READWRITE_DB only
+    unknown_pem: Path  # never registered
+    expired_pem: Path  # expired yesterday
+    other_ca: Path  # a certificate that vouches for nothing here
+    dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self) -> RavenClient:
+        return RavenClient(self.url, ssl_context=self.server.ssl_context())
+
+
+PFX_PASSWORD = "pfx-Pa55word"
+READWRITE_DB = "rw-only"
+
+
+@pytest.fixture(scope="session")
+def secured(tmp_path_factory):
+    """A RavenDB 4.1 started secured (HTTPS on loopback, a server certificate made here) for the
+    whole session, with a second client certificate registered with ReadWrite on one database."""
+    import certs
+
+    d = tmp_path_factory.mktemp("secured")
+    cert, key = certs.make("ravenmigrate-test-server", server=True)
+    server_pfx = certs.write_pfx(d / "server.pfx", cert, key, "server-pfx", legacy=True)
+    srv = EmbeddedServer(certificate=server_pfx, certificate_password="server-pfx")
+    srv.start()
+    try:
+        rw_cert, rw_key = certs.make("ravenmigrate-readwrite")
+        with RavenClient(srv.url, ssl_context=srv.ssl_context()) as admin:
+            admin.json("PUT", "/admin/certificates", {
+                "Name": "ravenmigrate-readwrite", "Certificate": certs.der_base64(rw_cert),
+                "SecurityClearance": "ValidUser", "Permissions": {READWRITE_DB: "ReadWrite"}})
+            admin.create_database(READWRITE_DB)
+        yield Secured(
+            server=srv, ca=certs.write_cert(d / "ca.pem", cert), admin_pem=certs.write_pem(d / "admin.pem", cert, key),
+            admin_pfx=certs.write_pfx(d / "admin.pfx", cert, key, PFX_PASSWORD),
+            readwrite_pem=certs.write_pem(d / "readwrite.pem", rw_cert, rw_key),
+            unknown_pem=certs.write_pem(d / "unknown.pem", *certs.make("ravenmigrate-unknown")),
+            expired_pem=certs.write_pem(d / "expired.pem", *certs.make("ravenmigrate-expired", expired=True)),
+            other_ca=certs.write_cert(d / "other-ca.pem", certs.make("ravenmigrate-other-ca", server=True)[0]), dir=d)
+    finally:
+        srv.close()

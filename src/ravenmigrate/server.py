@@ -184,8 +184,16 @@ class EmbeddedServer:
     """A RavenDB 4.1 process on loopback; use as a context manager or call start()/stop()."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None, port: int | None = None,
-                 installation: Installation | None = None, die_with_parent: bool = True) -> None:
+                 installation: Installation | None = None, die_with_parent: bool = True,
+                 certificate: str | os.PathLike | None = None, certificate_password: str | None = None,
+                 options: dict[str, str] | None = None) -> None:
+        """*certificate*: a PFX file; the server then runs secured, on ``https://127.0.0.1:PORT``
+        (``Security.Certificate.Path``/``Password``), and that certificate is its cluster-admin
+        client certificate too. *options*: further ``--Key=Value`` settings."""
         self.installation = installation or install()
+        self.certificate = Path(certificate) if certificate else None
+        self.certificate_password = certificate_password
+        self.options = dict(options or {})
         self.die_with_parent = die_with_parent
         self._tmp = None
         if data_dir is None:
@@ -199,7 +207,32 @@ class EmbeddedServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if getattr(self, "certificate", None) else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def ssl_context(self):
+        """For a secured server: a TLS context trusting its certificate and presenting it (cluster admin)."""
+        import ssl
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        key, cert, _ = pkcs12.load_key_and_certificates(
+            self.certificate.read_bytes(), self.certificate_password.encode() if self.certificate_password else None)
+        ctx = ssl.create_default_context(cadata=cert.public_bytes(serialization.Encoding.PEM).decode())
+        with tempfile.TemporaryDirectory(prefix="ravenmigrate-server-tls-") as tmp:
+            pem = Path(tmp) / "admin.pem"
+            pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            ctx.load_cert_chain(pem)
+        return ctx
+
+    def _open(self, path: str, timeout: float = 2):
+        if getattr(self, "certificate", None) is None:
+            return urllib.request.urlopen(self.url + path, timeout=timeout)
+        if getattr(self, "_ctx", None) is None:
+            self._ctx = self.ssl_context()
+        return urllib.request.urlopen(self.url + path, timeout=timeout, context=self._ctx)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -207,7 +240,23 @@ class EmbeddedServer:
         env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1"
         libs = str(self.installation.ssl_lib_dir)
         env["LD_LIBRARY_PATH"] = libs + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+        if getattr(self, "certificate", None) is not None:
+            env["SSL_CERT_FILE"] = str(self._trusted_pem())
         return env
+
+    def _trusted_pem(self) -> Path:
+        """A secured server calls itself over HTTPS (``/rachis/waitfor`` when a database is created);
+        a self-signed certificate must then be trusted by its own TLS client. .NET Core on Linux
+        builds chains from OpenSSL's trust store, which ``SSL_CERT_FILE`` names: this file, the
+        server's own certificate (docs/security.md, "the test server")."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        _, cert, extra = pkcs12.load_key_and_certificates(
+            self.certificate.read_bytes(), self.certificate_password.encode() if self.certificate_password else None)
+        path = self.data_dir / "trusted.pem"
+        path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert, *(extra or []))))
+        return path
 
     def start(self, timeout: float = 120.0) -> EmbeddedServer:
         inst = self.installation
@@ -218,6 +267,11 @@ class EmbeddedServer:
             f"--DataDir={self.data_dir / 'data'}", "--Setup.Mode=None", "--License.Eula.Accepted=true",
             "--non-interactive",
         ]
+        if self.certificate is not None:
+            cmd.append(f"--Security.Certificate.Path={self.certificate.resolve()}")
+            if self.certificate_password:
+                cmd.append(f"--Security.Certificate.Password={self.certificate_password}")
+        cmd += [f"--{k}={v}" for k, v in self.options.items()]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=inst.server_dir, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
@@ -235,7 +289,7 @@ class EmbeddedServer:
 
     def is_up(self) -> bool:
         try:
-            with urllib.request.urlopen(self.url + "/build/version", timeout=2) as r:
+            with self._open("/build/version") as r:
                 return r.status == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -245,7 +299,7 @@ class EmbeddedServer:
         creation fails (NullReferenceException in EnsureNotPassive) until /cluster/topology
         answers (then the node is still Passive; the first database created bootstraps it)."""
         try:
-            with urllib.request.urlopen(self.url + "/cluster/topology", timeout=2) as r:
+            with self._open("/cluster/topology") as r:
                 return r.status == 200 and "Topology" in json.loads(r.read())
         except (urllib.error.URLError, OSError, ValueError):
             return False

@@ -6,8 +6,9 @@ import argparse
 import json
 
 from ..progress import table
-from ..sinks.server import embedded
+from ..sinks.server import embedded, target
 from ..sinks.server.loader import TRANSPORTS
+from ..sinks.server.topology import Topology
 from ..sources.voron import options as voron_options
 from ..verify.documents import verify
 
@@ -17,7 +18,7 @@ SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
 def register(sub) -> None:
     p = sub.add_parser("verify", help="compare a 4.x database with the converted source (exit 1 on any difference)")
     p.add_argument("source", metavar="SRC", help="the 3.x source that was loaded")
-    p.add_argument("--url", help="RavenDB 4.x server URL (default: the embedded RavenDB 4.1)")
+    target.add_arguments(p, "the embedded RavenDB 4.1")
     p.add_argument("--database", "-d", required=True, help="the loaded database")
     p.add_argument("--transport", choices=TRANSPORTS, default="import",
                    help="the transport the load used: with bulk-insert its documented deviations "
@@ -28,8 +29,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    url = args.url or embedded.ensure_running()[0]
-    report = verify(args.source, url, args.database, args.transport, **voron_options.from_namespace(args))
+    tgt = target.from_namespace(args) or target.Target((embedded.ensure_running()[0],))
+    url = tgt.url
+    if len(tgt.urls) > 1:  # several nodes of one cluster: read from the first member of the database group
+        url = Topology(tgt, args.database).refresh()[0].url
+    report = verify(args.source, url, args.database, args.transport, target=tgt,
+                    **voron_options.from_namespace(args))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1

@@ -24,9 +24,10 @@ from .. import _twins
 from ..codecs import jsonvalue
 from ..errors import ServerError
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
-from ..sinks.server.client import RavenClient
+from ..sinks.server.client import RavenClient, answered
 from ..sinks.server.http import db_path
 from ..sinks.server.loader import convert, make_converter, open_records
+from ..sinks.server.target import Target
 
 _twins.register("canonical", "ravenmigrate.codecs.canonical")
 _canonical = _twins.load("canonical")
@@ -66,7 +67,7 @@ def stream_documents(client: RavenClient, database: str) -> Iterator[tuple[bytes
         conn.request("GET", path)
         resp = conn.getresponse()
         if resp.status != 200:
-            raise ServerError(f"{where} answered {resp.status}: {resp.read()[:500]!r}", status=resp.status)
+            raise answered("GET", client.url + path, resp.status, resp.read())
         scanner = _split.Scanner()
         buf = bytearray()
         pos = -1  # before the Results array
@@ -93,7 +94,7 @@ def stream_documents(client: RavenClient, database: str) -> Iterator[tuple[bytes
         resp.read()
     except (OSError, ConnectionError) as exc:
         client.close()
-        raise ServerError(f"{where}: {exc}") from exc
+        raise client.failure("GET", path, exc) from exc
 
 
 def _documents(scanner, buf: bytearray, pos: int, where: str, read: int):
@@ -227,13 +228,14 @@ class _Section:
                 "missing_items": self.missing, "extra_items": self.extra, "different_items": self.different}
 
 
-def verify(source: str, url: str, database: str, transport: str = "import",
+def verify(source: str, url: str, database: str, transport: str = "import", *, target: Target | None = None,
            **source_options: Any) -> dict[str, Any]:
     """Compare *database* at *url* with the converted *source*; a report with ``ok``.
+    *target* carries the TLS settings of a secured server (docs/security.md).
     *source_options* go to ``open_source`` (raw storage: journals path, bundle settings)."""
     bulk = transport == "bulk-insert"
     exp = expected_from(source, bulk, **source_options)
-    client = RavenClient(url)
+    client = (target or Target.parse(url)).client(url)
     docs, atts, revs, idents, idxs = _Section(), _Section(), _Section(), _Section(), _Section()
     deviations = {"last_modified": 0, "revisions_not_stored": 0}
     docs.expected = len(exp.documents)

@@ -1,19 +1,23 @@
-"""A small RavenDB 4.x HTTP client on the standard library (one keep-alive connection per object).
+"""A small RavenDB 4.x HTTP(S) client on the standard library (one keep-alive connection per object).
 
 Only what ravenmigrate needs: database admin, documents, operations, streams. Endpoints are
-those of docs/formats/import-4x.md §10. Not thread-safe: parallel streams each own a client.
+those of docs/formats/import-4x.md §10; a secured server (``https://``) is reached with the TLS
+context of ``sinks.server.tls`` (client certificate, trust; docs/security.md). Not thread-safe:
+parallel streams each own a client.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...errors import ServerError
+from .tls import describe_tls_error
 
 # Every type the legacy (3.x) import understands, as in docs/formats/import-4x.md §2 (the request that imports Northwind 3.5).
 DEFAULT_IMPORT_OPTIONS: dict[str, Any] = {
@@ -46,23 +50,47 @@ def smuggler_options(types: Iterable[str] | None = None, include_expired: bool =
     if transform_script:
         options["TransformScript"] = transform_script
     return options
+class TlsError(ServerError):
+    """The TLS handshake failed (untrusted server certificate, not a TLS server, refused client
+    certificate): re-sending cannot help."""
+
+
+class AuthorizationError(ServerError):
+    """A secured server refused the client certificate for this request (403 ``InvalidAuth``)."""
 
 
 class RavenClient:
-    def __init__(self, url: str, timeout: float = 300.0) -> None:
+    def __init__(self, url: str, timeout: float = 300.0, ssl_context: ssl.SSLContext | None = None,
+                 ca: str | None = None) -> None:
+        """*ssl_context* is needed for ``https://`` (``sinks.server.tls.context``; without one the
+        system trust store and no client certificate are used); *ca* only names the trust in errors."""
         parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme != "http":
-            raise ValueError(f"only http:// server URLs are supported, got {url!r}")
+        if parsed.scheme not in ("http", "https"):
+            raise ServerError(f"server URL {url!r}: expected http:// or https://")
         self.url = url.rstrip("/")
+        self.secure = parsed.scheme == "https"
         self.host = parsed.hostname or "127.0.0.1"
-        self.port = parsed.port or 80
+        self.port = parsed.port or (443 if self.secure else 80)
         self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.ca = ca
         self._conn: http.client.HTTPConnection | None = None
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
-            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            if self.secure:
+                ctx = self.ssl_context or ssl.create_default_context()
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=ctx)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self._conn
+
+    def failure(self, method: str, path: str, exc: BaseException) -> ServerError:
+        """The ServerError for a request that could not be sent or answered (a TLS failure is a TlsError)."""
+        url = self.url + path
+        if isinstance(exc, ssl.SSLError):
+            return TlsError(f"{method} {url}: {describe_tls_error(exc, self.url, self.ca)}", url=url)
+        return ServerError(f"{method} {url}: {exc}", url=url)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -90,13 +118,12 @@ class RavenClient:
             self.close()
             if reused:
                 return self.request(method, path, body, headers, ok)
-            raise ServerError(f"{method} {self.url}{path}: {exc}", url=self.url + path) from exc
+            raise self.failure(method, path, exc) from exc
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
             self.close()
-            raise ServerError(f"{method} {self.url}{path}: {exc}", url=self.url + path) from exc
+            raise self.failure(method, path, exc) from exc
         if resp.status not in ok:
-            raise ServerError(f"{method} {self.url}{path} answered {resp.status}: {data[:2000].decode('utf-8', 'replace')}",
-                              status=resp.status, url=self.url + path)
+            raise answered(method, self.url + path, resp.status, data)
         return resp.status, data
 
     def json(self, method: str, path: str, payload: Any = None, ok: tuple[int, ...] = (200, 201, 204)) -> Any:
@@ -169,7 +196,7 @@ class RavenClient:
             data = resp.read()
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
             self.close()
-            raise ServerError(f"POST {self.url}{path}: {exc}", url=self.url + path) from exc
+            raise self.failure("POST", path, exc) from exc
         if resp.status != 200:
             raise ServerError(f"import into {database} failed ({resp.status}): {data[:2000].decode('utf-8', 'replace')}",
                               status=resp.status, url=self.url + path)
@@ -183,3 +210,17 @@ class RavenClient:
 
     def stats(self, database: str) -> dict[str, Any]:
         return self.json("GET", f"/databases/{urllib.parse.quote(database)}/stats")
+
+
+def answered(method: str, url: str, status: int, data: bytes) -> ServerError:
+    """The error for an unexpected status: a 403 ``InvalidAuth`` is an :class:`AuthorizationError`
+    carrying the server's message (which names the certificate and the clearance it lacks)."""
+    text = data[:2000].decode("utf-8", "replace")
+    if status == 403:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("Message"):
+            return AuthorizationError(f"{method} {url}: refused (403): {body['Message']}", status=status, url=url)
+    return ServerError(f"{method} {url} answered {status}: {text}", status=status, url=url)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ...errors import ServerError
-from .client import RavenClient
+from .client import AuthorizationError, RavenClient, TlsError
 
 T = TypeVar("T")
 
@@ -52,6 +53,8 @@ def classify(exc: ServerError) -> ServerError:
     if isinstance(exc, (TransientError, PermanentError)):
         return exc
     text = str(exc)
+    if isinstance(exc, (TlsError, AuthorizationError)):
+        return PermanentError(text, status=exc.status, url=exc.url)
     if exc.status is None or exc.status in TRANSIENT_STATUSES or any(m in text for m in TRANSIENT_MESSAGES):
         return TransientError(text, status=exc.status, url=exc.url)
     return PermanentError(text, status=exc.status, url=exc.url)
@@ -78,10 +81,12 @@ def stream_request(client: RavenClient, method: str, path: str, body: Iterable[b
                     conn.send(b"%X\r\n%s\r\n" % (len(chunk), chunk))
             conn.send(b"0\r\n\r\n")
         except OSError as exc:
-            early = _early_answer(conn)
+            early = None if isinstance(exc, ssl.SSLError) else _early_answer(conn)
             client.close()
             if early is not None:
                 return early
+            if isinstance(exc, ssl.SSLError):
+                raise client.failure(method, path, exc) from exc
             raise TransientError(f"{method} {url}: connection lost while sending: {exc}", url=url) from exc
         resp = conn.getresponse()
         data = resp.read()
@@ -90,6 +95,8 @@ def stream_request(client: RavenClient, method: str, path: str, body: Iterable[b
         return resp.status, data
     except (ConnectionError, http.client.HTTPException, OSError) as exc:
         client.close()
+        if isinstance(exc, ssl.SSLError):
+            raise client.failure(method, path, exc) from exc
         raise TransientError(f"{method} {url}: {exc}", url=url) from exc
 
 

@@ -23,23 +23,23 @@ from typing import Any
 from ...convert.documents import needs_revisions
 from ...errors import RavenMigrateError, ServerError
 from ...progress import Progress, choose_mode
-from ...records import Document4, DocumentRun, File, Identity4, Index4, Skipped
+from ...records import Document4, DocumentRun, File, Identity4, Index, Index4, Skipped
 from ...rejects import Rejects
 from ...threads import responsive
-from . import bulk_insert, smuggler
+from . import bulk_insert, create, preflight, revisions, smuggler
 from .checkpoint import Checkpoint, CheckpointError
-from .client import RavenClient, smuggler_options
+from .client import smuggler_options
 from .http import PermanentError, Retry, TransientError, db_path
 from .jsonout import dumps
 from .streams import END, Item, Limits, Stats, Stream, route
+from .target import Target
 from .throttle import Throttle
+from .topology import Topology
 
 TRANSPORTS = ("import", "bulk-insert")
 DEFAULT_TRANSPORT = "import"
 BATCH_ITEMS = 256
 BATCH_BYTES = 1 << 20
-REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None, "PurgeOnDelete": False},
-                    "Collections": {}}
 
 
 class LoadError(RavenMigrateError):
@@ -74,6 +74,12 @@ class LoadOptions:
     source_options: dict[str, Any] = field(default_factory=dict)
     wait_for_indexes: float | None = None  # seconds to wait for the indexes after the load (inf: no limit)
     rejects: Rejects | None = None  # bad source records and server-rejected documents (docs/reliability.md)
+    target: Target | None = None  # TLS and further cluster URLs; default: plain *url*
+    topology: Topology | None = None  # a topology already known (default: read from the server)
+    single_node: bool = False  # write only to the given URL, never read the cluster topology
+    replication_factor: int = 1  # --create: nodes of the new database group
+    encrypted: bool = False  # --create: an encrypted database (https only)
+    database_key: Path | None = None  # --encrypted: the key file (read, or generated and written)
 
 
 def default_checkpoint(report: str | None, database: str) -> Path:
@@ -101,6 +107,27 @@ def open_records(source: str, runs: bool = False, opened: list[Any] | None = Non
         return iter(src.records()), (lambda _offset: own()), close
     total = uncompressed_size(Path(source))
     return iter(src.records()), (lambda offset: min(offset / total, 1.0) if total else None), close
+
+
+def scan_source(source: str, **source_options: Any) -> tuple[set[str] | None, bool]:
+    """(the collections the source keeps revisions for, ``None`` when it has none; whether it has
+    indexes): a read of the source without converting, for the pre-flight of a certificate that
+    may not write the revisions configuration or create indexes."""
+    records, _at, close = open_records(source, runs=True, **source_options)
+    collections: set[str] | None = None
+    has_indexes = False
+    try:
+        for record in records:
+            if isinstance(record, Index):
+                has_indexes = True
+            elif needs_revisions(record):
+                collections = collections or set()
+                name = revisions.collection_of(record)
+                if name:
+                    collections.add(name)
+    finally:
+        close()
+    return collections, has_indexes
 
 
 Pairs = Iterator[tuple[Any, list[Any]]]
@@ -144,14 +171,18 @@ class Loader:
         self._opened: list[Any] = []
         self.o = options
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
-        self.client = RavenClient(options.url)
+        self.target = options.target or Target.parse(options.url)
+        self.client = self.target.client()
+        self.topology = None if options.single_node else (
+            options.topology or Topology(self.target, options.database, self.log))
         self.counts: Counter[str] = Counter()
         self.skipped: list[dict[str, Any]] = []
         self.not_stored: Counter[str] = Counter()
         self.index_results: list[dict[str, Any]] = []
         self.timings: dict[str, float] = {}
         self.stats = Stats()
-        self.revisions_enabled = False
+        self.revision_collections: set[str | None] = set()
+        self.revisions_changes: list[str] = []
         self.import_sender = smuggler.ImportSender(options.database, import_options(options))
         self.pairs = pairs
         self.selector = _selector(options)
@@ -174,15 +205,40 @@ class Loader:
         cp._write()
         return cp
 
+    def _preflight(self) -> None:
+        """Check the server, the certificate's clearance and the database before anything is sent
+        (``preflight``); a missing permission stops the load here, naming clearance and endpoint."""
+        retry = Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s"))
+        facts = retry.run(lambda: preflight.inspect(self.target, self.o.database))
+        for warning in facts.warnings:
+            self.log(f"warning: {warning}")
+        needs = preflight.Needs(create=self.o.create, encrypted=self.o.encrypted)
+        if facts.database_exists and facts.access(self.o.database) != "Admin" and self.pairs is None:
+            collections, has_indexes = scan_source(self.source, **self.o.source_options)
+            if collections is not None:
+                needs.revisions = revisions.merge(facts.revisions_config, collections)[0] is not None
+            needs.admin_indexes = has_indexes and self.o.transport == "bulk-insert"
+        problems = preflight.check(facts, needs)
+        if problems:
+            raise preflight.PreflightError(f"pre-flight of {self.target.describe()} (nothing was sent):\n  - "
+                                           + "\n  - ".join(problems))
+        self.facts = facts
+
     def _prepare_database(self) -> None:
         retry = Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s"))
-        names = retry.run(self.client.database_names)
-        if self.o.database in names:
+        if self.facts.database_exists:
             return
         if not self.o.create:
             raise RavenMigrateError(f"database {self.o.database!r} does not exist on {self.o.url} "
                                     f"(pass --create to create it)")
-        retry.run(lambda: self.client.create_database(self.o.database))
+        if self.o.encrypted:
+            create.encrypted_database(self.client, self.o.database, self.o.replication_factor,
+                                      self.o.database_key, self.log)
+        else:
+            retry.run(lambda: create.database(self.client, self.o.database, self.o.replication_factor))
+        self._wait_until_loaded()
+
+    def _wait_until_loaded(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(ServerError):
@@ -190,15 +246,17 @@ class Loader:
                 return
             time.sleep(0.25)
 
-    def _enable_revisions(self, cp: Checkpoint) -> None:
-        """§4: legacy revisions need a revisions configuration before they are imported."""
-        self.revisions_enabled = True
-        if cp.done.get("revisions"):
-            return
-        Retry(self.o.retry_for).run(lambda: self.client.json(
-            "POST", db_path(self.o.database, "admin/revisions/config"), REVISIONS_CONFIG))
+    def _enable_revisions(self, cp: Checkpoint, collection: str | None) -> None:
+        """Legacy revisions need a revisions configuration before they are imported (docs/formats/import-4x.md §4):
+        the collection *collection* is merged into the target's (``revisions.merge``), never
+        replacing what the target has; what changed is said."""
+        self.revision_collections.add(collection)
+        wanted = {c for c in self.revision_collections if c}
+        changes = Retry(self.o.retry_for).run(lambda: revisions.ensure(self.client, self.o.database, wanted))
+        for change in changes:
+            self.log(f"revisions configuration of {self.o.database}: {change}")
+        self.revisions_changes.extend(changes)
         cp.mark("revisions")
-        self.log("source holds revisions: enabled the database's revisions configuration")
 
     def _progress_mode(self) -> str:
         """``progress``: a mode of :mod:`ravenmigrate.progress`, False (off), True (the live line) or
@@ -213,16 +271,19 @@ class Loader:
 
     def _run(self) -> dict[str, Any]:
         started = time.monotonic()
+        self._preflight()
         self._prepare_database()
+        if self.topology is not None:
+            Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s")).run(self.topology.refresh)
         cp = self._checkpoint()
         self.checkpoint = cp
-        if cp.done.get("revisions"):
-            self.revisions_enabled = True
         failed = threading.Event()
         sender = (bulk_insert.BulkInsertSender(self.o.database, self.o.compress) if self.o.transport == "bulk-insert"
                   else self.import_sender)
-        streams = [Stream(i, self.o.url, sender, cp, self.stats, self.o.limits, self.o.retry_for, failed, self.log,
-                          rejects=self.rejects) for i in range(cp.streams)]
+        streams = [Stream(i, self.target, sender, cp, self.stats, self.o.limits, self.o.retry_for, failed, self.log,
+                          rejects=self.rejects, topology=self.topology)
+                   for i in range(cp.streams)]
+        self.streams = streams
         error: BaseException | None = None
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, opened=self._opened, rejects=self.rejects,
@@ -290,8 +351,10 @@ class Loader:
             pos = getattr(record, "position", None)
             if pos is not None and pos.offset > 0:
                 self._offset = pos.offset
-            if not self.revisions_enabled and needs_revisions(record):
-                self._enable_revisions(cp)
+            if needs_revisions(record):
+                collection = revisions.collection_of(record)
+                if collection not in self.revision_collections:
+                    self._enable_revisions(cp, collection)
             if not bulk and isinstance(record, File) and len(converted) == 2:
                 # a RavenFS file: its document and streamed attachment travel as one item
                 self.counts["Document4"] += 1
@@ -424,6 +487,7 @@ class Loader:
             "status": status, "source": self.source, "url": self.o.url, "database": self.o.database,
             "transport": self.o.transport, "streams": cp.streams, "resumed": self.o.resume,
             "checkpoint": str(cp.path),
+            "nodes": [s.nodes_used for s in getattr(self, "streams", [])],
             "counts": {
                 "records_read": self.counts["records_read"],
                 "documents": self.counts["Document4"] - self.counts["revisions"],
@@ -438,6 +502,7 @@ class Loader:
             "not_stored": dict(self.not_stored),
             "filtered": self._filtered(),
             "rejects": self.rejects.report(),
+            "revisions_configuration": list(self.revisions_changes),
             "skipped": self.skipped,
             "indexes": self.index_results,
             "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],

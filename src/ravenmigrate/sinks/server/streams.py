@@ -21,6 +21,8 @@ from ...rejects import Rejects, shorten
 from .checkpoint import Checkpoint
 from .client import RavenClient
 from .http import PermanentError, Retry
+from .target import Target
+from .topology import Topology
 
 END = None
 
@@ -111,15 +113,25 @@ class Stats:
 
 
 class Stream(threading.Thread):
-    """One connection: take item batches from :attr:`queue`, send operations, checkpoint them."""
+    """One connection: take item batches from :attr:`queue`, send operations, checkpoint them.
 
-    def __init__(self, index: int, url: str, sender: Sender, checkpoint: Checkpoint, stats: Stats,
+    The connection goes to the node :attr:`topology` gives this stream; after a transient failure
+    the stream asks the topology for a node again (another member when the cluster has one)
+    before re-sending. Acknowledgements count items of the stream whatever node took them: every
+    member holds the same database."""
+
+    def __init__(self, index: int, target: Target | str, sender: Sender, checkpoint: Checkpoint, stats: Stats,
                  limits: Limits, retry_for: float, failed: threading.Event,
-                 log: Callable[[str], None], queue_batches: int = 64, rejects: Rejects | None = None) -> None:
+                 log: Callable[[str], None], queue_batches: int = 64, topology: Topology | None = None,
+                 rejects: Rejects | None = None) -> None:
         super().__init__(name=f"ravenmigrate-stream-{index}", daemon=True)
         self.index = index
         self.rejects = rejects
-        self.client = RavenClient(url)
+        self.target = target if isinstance(target, Target) else Target.parse(target)
+        self.topology = topology
+        self.url = topology.node_for(index) if topology else self.target.url
+        self.nodes_used = [self.url]
+        self.client: RavenClient = self.target.client(self.url)
         self.sender = sender
         self.checkpoint = checkpoint
         self.stats = stats
@@ -149,6 +161,7 @@ class Stream(threading.Thread):
                 def on_retry(err: Exception, delay: float, op: Operation = op) -> None:
                     self.stats.retries += 1
                     self.log(f"stream {self.index}, operation {op.number}: {err}; retrying in {delay:.1f} s")
+                    self._failover()
 
                 items, size = self._send(op, Retry(self.retry_for, on_retry))
                 self.checkpoint.acknowledge(self.index, items, size)
@@ -211,6 +224,17 @@ class Stream(threading.Thread):
             payload = item.payload
             raw = payload if isinstance(payload, bytes) else getattr(payload, "data", None)
             self.rejects.add("server-rejected", str(exc), None, item.key, raw if isinstance(raw, bytes) else None)
+    def _failover(self) -> None:
+        """Move to the node the refreshed topology gives (the same one on a one-node cluster)."""
+        if self.topology is None:
+            return
+        url = self.topology.failover(self.index, self.url)
+        if url != self.url:
+            self.log(f"stream {self.index}: {self.url} failed; continuing on {url}")
+            self.client.close()
+            self.url = url
+            self.client = self.target.client(url)
+            self.nodes_used.append(url)
 
     def _next(self, op: Operation | None) -> Item | None:
         """The next item of this stream for *op* (``None`` when *op* is full or the stream ended)."""
