@@ -8,9 +8,9 @@ import argparse
 import json
 
 from ..errors import RavenMigrateError
+from ..progress import table
 from ..sinks.server import embedded, preflight, revisions, target
 from ..sinks.server.loader import scan_source
-from ..sinks.server.progress import table
 from ..sources.voron import options as voron_options
 
 

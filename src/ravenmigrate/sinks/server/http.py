@@ -21,7 +21,7 @@ from .client import AuthorizationError, RavenClient, TlsError
 T = TypeVar("T")
 
 # Statuses a busy, starting or restarting server answers with; the request is simply re-sent.
-TRANSIENT_STATUSES = (502, 503, 504)
+TRANSIENT_STATUSES = (502, 503, 504, 410)  # 410: DatabaseNotRelevant, the node does not host the database
 # Phrases of a 500 that mean "the database is not there yet" (after a restart), not a bad record.
 TRANSIENT_MESSAGES = ("DatabaseLoadTimeoutException", "DatabaseDisabledException", "is being loaded",
                       "DatabaseConcurrentLoadTimeoutException", "DatabaseNotRelevantException",

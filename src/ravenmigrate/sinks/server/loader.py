@@ -246,13 +246,25 @@ class Loader:
                 return
             time.sleep(0.25)
 
+    def _retry(self) -> Retry:
+        """Retries of a one-off step on the main connection; after a failure it moves to the member
+        the refreshed topology gives (as the streams do)."""
+        def on_retry(err: Exception, delay: float) -> None:
+            self.log(f"{err}; retrying in {delay:.1f} s")
+            if self.topology is not None:
+                url = self.topology.failover(0, self.client.url)
+                if url != self.client.url:
+                    self.client.close()
+                    self.client = self.target.client(url)
+        return Retry(self.o.retry_for, on_retry)
+
     def _enable_revisions(self, cp: Checkpoint, collection: str | None) -> None:
         """Legacy revisions need a revisions configuration before they are imported (docs/formats/import-4x.md §4):
         the collection *collection* is merged into the target's (``revisions.merge``), never
         replacing what the target has; what changed is said."""
         self.revision_collections.add(collection)
         wanted = {c for c in self.revision_collections if c}
-        changes = Retry(self.o.retry_for).run(lambda: revisions.ensure(self.client, self.o.database, wanted))
+        changes = self._retry().run(lambda: revisions.ensure(self.client, self.o.database, wanted))
         for change in changes:
             self.log(f"revisions configuration of {self.o.database}: {change}")
         self.revisions_changes.extend(changes)
@@ -274,7 +286,11 @@ class Loader:
         self._preflight()
         self._prepare_database()
         if self.topology is not None:
-            Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s")).run(self.topology.refresh)
+            if not self.topology.nodes:  # a topology given is used until it fails
+                Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s")).run(self.topology.refresh)
+            if self.topology.node_for(0) != self.client.url:  # one-off steps go to a member too
+                self.client.close()
+                self.client = self.target.client(self.topology.node_for(0))
         cp = self._checkpoint()
         self.checkpoint = cp
         failed = threading.Event()
@@ -427,7 +443,7 @@ class Loader:
 
     def _globals(self, cp: Checkpoint, indexes: list[Any], identities: list[Identity4]) -> None:
         """Indexes (§7) after the documents, then identities (§8)."""
-        retry = Retry(self.o.retry_for, lambda e, d: self.log(f"{e}; retrying in {d:.1f} s"))
+        retry = self._retry()
         if indexes and not cp.done.get("indexes"):
             if self.o.transport == "bulk-insert":
                 for idx in indexes:

@@ -109,8 +109,17 @@ def inspect(target: Target, database: str | None) -> Facts:
             facts.license = client.json("GET", "/license/status")
         except ServerError:
             facts.license = {}
-        if database:
-            _database(client, facts, database)
+    if database:
+        for i, url in enumerate(target.urls):  # several nodes of one cluster: any that knows the database
+            try:
+                with target.client(url, timeout=30) as client:
+                    _database(client, facts, database)
+            except ServerError as exc:
+                if i + 1 == len(target.urls) or not isinstance(classify(exc), TransientError):
+                    raise
+                continue
+            if facts.database_exists:
+                break
     return facts
 
 
