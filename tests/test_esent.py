@@ -255,3 +255,16 @@ def test_convert_takes_the_raw_storage_options(tmp_path, capsys):
         rep = json.loads(report.read_text())
         assert (rep["counts"]["documents"], rep["counts"]["skipped"]) == (1059, skipped)
         assert ("warn-dirty-pages-only" in json.dumps(rep["findings"])) == warned
+
+
+def test_replayed_pages_beyond_the_memory_bound_spill_to_a_temporary_file(monkeypatch):
+    """With room for 4 changed pages in memory the other 68 go to the temporary file and come back:
+    the same documents, byte for byte."""
+    from ravenmigrate.sources.esent import overlay
+
+    reference = {d.id: d.data for d in _records(open_source(real(ESENT)))[Document]}
+    monkeypatch.setattr(overlay, "DEFAULT_LIMIT", 4)
+    src = open_source(real(ESENT))
+    assert {d.id: d.data for d in _records(src)[Document]} == reference
+    [replayed] = [f for f in src.findings if f.code == "esent-replay"]
+    assert "spilled to a temporary file" in replayed.message and "(0 spilled" not in replayed.message

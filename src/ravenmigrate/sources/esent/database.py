@@ -19,6 +19,7 @@ from types import TracebackType
 from dissect.esedb.c_esedb import c_esedb
 
 from ...errors import SourceError
+from .overlay import Overlay
 from .pages import DELETED, PageError, PageImage, checksum_ok, parse_page
 
 MAGIC = 0x89ABCDEF
@@ -90,7 +91,7 @@ class EsentFile:
             raise
         self.page_size = self.header.page_size
         self.page_count = self.size // self.page_size - 2
-        self.overlay: dict[int, PageImage] = {}
+        self.overlay = Overlay()
         self._cache: OrderedDict[int, PageImage] = OrderedDict()
         self.pages_read = 0
 
@@ -128,6 +129,8 @@ class EsentFile:
         """Page *pgno* as replay left it (overlay first, then the file)."""
         image = self.overlay.get(pgno)
         if image is not None:
+            if self.overlay.over:
+                self.overlay.trim()
             return image
         image = self.file_page(pgno)
         if image is None:
@@ -222,6 +225,7 @@ class EsentFile:
         return self.leaf_lines(root, low=key)
 
     def close(self) -> None:
+        self.overlay.close()
         self._map.close()
         self._fh.close()
 

@@ -449,6 +449,8 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
         for where, raw in _records(chain, replay):
             replay.records += 1
             last = where
+            if file.overlay.over:
+                file.overlay.trim()
             t = raw[0]
             if t in (BEGIN, BEGIN0, COMMIT0, ROLLBACK, COMMIT):
                 redo.versions.transaction(t, raw)
@@ -493,7 +495,8 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     findings.append(Finding("esent-replay", (
         f"replayed log generation(s) {', '.join(_gen_name(g) for g in replay.generations)}: {replay.records:,} "
         f"records, {replay.redone:,} page changes redone, {replay.skipped:,} already in the database file; "
-        f"{len(file.overlay):,} pages changed in memory"), extra=replay.as_dict()))
+        f"{len(file.overlay):,} pages changed in memory ({file.overlay.spilled:,} spilled to a temporary file)"),
+        extra=replay.as_dict()))
     return replay.as_dict()
 
 
