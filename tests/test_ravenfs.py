@@ -424,3 +424,16 @@ def test_the_servers_own_migrator_v3_stores_what_load_stores(ravendb, new_databa
         assert a[k][0] == b[k][0], k
         assert a[k][1]["@legacy-attachment-metadata"] == b[k][1]["@legacy-attachment-metadata"], k
         assert a[k][1]["@attachments"] == b[k][1]["@attachments"], k
+
+
+def test_selection_keeps_or_drops_a_file_with_its_document():
+    from ravenmigrate.convert.selection import Selection, Selector
+
+    src = open_source(real(BACKUP))
+    f = next(iter(src.records()))
+    converted = list(Converter().convert(f))
+    src.close()
+    dropped = Selector(Selection(exclude_collections=("@files",)))
+    assert dropped.select(f, converted) == [] and dropped.filtered == {"attachment (collection)": 1}
+    assert Selector(Selection(types=("documents",))).select(f, converted) == []
+    assert Selector(Selection(collections=("@FILES",))).select(f, converted) == converted

@@ -10,8 +10,8 @@ summary and the report.
   included; legacy attachments are documents of ``@files``. ``Raven/Hilo/<name>`` (``@hilo``) follows
   the collection it serves, as the 3.x smuggler's collection filter keeps it
   (docs/formats/dumps-3x.md §8).
-- ``types``: documents, revisions, attachments (legacy attachments and their ``@files``
-  documents), indexes, identities, deletions.
+- ``types``: documents, revisions, attachments (legacy attachments and RavenFS files, with their
+  ``@files`` documents), indexes, identities, deletions.
 - ``id_prefix_map``: ``(old, new)`` prefixes of document ids (first match, case-insensitive), for
   documents, their revisions, document deletions and identities; legacy attachments keep their
   ``files/{Key}`` ids, and references inside documents are not rewritten.
@@ -34,6 +34,7 @@ from ..records import (
     Delete4,
     Document4,
     DocumentRun,
+    File,
     Identity4,
     Index4,
     Position,
@@ -98,7 +99,7 @@ class Selector:
     # -- records ----------------------------------------------------------------------------
     def select(self, record: Any, converted: list[Any]) -> list[Any]:
         """The converted records of *record* the sink should write, in order."""
-        if isinstance(record, Attachment):
+        if isinstance(record, Attachment | File):
             return self._attachment(converted)
         out: list[Any] = []
         for conv in converted:
