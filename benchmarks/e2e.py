@@ -327,15 +327,19 @@ def server_stages(args, dump: Path, tmp: Path, rows: list[Row], record) -> None:
         def import_cmd(db: str) -> list[str]:
             return [PY, "-c", IMPORT, srv.url, db, str(dump)]
 
-        def load_cmd(db: str, transport: str, n: int) -> list[str]:
+        def load_cmd(db: str, transport: str, n: int, ops: int | None) -> list[str]:
             return [*RAVENMIGRATE, "load", str(dump), "--url", srv.url, "--database", db, "--transport", transport,
-                    "--streams", str(n), "--quiet", "--report", str(tmp / f"load-{db}.json")]
+                    "--streams", str(n), "--quiet", "--report", str(tmp / f"load-{db}.json"),
+                    *(["--operation-docs", str(ops)] if ops else [])]
 
         warm = fresh_db(True)  # the server's first import compiles and JITs what every later stage reuses
         run(import_cmd(warm), warm)
         stages = [("server /smuggler/import", None, lambda db: import_cmd(db), True)]
-        stages += [(f"load {t} x{n}", "server /smuggler/import", lambda db, t=t, n=n: load_cmd(db, t, n), False)
-                   for t in args.transports.split(",") for n in (int(x) for x in args.streams.split(","))]
+        sizes = [int(x) for x in args.operation_docs.split(",")] if args.operation_docs else [None]
+        stages += [(f"load {t} x{n}" + (f" ops {ops}" if ops else ""), "server /smuggler/import",
+                    lambda db, t=t, n=n, ops=ops: load_cmd(db, t, n, ops), False)
+                   for t in args.transports.split(",") for n in (int(x) for x in args.streams.split(","))
+                   for ops in sizes]
         measured = [Row(stage, baseline) for stage, baseline, _, _ in stages]
         for _ in range(args.repeat):
             for row, (_, _, make, config) in zip(measured, stages, strict=True):
@@ -371,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-load", action="store_true", help="skip the stages that need the server")
     ap.add_argument("--usable", action="store_true",
                     help="after each import and load, wait for the indexes: the time to a usable database")
+    ap.add_argument("--operation-docs", default="",
+                    help="items per load operation to try, e.g. 5000,20000,50000 (default: load's own)")
     ap.add_argument("--project-cores", type=int, default=8, help="free cores of the projected server (default 8)")
     ap.add_argument("--suffix", default="", help="added to the results' file names")
     args = ap.parse_args(argv)
