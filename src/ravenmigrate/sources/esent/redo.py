@@ -427,13 +427,14 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     """Replay the required log generations (and every later one present) over *file*'s pages."""
     header = file.header
     logs = _log_files(files, file)
+    base = "RFS" if files.ravenfs else "RVN"  # the log base names of RavenFS and of databases
     first, last_required = header.gen_min_required, header.gen_max_required
     missing = [g for g in range(first, max(last_required, first) + 1) if g not in logs]
     if missing:
         where = ", ".join(str(d) for d in files.log_dirs)
         raise SourceError(
             f"the database is in {header.state_name} state and needs log generation(s) "
-            f"{', '.join(_gen_name(g) for g in missing)} (required {first}..{last_required}), which are not in "
+            f"{', '.join(_gen_name(g, base) for g in missing)} (required {first}..{last_required}), which are not in "
             f"{where}; pass --journals-path DIR if the logs are elsewhere (Raven/Esent/LogsPath), or --force-dirty "
             "to read the pages alone (changes held only in the logs may be missing)", path=files.path)
     chain = []
@@ -493,15 +494,15 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     if held:
         replay.stopped = replay.stopped or f"{len(held)} unfinished page operation(s) at the end of the log"
     findings.append(Finding("esent-replay", (
-        f"replayed log generation(s) {', '.join(_gen_name(g) for g in replay.generations)}: {replay.records:,} "
+        f"replayed log generation(s) {', '.join(_gen_name(g, base) for g in replay.generations)}: {replay.records:,} "
         f"records, {replay.redone:,} page changes redone, {replay.skipped:,} already in the database file; "
         f"{len(file.overlay):,} pages changed in memory ({file.overlay.spilled:,} spilled to a temporary file)"),
         extra=replay.as_dict()))
     return replay.as_dict()
 
 
-def _gen_name(gen: int) -> str:
-    return f"{gen} (RVN{gen:05X}.log)"
+def _gen_name(gen: int, base: str) -> str:
+    return f"{gen} ({base}{gen:05X}.log)"
 
 
 __all__ = ["recover", "apply_diff", "Redo", "RedoError"]
