@@ -50,7 +50,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from ravenmigrate.server import EmbeddedServer  # noqa: E402
 from ravenmigrate.sinks.server.client import RavenClient  # noqa: E402
-from ravenmigrate.sinks.server.loader import REVISIONS_CONFIG  # noqa: E402 - the configuration load gives
+from ravenmigrate.sinks.server.revisions import merge as revisions_config  # noqa: E402
+
+REVISIONS_CONFIG = revisions_config(None, set())[0]  # what load gives a database without one
 
 RESULTS = REPO / "benchmarks" / "results"
 PY = sys.executable
