@@ -140,9 +140,10 @@ def server_threads(url: str | None) -> dict[int, tuple[str, float]]:
 
 def _timespan(text: str) -> float:
     """A .NET TimeSpan ``[d.]hh:mm:ss[.fffffff]`` in seconds."""
-    days, _, rest = text.rpartition(".") if text.count(":") == 2 and "." in text.split(":")[0] else ("", "", text)
-    h, m, sec = rest.split(":")
-    return (int(days) if days else 0) * 86400 + int(h) * 3600 + int(m) * 60 + float(sec)
+    head, _, rest = text.partition(":")
+    days, _, hours = head.rpartition(".")
+    minutes, seconds = rest.split(":")
+    return (int(days) if days else 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 def thread_split(before: dict, after: dict, total: float) -> tuple[dict[str, float], float, str]:
