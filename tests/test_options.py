@@ -265,3 +265,22 @@ def test_transform_marks_unchanged_parts_and_keeps_nul_documents_exact():
     assert out[0] is same
     assert out[1] == b'{"A":{"x":14.0,"s":"t","y":2},"L":[1.0,{"k":2.0}],"@metadata":{"@collection":"X"}}'
     assert script.apply(["c"], [nul]) == [b'{"A":{"x":14.0,"s":"\\u0000","y":2},"@metadata":{"@collection":"X"}}']
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("transport", ["import", "bulk-insert"])
+def test_verify_takes_the_loads_options(ravendb, new_database, tmp_path, capsys, transport):
+    script = tmp_path / "transform.js"
+    script.write_text(RENAME_AND_DROP)
+    options = ["--exclude-collections", "Orders", "--transform-script", str(script), "--id-prefix-map",
+               "companies/=firms/"]
+    db = new_database("ver")
+    _load(ravendb.url, db, real(NORTHWIND), transport, tmp_path, *options)
+    capsys.readouterr()
+    args = ["verify", str(real(NORTHWIND)), "--url", ravendb.url, "-d", db, "--transport", transport, "--json"]
+    assert cli.main([*args, *options]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["documents"]["found"] == 1059 - 830 - 1 - 9 and result["documents"]["different"] == 0
+    assert cli.main(args) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["documents"]["missing"] == 830 + 1 + 9 + 91 and result["documents"]["extra"] == 91

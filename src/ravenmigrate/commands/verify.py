@@ -11,6 +11,7 @@ from ..sinks.server.loader import TRANSPORTS
 from ..sinks.server.topology import Topology
 from ..sources.voron import options as voron_options
 from ..verify.documents import verify
+from ._options import add_selection, selection_from
 
 SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
 
@@ -24,6 +25,7 @@ def register(sub) -> None:
                    help="the transport the load used: with bulk-insert its documented deviations "
                         "(@last-modified, revisions) are counted apart, not as differences")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    add_selection(p)
     voron_options.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     url = tgt.url
     if len(tgt.urls) > 1:  # several nodes of one cluster: read from the first member of the database group
         url = Topology(tgt, args.database).refresh()[0].url
-    report = verify(args.source, url, args.database, args.transport, target=tgt,
+    selection, convert_options = selection_from(args)
+    report = verify(args.source, url, args.database, args.transport, convert_options, selection, target=tgt,
                     **voron_options.from_namespace(args))
     if args.json:
         print(json.dumps(report, indent=2, default=str))

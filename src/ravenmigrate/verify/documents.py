@@ -195,13 +195,24 @@ class Expected:
             self.ids.pop(low, None)
 
 
-def expected_from(source: str, bulk: bool, **source_options: Any) -> Expected:
+def expected_from(source: str, bulk: bool, convert_options: Any = None, selection: Any = None,
+                  **source_options: Any) -> Expected:
+    """What the database should hold: the converted source, with the load's ``ConvertOptions`` and
+    selection (``ravenmigrate.convert.selection``; its transform script run here for every transport)."""
     exp = Expected()
-    converter = make_converter()
+    converter = make_converter(convert_options)
+    selector = None
+    if selection is not None and not selection.everything:
+        from ..convert.selection import Selector
+
+        selector = Selector(selection)
     records, _, close = open_records(source, runs=True, **source_options)
     try:
         for record in records:
-            for conv in convert(converter, record, keep_runs=True):
+            converted = convert(converter, record, keep_runs=True)
+            if selector is not None:
+                converted = selector.select(record, converted)
+            for conv in converted:
                 exp.add(conv, bulk)
     finally:
         close()
@@ -228,13 +239,14 @@ class _Section:
                 "missing_items": self.missing, "extra_items": self.extra, "different_items": self.different}
 
 
-def verify(source: str, url: str, database: str, transport: str = "import", *, target: Target | None = None,
-           **source_options: Any) -> dict[str, Any]:
-    """Compare *database* at *url* with the converted *source*; a report with ``ok``.
-    *target* carries the TLS settings of a secured server (docs/security.md).
-    *source_options* go to ``open_source`` (raw storage: journals path, bundle settings)."""
+def verify(source: str, url: str, database: str, transport: str = "import", convert_options: Any = None,
+           selection: Any = None, *, target: Target | None = None, **source_options: Any) -> dict[str, Any]:
+    """Compare *database* at *url* with the converted *source*; a report with ``ok``. *convert_options*
+    and *selection* are the load's (docs/options.md); *target* carries the TLS settings of a secured
+    server (docs/security.md); *source_options* go to ``open_source`` (raw storage: journals path,
+    bundle settings)."""
     bulk = transport == "bulk-insert"
-    exp = expected_from(source, bulk, **source_options)
+    exp = expected_from(source, bulk, convert_options, selection, **source_options)
     client = (target or Target.parse(url)).client(url)
     docs, atts, revs, idents, idxs = _Section(), _Section(), _Section(), _Section(), _Section()
     deviations = {"last_modified": 0, "revisions_not_stored": 0}
