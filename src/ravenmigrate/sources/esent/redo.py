@@ -46,6 +46,7 @@ MERGE_TYPES = {28, 63}
 BEGIN, COMMIT, ROLLBACK, BEGIN0, COMMIT0 = 5, 6, 7, 8, 9
 MACRO_BEGIN, MACRO_COMMIT, MACRO_ABORT = 11, 12, 13
 CREATE_MULTI_FDP, CREATE_SINGLE_FDP, CONVERT_FDP, CONVERT_FDP2 = 24, 25, 26, 58
+CREATE_DB, ATTACH_DB = 14, 15
 SPACE_OPERATION = 0x08  # fLRPageSpace
 UNIQUE = 0x04  # fLRPageUnique
 SPACE_ROOT_FLAGS = 0x1 | 0x2 | 0x20 | 0x800  # root, leaf, space tree, new record format
@@ -69,6 +70,7 @@ class Replay:
     redone: int = 0
     skipped: int = 0
     space: int = 0
+    other_databases: int = 0
     macros: int = 0
     rolled_back: int = 0
     last_position: str | None = None
@@ -78,6 +80,7 @@ class Replay:
         return {"generations": self.generations, "records": self.records, "redone": self.redone,
                 "skipped_already_in_pages": self.skipped,
                 "space_operations_not_redone": self.space,
+                "records_of_other_databases": self.other_databases,
                 "rolled_back": self.rolled_back, "macros": self.macros, "last_position": self.last_position,
                 "stopped": self.stopped}
 
@@ -446,6 +449,10 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     replay = redo.replay
     held: dict[tuple[int, int], list[PageRecord]] = {}
     last: LogPosition | None = None
+    # Records of other databases attached to the same instance are left alone (CreateDB/AttachDB name them).
+    names: dict[int, str] = {}
+    ours: set[int] = set()
+    data_name = files.data_file.name.lower()
     try:
         for where, raw in _records(chain, replay):
             replay.records += 1
@@ -465,6 +472,14 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
                 batch = held.pop((procid, dbtime), None)
                 if t == MACRO_COMMIT and batch:
                     redo.macro(batch)
+                continue
+            if t in (CREATE_DB, ATTACH_DB):
+                dbid, name = _attached(raw)
+                names[dbid] = name
+                ours = {d for d, n in names.items() if n == data_name}
+                continue
+            if ours and len(raw) > 3 and _dbid(raw) not in ours:
+                replay.other_databases += 1
                 continue
             if t in NODE_TYPES or t in SPLIT_TYPES or t in MERGE_TYPES or t in (24, 25, 26, 58, 36, 39, 64, 65, 95, 96):
                 rec = PageRecord.parse(raw, where)
@@ -499,6 +514,22 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
         f"{len(file.overlay):,} pages changed in memory ({file.overlay.spilled:,} spilled to a temporary file)"),
         extra=replay.as_dict()))
     return replay.as_dict()
+
+
+def _attached(raw: bytes) -> tuple[int, str]:
+    """``(dbid, file name)`` of a ``CreateDB`` or ``AttachDB`` record (``LRCREATEDB``/``LRATTACHDB``)."""
+    if raw[0] == CREATE_DB:
+        cb, flags, start = struct.unpack_from("<H", raw, 40)[0], raw[42], 43
+    else:
+        cb, flags, start = struct.unpack_from("<H", raw, 72)[0], raw[74], 75
+    path = raw[start:start + cb]
+    text = path.decode("utf-16-le" if flags & 0x08 else "latin-1", "replace").rstrip("\x00")
+    return raw[3], text.replace("\\", "/").rsplit("/", 1)[-1].lower()
+
+
+def _dbid(raw: bytes) -> int:
+    """The dbid of a page record (``LRPAGE_``: byte 3)."""
+    return raw[3]
 
 
 def _gen_name(gen: int, base: str) -> str:

@@ -239,6 +239,8 @@ def perform_merge(redo: Redo, merges: list[PageRecord]) -> None:
     if not any(need.values()):
         redo.replay.skipped += len(merges)
         return
+    if mergetype not in (EMPTY_PAGE, FULL_RIGHT, PARTIAL_RIGHT, FULL_LEFT, PARTIAL_LEFT):
+        raise redo.error(leaf, f"merge type {mergetype} is not redone by this reader")
     flags_of = {r.pgno: r.raw[84] for r in merges}
     source = leaf.pgno
     if mergetype != EMPTY_PAGE:
