@@ -200,7 +200,7 @@ def test_salvage_inside_a_batch_of_good_records(tmp_path, northwind, northwind_i
     (skip,) = salvaged.findings
     assert skip.code == "skipped-record" and skip.position.index == k
     broken = northwind[:at] + b'"@id": "x", "Bad": "\\q",' + northwind[at + len(f'"@id": "{northwind_ids[k]}"') + 1:]
-    with pytest.raises(SourceError, match="bad @metadata") as info:
+    with pytest.raises(SourceError, match="invalid escape") as info:
         list(open_source(write(tmp_path, "esc.json", broken)).records())
     assert info.value.index == k and info.value.last_id == northwind_ids[k - 1]
     assert len(doc_ids(open_source(tmp_path / "esc.json", salvage=True))) == len(northwind_ids) - 1

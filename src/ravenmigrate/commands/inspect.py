@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from .. import _twins
+from ..convert import Converter
 from ..convert.indexes import IndexReport, predict
 from ..records import (
     SECTIONS,
@@ -29,6 +30,7 @@ from ..records import (
     Index,
     Transformer,
 )
+from ..rejects import Rejects
 from ..sources import open_source
 from ..sources.items import get
 from ..sources.ravenfs.summary import FileSystemSummary
@@ -60,6 +62,10 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
     raw-storage sources (``journals_path``, ``compression``, ``encryption``).
     """
     src = open_source(path, salvage=salvage, runs=runs, **options)
+    # Documents off the run lane go through the converter too, so inspect refuses what convert and load
+    # refuse (one validation, docs/reliability.md); --salvage lists them instead.
+    refused = Rejects(limit=-1) if salvage else None
+    converter = Converter(rejects=refused)
     tally = _twins.load("docrun").tally if runs else None  # registered by the reader open_source imports
     collections: dict[str, int] = {}
     sizes = {"documents_bytes": 0, "attachments_bytes": 0, "largest_document": None, "largest_attachment": None}
@@ -74,6 +80,8 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
     seen = dict.fromkeys(SECTIONS, 0)
     files: FileSystemSummary | None = None
     for rec in src.records():
+        if isinstance(rec, Document):
+            converter.convert(rec)
         if isinstance(rec, File):
             files = files or FileSystemSummary()
             files.add(rec)
@@ -132,7 +140,9 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
         "counts": counts,
         "collections": dict(sorted(collections.items(), key=lambda kv: (-kv[1], kv[0]))),
         "sizes": sizes,
-        "warnings": list(warn.values()) + [_finding(f) for f in getattr(src, "findings", [])],
+        "warnings": list(warn.values()) + [_finding(f) for f in getattr(src, "findings", [])] + (
+            [{"code": f"skipped-{code}", "message": "documents the conversion refuses (docs/reliability.md)", **g}
+             for code, g in refused.reasons.items()] if refused is not None else []),
         "indexes": indexes.to_json(),
     }
     if files is not None:

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ..errors import SourceError
 from ..fields import Fields
 from ..records import (
     Attachment,
@@ -39,6 +40,8 @@ from .indexes import convert_index
 
 if TYPE_CHECKING:
     import datetime as _dt
+
+    from ..rejects import Rejects
 
 __all__ = ["ConvertOptions", "Converter", "Deviation"]
 
@@ -77,8 +80,11 @@ class Converter:
     """Converts one source's records in order (see the module docstring)."""
 
     def __init__(self, options: ConvertOptions | None = None,
-                 on_deviation: Callable[[Deviation], None] | None = None) -> None:
+                 on_deviation: Callable[[Deviation], None] | None = None, rejects: Rejects | None = None) -> None:
+        """*rejects*: a document the conversion refuses (a last-modified or collection of the wrong
+        form, ...) is written there and skipped while ``--max-rejects`` allows (docs/reliability.md)."""
         self.options = options or ConvertOptions()
+        self.rejects = rejects
         self.on_deviation = on_deviation
         self.deviation_counts: Counter[str] = Counter()
         self.documents = DocumentConverter(self.options.include_expired, self.options.server_quirks,
@@ -103,7 +109,13 @@ class Converter:
     def convert(self, record: Record | DocumentRun) -> Iterable[Converted]:
         self._track_section(record)
         if isinstance(record, Document):
-            return (self.documents.convert(record),)
+            try:
+                return (self.documents.convert(record),)
+            except SourceError as exc:
+                if self.rejects is None or not self.rejects.allows_one_more():
+                    raise
+                self.rejects.add("bad-document", exc.reason, record.position, record.id, record.data)
+                return ()
         if isinstance(record, DocumentRun):
             # Converted already (convert/docrun.py); only the section state follows it (§3.4).
             self._index = record.position.index + len(record) - 1

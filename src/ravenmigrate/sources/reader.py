@@ -37,6 +37,7 @@ _SECTION_SWITCH = re.compile(
 _ID_IN_SKIPPED = re.compile(rb'"@id"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"')
 _MAX_SKIPPED_IDS = 1000
 _MAX_REJECT_BYTES = 16 << 20
+_VALID_ESCAPES = re.compile(rb"(?:[^\\]++|\\(?:[\"\\/bfnrt']|u[0-9A-Fa-f]{4}))*+")
 
 
 class _Bad(Exception):
@@ -307,12 +308,11 @@ class DumpFile:
                 resync = None
                 j = 0
                 span = (lambda k, s=spans: s[SPAN_FIELDS * k:SPAN_FIELDS * k + 4]) if lane else batch.__getitem__
-                stop, bad_byte = self._valid_utf8(span, count)
+                stop, bad_byte = self._valid_bytes(span, count)
                 while j < count:
                     if j == stop:
                         start, end = span(j)[:2]
-                        bad = _Bad(f"invalid UTF-8 in the record ({bad_byte[1]})", start, bad_byte[0],
-                                   code="invalid-utf8", end=end)
+                        bad = _Bad(bad_byte[1], start, bad_byte[0], code=bad_byte[2], end=end)
                     elif lane and self.base + spans[SPAN_FIELDS * j] > self.after:
                         bad = None
                         run = self._run(section, spans, j, stop, compacted)
@@ -390,9 +390,9 @@ class DumpFile:
         except SourceError as exc:  # the container failed while the record was read
             raise _Bad(exc.reason, start, len(self.buf), record=False, code="unreadable") from None
         self.pos = end
-        bad_byte = None if self.split.utf8_valid(self.buf, start, end) else _utf8_error(self.buf, start, end)
+        bad_byte = self._bytes_error(start, end)
         if bad_byte is not None:
-            raise _Bad(f"invalid UTF-8 in the record ({bad_byte[1]})", start, bad_byte[0], code="invalid-utf8",
+            raise _Bad(bad_byte[1], start, bad_byte[0], code=bad_byte[2],
                        end=end)
         try:
             return self._record(section, build, skip, start, end, ms, me)
@@ -469,13 +469,23 @@ class DumpFile:
             self.evidence.record(doc)
         return doc
 
-    def _valid_utf8(self, span, count: int) -> tuple[int, tuple[int, str] | None]:
-        """The first of *count* delimited records holding invalid UTF-8 (*count* when none) and the
-        bad byte's buffer index and reason; one decoder pass over the whole batch."""
+    def _bytes_error(self, start: int, end: int) -> tuple[int, str, str] | None:
+        """``None`` when ``buf[start:end]`` (delimited records) is valid UTF-8 (checked by the jsonsplit
+        twin, natively without decoding) with valid string escapes, else the index of the first bad
+        byte, the reason and the reject code. Both are copied into outputs as they are, so the 4.x
+        side would refuse them."""
+        if not self.split.utf8_valid(self.buf, start, end):
+            bad = _utf8_error(self.buf, start, end)
+            if bad is not None:
+                return bad[0], f"invalid UTF-8 in the record ({bad[1]})", "invalid-utf8"
+        return _escape_error(self.buf, start, end)
+
+    def _valid_bytes(self, span, count: int) -> tuple[int, tuple[int, str, str] | None]:
+        """The first of *count* delimited records holding invalid UTF-8 or a string escape Json.NET
+        refuses (*count* when none) and the bad byte's buffer index, reason and code; one pass over
+        the whole batch."""
         first, last = span(0)[0], span(count - 1)[1]
-        if self.split.utf8_valid(self.buf, first, last):  # the jsonsplit twin: no decoding natively
-            return count, None
-        bad = _utf8_error(self.buf, first, last)
+        bad = self._bytes_error(first, last)
         if bad is None:
             return count, None
         j = 0
@@ -592,6 +602,18 @@ def _utf8_error(buf: bytearray, start: int, end: int) -> tuple[int, str] | None:
             str(part, "utf-8")
         except UnicodeDecodeError as exc:
             return start + exc.start, f"{exc.reason} at byte 0x{buf[start + exc.start]:02x}"
+    return None
+
+
+def _escape_error(buf: bytearray, start: int, end: int) -> tuple[int, str, str] | None:
+    """``None`` when every string escape in ``buf[start:end]`` is one 3.x's Json.NET reads
+    (``\\b \\t \\n \\f \\r \\\\ \\" \\' \\/ \\uXXXX``; anything else is its "Bad JSON escape
+    sequence"), else the index of the bad one, the reason and the reject code."""
+    first = buf.find(b"\\", start, end)
+    if first >= 0:
+        at = _VALID_ESCAPES.match(buf, first, end).end()
+        if at < end:
+            return at, f"invalid escape {bytes(buf[at:at + 2])!r} in a string", "invalid-escape"
     return None
 
 

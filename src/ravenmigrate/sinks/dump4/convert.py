@@ -71,7 +71,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     rejects = rejects if rejects is not None else Rejects()
     started = time.perf_counter()
     src = open_source(source, compact=True, runs=True, rejects=rejects, **opts.source_options)
-    converter = Converter(opts.convert)
+    converter = Converter(opts.convert, rejects=rejects)
     selector = None if opts.selection is None or opts.selection.everything else Selector(opts.selection)
     measure = _InputMeasure()
     total = uncompressed_size(Path(source))

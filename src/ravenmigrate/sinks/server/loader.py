@@ -133,18 +133,20 @@ def scan_source(source: str, **source_options: Any) -> tuple[set[str] | None, bo
 Pairs = Iterator[tuple[Any, list[Any]]]
 
 
-def converted_pairs(records: Iterator[Any], keep_runs: bool = False, options: Any = None) -> Pairs:
+def converted_pairs(records: Iterator[Any], keep_runs: bool = False, options: Any = None,
+                    rejects: Rejects | None = None) -> Pairs:
     """(source record, its converted records) for every record, through ``ravenmigrate.convert``
-    (``keep_runs``: see :func:`convert`; *options*: ``ConvertOptions``)."""
-    converter = make_converter(options)
+    (``keep_runs``: see :func:`convert`; *options*: ``ConvertOptions``; *rejects*: documents the
+    conversion refuses go there while they allow)."""
+    converter = make_converter(options, rejects)
     for record in records:
         yield record, convert(converter, record, keep_runs)
 
 
-def make_converter(options: Any = None) -> Any:
+def make_converter(options: Any = None, rejects: Rejects | None = None) -> Any:
     from ...convert import Converter
 
-    return Converter(options)
+    return Converter(options, rejects=rejects)
 
 
 def convert(converter: Any, record: Any, keep_runs: bool = False) -> list[Any]:
@@ -304,7 +306,7 @@ class Loader:
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, opened=self._opened, rejects=self.rejects,
                                               **self.o.source_options)
-            pairs = converted_pairs(records, keep_runs=True, options=self.o.convert)
+            pairs = converted_pairs(records, keep_runs=True, options=self.o.convert, rejects=self.rejects)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
         self._offset = 0
