@@ -268,3 +268,28 @@ def test_replayed_pages_beyond_the_memory_bound_spill_to_a_temporary_file(monkey
     assert {d.id: d.data for d in _records(src)[Document]} == reference
     [replayed] = [f for f in src.findings if f.code == "esent-replay"]
     assert "spilled to a temporary file" in replayed.message and "(0 spilled" not in replayed.message
+
+
+def test_dehydrated_before_image_is_rehydrated(backup_dir):
+    """A split/merge record may carry its page's before image with the free middle cut out
+    (CPAGE::DehydratePage): rehydrated, it decodes to the page's lines."""
+    import struct
+
+    from ravenmigrate.sources.esent.database import EsentFile
+    from ravenmigrate.sources.esent.pages import parse_page
+    from ravenmigrate.sources.esent.redo import PageRecord, Redo
+    from ravenmigrate.sources.esent.split import before_lines
+
+    raw = (backup_dir / "new" / "Data").read_bytes()
+    with EsentStore.open(backup_dir) as store:
+        pgno = store.table("identity_table").root_page
+    page = raw[(pgno + 1) * 4096:(pgno + 2) * 4096]
+    mic_free = struct.unpack_from("<H", page, 32)[0]
+    tags = 4 * (struct.unpack_from("<H", page, 34)[0] & 0x0FFF)
+    dehydrated = page[:40 + mic_free] + page[4096 - tags:]
+    assert len(dehydrated) < 4096
+    with EsentFile(backup_dir / "new" / "Data") as file:
+        rec = PageRecord(62, 0, pgno, 1, 0, 0, 0, b"\x3e" + bytes(120), None)
+        assert before_lines(Redo(file), rec, dehydrated, 0x1) == parse_page(page, pgno, 4096).lines
+        with pytest.raises(SourceError, match="XPRESS"):
+            before_lines(Redo(file), rec, dehydrated, 0x2)

@@ -38,6 +38,7 @@ class _Level:
     split_flags: int
     key_parent: bytes
     before_image: bytes
+    image_flags: int = 0
 
 
 def _level(rec: PageRecord) -> _Level:
@@ -46,13 +47,37 @@ def _level(rec: PageRecord) -> _Level:
      split_flags, _, _, _, _, cb_old, cb_new, cb_key) = _SPLIT.unpack_from(raw, 32)
     fixed = 102
     before = b""
+    image_flags = 0
     if rec.lrtyp == 62:
-        _, cb_image = _SPLIT2.unpack_from(raw, 102)
+        image_flags, cb_image = _SPLIT2.unpack_from(raw, 102)
         fixed = 110
         start = fixed + cb_key + cb_old + cb_new
         before = raw[start:start + cb_image]
     return _Level(rec, pgno_new, pgno_right, objid, splittype, splitoper, iline_oper, iline_split, clines,
-                  new_flags, split_flags, raw[fixed:fixed + cb_key], before)
+                  new_flags, split_flags, raw[fixed:fixed + cb_key], before, image_flags)
+
+
+def before_lines(redo: Redo, rec: PageRecord, image: bytes, flags: int) -> list[tuple[int, bytes, bytes]]:
+    """The lines of a split or merge record's before image of its page (``ErrLGIDecompressPreimage``).
+
+    A *dehydrated* image (flag 0x1) is the page with its free middle cut out: the tag array moves
+    back to the end of a full page (``CPAGE::RehydratePage``). XPRESS-compressed images (0x2) are
+    refused by name.
+    """
+    size = redo.file.page_size
+    if not image:
+        raise redo.error(rec, "the page needs its before image, and the record holds none")
+    if flags & 0x2:
+        raise redo.error(rec, "its before image is XPRESS-compressed, which this reader does not expand")
+    if len(image) < size and flags & 0x1:
+        tags = 4 * (struct.unpack_from("<H", image, 34)[0] & 0x0FFF)
+        image = image[:len(image) - tags] + bytes(size - len(image)) + image[len(image) - tags:]
+    if len(image) != size:
+        raise redo.error(rec, f"its before image has {len(image)} bytes, not a {size}-byte page")
+    try:
+        return parse_page(image, rec.pgno, size).lines
+    except PageError as exc:
+        raise redo.error(rec, f"its before image does not parse: {exc}") from None
 
 
 def _oper_line(opers: list[PageRecord]) -> tuple[int, bytes | None, bytes] | None:
@@ -135,13 +160,7 @@ def _lineinfo(redo: Redo, lv: _Level, oper: tuple[int, bytes | None, bytes] | No
             # An append split: the new page holds only the inserted line (ErrLGIRedoSplitLineinfo).
             flags, key, data = oper
             return [(0, b"", b"")] * lv.iline_oper + [(flags, key or b"", data)]
-        if len(lv.before_image) != redo.file.page_size:
-            raise redo.error(lv.rec, "the new page needs redo but the split page is newer and the record holds no "
-                                     "uncompressed before image of it")
-        try:
-            src = parse_page(lv.before_image, lv.rec.pgno, redo.file.page_size).lines
-        except PageError as exc:
-            raise redo.error(lv.rec, f"its before image does not parse: {exc}") from None
+        src = before_lines(redo, lv.rec, lv.before_image, lv.image_flags)
     else:
         return None
     inserting = lv.splitoper == OPER_INSERT
@@ -231,8 +250,9 @@ def perform_merge(redo: Redo, merges: list[PageRecord]) -> None:
     fixed = 96 if leaf.lrtyp == 63 else 88
     sep = leaf.raw[fixed:fixed + cb_sep]
     before = b""
+    image_flags = 0
     if leaf.lrtyp == 63:
-        (cb_image,) = struct.unpack_from("<I", leaf.raw, 92)
+        image_flags, cb_image = struct.unpack_from("<II", leaf.raw, 88)
         before = leaf.raw[fixed + cb_sep:fixed + cb_sep + cb_image]
     pages = {r.pgno for r in merges} | ({left, right} - {0})
     need = {p: redo.needs(p, dbtime) for p in pages}
@@ -249,11 +269,8 @@ def perform_merge(redo: Redo, merges: list[PageRecord]) -> None:
         if dest and need[dest]:
             if need[source]:
                 src = redo.current(source).lines
-            elif len(before) == redo.file.page_size:
-                src = parse_page(before, source, redo.file.page_size).lines
             else:
-                raise redo.error(leaf, "the destination page needs redo but the merged page is newer and the record "
-                                       "holds no uncompressed before image of it")
+                src = before_lines(redo, leaf, before, image_flags)
             moved = [line for line in (src[iline_merge:] if right_merge else src[:iline_merge + 1])
                      if not line[0] & DELETED]
             page = redo.writable(dest, leaf)
