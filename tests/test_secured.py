@@ -158,3 +158,22 @@ def test_check_target_reports_clearance(secured, capsys):
     err = failure(capsys, "check-target", "--url", secured.url, "--certificate", secured.readwrite_pem,
                   "--ca", secured.ca, "-d", READWRITE_DB, "--source", real(REVISIONS))
     assert "check-target FAILED" in err and "DatabaseAdmin" in err
+
+
+def test_newer_major_gets_a_warning_naming_what_was_tested():
+    from ravenmigrate.sinks.server.preflight import Facts, version_warnings
+
+    newer = Facts("https://db", build={"BuildVersion": 60015, "ProductVersion": "6.0", "FullVersion": "6.0.105"})
+    (warning,) = version_warnings(newer)
+    assert "6.0.105" in warning and "only tested against RavenDB 4.1" in warning and "smuggler import" in warning
+    assert version_warnings(Facts("https://db", build={"BuildVersion": 41001, "ProductVersion": "4.1"})) == []
+
+
+def test_read_only_access_cannot_load():
+    from ravenmigrate.sinks.server.preflight import Facts, Needs, check
+
+    facts = Facts("https://db", secure=True, database="db", database_exists=True,
+                  certificate={"Name": "reader", "Thumbprint": "AB", "SecurityClearance": "ValidUser",
+                               "Permissions": {"DB": "Read"}})
+    (problem,) = check(facts, Needs())
+    assert "has Read access" in problem and "needs ReadWrite" in problem

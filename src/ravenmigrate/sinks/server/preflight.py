@@ -74,7 +74,7 @@ class Facts:
         return self.certificate.get("SecurityClearance") if self.certificate else None
 
     def access(self, database: str) -> str | None:
-        """``Admin``, ``ReadWrite`` or ``None``: what the certificate may do on *database*."""
+        """``Admin``, ``ReadWrite`` (``Read`` on 5.2+) or ``None``: what the certificate may do on *database*."""
         if not self.secure or self.clearance in OPERATOR:
             return "Admin"
         perms = (self.certificate or {}).get("Permissions") or {}
@@ -185,9 +185,9 @@ def check(facts: Facts, needs: Needs) -> list[str]:
                             f"{who} has {facts.clearance}")
     if facts.database_exists:
         access = facts.access(db)
-        if needs.write and access is None:
-            problems.append(f"{who} has no access to database {db!r}: loading needs ReadWrite (POST "
-                            f"/databases/{db}/smuggler/import, /bulk_insert)")
+        if needs.write and access not in ("ReadWrite", "Admin"):  # 5.2+ also registers read-only "Read"
+            problems.append(f"{who} has {access or 'no'} access to database {db!r}: loading needs ReadWrite "
+                            f"(POST /databases/{db}/smuggler/import, /bulk_insert)")
         if needs.revisions and access != "Admin":
             problems.append(f"the source holds revisions and the revisions configuration of {db!r} must be "
                             f"written (POST /databases/{db}/admin/revisions/config), which needs DatabaseAdmin "
