@@ -30,7 +30,6 @@ _ORDER = ("Docs", "Attachments", "Indexes", "Transformers", "Identities")
 class EsentSource:
     """Read an Esent store without writing to it (options as :class:`VoronSource`, plus *force_dirty*)."""
 
-    era = "3.x Esent"
     kind = "esent"
 
     def __init__(self, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
@@ -47,6 +46,16 @@ class EsentSource:
         self.counts: dict[str, int] = dict.fromkeys(SECTIONS, 0)
         self._total = 0
         self._open: list[Iterator[Record]] = []
+
+    @property
+    def era(self) -> str:
+        """From the storage schema (``details.schema_version``): 4.x is RavenDB 2.x, 5.x is RavenDB 3.x."""
+        version = str((self.info.get("details") or {}).get("schema_version") or "")
+        if version.startswith("4."):
+            return f"2.x Esent (schema {version})"
+        if version.startswith("5."):
+            return f"3.x Esent (schema {version})"
+        return "Esent"
 
     @property
     def warnings(self) -> list[str]:
