@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ravenmigrate.records import Delete4, Document4, Position
 from ravenmigrate.verify.documents import Expected, digests
 
@@ -22,3 +24,18 @@ def test_an_entry_holds_both_digests_and_the_last_modified_and_the_cased_id_only
     exp.add(Document4("Orders/1", b"{}", "@empty", None, AT), bulk=False)
     exp.add(Delete4("ORDERS/1", AT), bulk=False)
     assert set(exp.documents) == {"users/1"} and exp.ids == {}
+
+
+def test_server_metadata_parsed_whatever_its_numbers():
+    """The server's @metadata is parsed by orjson when installed, by jsonvalue for what orjson
+    refuses (a number past a double's range); anything not JSON is a located ServerError."""
+    from ravenmigrate.errors import ServerError
+    from ravenmigrate.verify.documents import _document
+
+    doc = b'{"A":1,"@metadata":{"@id":"a/1","Big":1e400,"N":123456789012345678901234567890}}'
+    ms = doc.index(b'{"@id"')
+    data, meta = _document(bytearray(doc), 0, len(doc), ms, len(doc) - 1, "GET x", 0)
+    assert data == doc and meta["@id"] == "a/1" and meta["N"] == 123456789012345678901234567890
+    bad = b'{"A":1,"@metadata":{"@id":}}'
+    with pytest.raises(ServerError, match="invalid @metadata at byte 1019"):
+        _document(bytearray(bad), 0, len(bad), bad.index(b'{"@id"'), len(bad) - 1, "GET x", 1000)
