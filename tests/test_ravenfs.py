@@ -437,3 +437,18 @@ def test_selection_keeps_or_drops_a_file_with_its_document():
     assert dropped.select(f, converted) == [] and dropped.filtered == {"attachment (collection)": 1}
     assert Selector(Selection(types=("documents",))).select(f, converted) == []
     assert Selector(Selection(collections=("@FILES",))).select(f, converted) == converted
+
+
+def test_incremental_export_folder_reads_the_latest_export_of_each_file(tmp_path):
+    import os
+
+    first = [gen.GenFile("/a.txt", data=b"old"), gen.GenFile("/b.txt", data=b"bee")]
+    second = [gen.GenFile("/a.txt", data=b"new"), gen.GenFile("/dir/c.txt", data=b"sea")]
+    for n, files in enumerate((first, second)):
+        part = gen.smuggler_export(tmp_path / f"2017-01-0{n + 1}-10-00-0.ravenfs-incremental-dump", files)
+        os.utime(part, (1_500_000_000 + n, 1_500_000_000 + n))
+    (tmp_path / "IncrementalExport.state.json").write_text('{"LastFileEtag": null}')
+    src = open_source(tmp_path)
+    got = {f.key: b"".join(f.content.chunks()) for f in src.records()}
+    assert got == {"b.txt": b"bee", "a.txt": b"new", "dir/c.txt": b"sea"}
+    assert any(f.code == "ravenfs-incremental" for f in src.findings)

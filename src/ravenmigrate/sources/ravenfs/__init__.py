@@ -16,14 +16,16 @@ __all__ = ["open_ravenfs"]
 def open_ravenfs(path: Path, **options: Any) -> Any:
     """The ``open_source`` probe: a RavenFS source when *path* is a file system, else ``None``.
 
-    A smuggler export is a zip with a ``.metadata`` entry (:mod:`.export`).
+    A smuggler export is a zip with a ``.metadata`` entry, an incremental export a folder of
+    ``*.ravenfs-incremental-dump`` zips (:mod:`.export`).
 
     A backup says so by its ``Filesystem.Document``; a data directory (which has none) is recognised
     by its trees when it has no ``IndexDefinitions`` folder (every database data directory has one).
     """
     from ..voron.files import INDEX_DEFINITIONS, is_voron_dir, ravenfs_backup, zip_is_voron
 
-    if path.is_file() and _is_export(path):
+    if (path.is_file() and _is_export(path)) or (path.is_dir() and any(
+            p.name.endswith(".ravenfs-incremental-dump") for p in path.iterdir())):
         from .export import RavenFSExportSource
 
         return RavenFSExportSource(path)
