@@ -31,7 +31,7 @@ from ...records import Finding
 from .database import EsentFile
 from .files import EsentFiles
 from .log import LogError, LogHeader, LogPosition, read_log_header, record_name, records
-from .pages import DELETED, LEAF, PARENT_OF_LEAF, VERSIONED, PageImage
+from .pages import DELETED, LEAF, NEW_RECORD_FORMAT, PARENT_OF_LEAF, ROOT, VERSIONED, PageImage
 from .undo import OPER_DELTA, OPER_FLAG_DELETE, OPER_INSERT, OPER_REPLACE, Version, Versions
 
 _PAGE = struct.Struct("<HBIqqIBHB")  # LRPAGE_ after lrtyp
@@ -294,13 +294,18 @@ class Redo:
     # -- structure operations ------------------------------------------------------------------------
 
     def create_fdp(self, rec: PageRecord) -> None:
+        """``CreateSingleExtentFDP``/``CreateMultipleExtentFDP``: a new tree's root page, an empty leaf.
+
+        The record's page flags are the tree's kind (index, long values...): root and leaf are added
+        as ESE's redo does (``ErrLGRIRedoCreateSingleExtentFDP``/``...MultipleExtentFDP``).
+        """
         if not self.needs(rec.pgno, rec.dbtime):
             self.replay.skipped += 1
             return
         (objid,) = struct.unpack_from("<I", rec.raw, 32)
         flags_at = 52 if rec.lrtyp == CREATE_MULTI_FDP else 44
         (flags,) = struct.unpack_from("<I", rec.raw, flags_at)
-        self.new_page(rec.pgno, objid, flags, rec.dbtime)
+        self.new_page(rec.pgno, objid, flags | ROOT | LEAF | NEW_RECORD_FORMAT, rec.dbtime)
         self.replay.redone += 1
 
     def macro(self, held: list[PageRecord]) -> None:
