@@ -132,7 +132,7 @@ def test_index_report_agrees_with_server(ravendb, new_database):
     and the differential comparison of the resulting index definitions."""
     path = real("Indexes_And_Transformers_3.5.ravendump")
     records = list(open_source(str(path)).records())
-    predicted = inspect(str(path))["indexes"]["indexes"]
+    predicted = inspect(str(path), index_rewrite=False)["indexes"]["indexes"]  # the server imports them untouched
     with RavenClient(ravendb.url, timeout=1800) as client:
         a, b = new_database("a"), new_database("b")
         started = time.monotonic()
@@ -157,7 +157,8 @@ def test_index_report_agrees_with_server(ravendb, new_database):
               f"{len(predicted)} = {ratio:.1%}")
         assert len(predicted) == result["Indexes"]["ReadCount"] == 658
         assert ratio >= 0.95
-        outcome = run(client, a, b, path, records, sink="v4", url=ravendb.url, imported_a=True)
+        outcome = run(client, a, b, path, records, ConvertOptions(rewrite_indexes=False), sink="v4",
+                      url=ravendb.url, imported_a=True)
     _check(outcome, "Indexes_And_Transformers_3.5.ravendump [v4]")
     assert outcome.comparison.counts["indexes"] == len(created)
 

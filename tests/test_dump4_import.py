@@ -29,7 +29,7 @@ import generate  # noqa: E402
 pytestmark = pytest.mark.server
 
 REVISIONS_CONFIG = {"Default": {"Disabled": False}, "Collections": {}}
-QUIRKS = ConvertOptions(server_quirks=True)
+QUIRKS = ConvertOptions(server_quirks=True, rewrite_indexes=False)  # exactly what the server imports
 
 
 def _original_body(path) -> list[bytes]:

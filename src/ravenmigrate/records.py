@@ -269,14 +269,22 @@ class Delete4(Fields):
 
 
 class Index4(Fields):
-    """A 4.x ``IndexDefinition`` (JSON-ready dict) converted from a 3.x definition (§7)."""
+    """A 4.x ``IndexDefinition`` (JSON-ready dict) converted from a 3.x definition (§7).
 
-    __slots__ = ("name", "definition", "source")
+    ``legacy`` is the 3.x definition that was converted (the source's, or the rewritten one:
+    the import transport sends it), ``rewrite`` the ``index_rewrite.Rewrite`` applied (None: as
+    is), ``problem`` why 4.x is still expected to reject it ("" when it should be created)."""
 
-    def __init__(self, name: str, definition: dict[str, Any], source: Position) -> None:
+    __slots__ = ("name", "definition", "source", "legacy", "rewrite", "problem")
+
+    def __init__(self, name: str, definition: dict[str, Any], source: Position, legacy: Any = None,
+                 rewrite: Any = None, problem: str = "") -> None:
         self.name = name
         self.definition = definition
         self.source = source
+        self.legacy = legacy
+        self.rewrite = rewrite
+        self.problem = problem
 
 
 class Identity4(Fields):

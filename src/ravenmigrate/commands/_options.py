@@ -83,7 +83,8 @@ def selection_from(args: argparse.Namespace) -> tuple[Any, Any]:
     selection = Selection(args.collections, args.exclude_collections, args.types, tuple(args.id_prefix_map),
                           transform)
     return selection, ConvertOptions(include_expired=not args.exclude_expired,
-                                     remove_analyzers=args.remove_analyzers)
+                                     remove_analyzers=args.remove_analyzers,
+                                     rewrite_indexes=getattr(args, "index_rewrite", "on") == "on")
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -108,3 +109,9 @@ def _prefix_pair(text: str) -> tuple[str, str]:
     if not sep or not old:
         raise argparse.ArgumentTypeError(f"expected OLD=NEW, got {text!r}")
     return old, new
+
+
+def add_index_options(p: argparse.ArgumentParser) -> None:
+    """``--index-rewrite`` (inspect, load and convert; docs/indexes.md)."""
+    p.add_argument("--index-rewrite", choices=("on", "off"), default="on",
+                   help="rewrite the 3.x indexes 4.x rejects into ones it creates (default on; docs/indexes.md)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..convert.indexes import describe
 from ..errors import RavenMigrateError
 from ..outputs import write_report
 from ..progress import Progress
@@ -12,7 +13,7 @@ from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summar
 from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4
 from ..sinks.dump4.writer import DEFAULT_LEVEL
 from ..sources.voron import options as raw_options
-from ._options import add_progress, add_selection, progress_mode, selection_from
+from ._options import add_index_options, add_progress, add_selection, progress_mode, selection_from
 
 EPILOG = """The output is a RavenDB 4.x .ravendbdump (BuildVersion 40) that Studio or /smuggler/import
 reads: documents, legacy revisions, indexes and identities in 4.x form, converted by the same rules
@@ -50,6 +51,7 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="read and convert; print what the dump would hold; write nothing")
     add_selection(p)
+    add_index_options(p)
     add_progress(p)
     raw_options.add_arguments(p)
     p.set_defaults(func=run)
@@ -119,7 +121,8 @@ def summary(report: dict) -> str:
                    f"({report['format']['deflater']})"),
         ("documents", f"{c['documents']:,}"), ("revisions", f"{c['revisions']:,}"),
         ("attachments", f"{c['attachments']:,} ({c['attachment_bytes'] / 1e6:,.1f} MB)"),
-        ("deletions", f"{c['deletions']:,}"), ("indexes", f"{c['indexes']:,}"),
+        ("deletions", f"{c['deletions']:,}"),
+        ("indexes", f"{c['indexes']:,} written; predicted in 4.x: " + describe(report["indexes"]["summary"])),
         ("identities", f"{c['identities']:,}"), ("not stored", f"{c['skipped']:,}"),
         ("time", f"{t['total_s']:,.1f} s, {t['input_mb_per_s'] or 0:,.1f} MB/s of input JSON "
                  f"({b['input_json_approx'] / 1e6:,.1f} MB)"),
@@ -132,6 +135,11 @@ def summary(report: dict) -> str:
     if report.get("filtered"):
         out += "\nleft out (by the selection options):\n" + "\n".join(
             f"  {n:>8,}  {what}" for what, n in report["filtered"].items())
+    notable = [i for i in report["indexes"]["indexes"] if i["outcome"] != "create"]
+    if notable:
+        out += "\nindexes not written as is (--report has every rewrite before and after):\n" + "\n".join(
+            f"  {i['outcome']}: {i['name']}" + (f": {i['reason']}" if i["reason"] else f" ({', '.join(i['rules'])})")
+            for i in notable)
     if report["deviations"]:
         out += "\ndeviations from the 4.x import (docs/deviations.md):\n" + "\n".join(
             f"  {n:>8,}  {code}" for code, n in report["deviations"].items())

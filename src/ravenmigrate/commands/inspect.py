@@ -17,7 +17,8 @@ from typing import Any
 
 from .. import _twins
 from ..convert import Converter
-from ..convert.indexes import IndexReport, predict
+from ..convert.index_rewrite import CollectionSample
+from ..convert.indexes import IndexReport, describe, observe, predict, want
 from ..records import (
     SECTIONS,
     Attachment,
@@ -35,7 +36,7 @@ from ..sources import open_source
 from ..sources.items import get
 from ..sources.ravenfs.summary import FileSystemSummary
 from ..sources.voron import options as voron_options
-from ._options import add_selection, selection_from
+from ._options import add_index_options, add_selection, selection_from
 
 _SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
                Identity: "Identities", DocumentDeletion: "DocsDeletions", AttachmentDeletion: "AttachmentsDeletions"}
@@ -50,16 +51,19 @@ def register(sub) -> None:
     p.add_argument("source", help="a .ravendump/.dump/JSON export, a split export's first file, or a folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--salvage", action="store_true", help="skip bad records instead of stopping at the first")
+    add_index_options(p)
     voron_options.add_arguments(p)
     add_selection(p)
     p.set_defaults(func=run)
 
 
-def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: Any) -> dict[str, Any]:
+def inspect(path: str, *, salvage: bool = False, runs: bool = True, index_rewrite: bool = True,
+            remove_analyzers: bool = False, **options: Any) -> dict[str, Any]:
     """Read the whole source once and summarise it (the ``--json`` report).
 
     *runs*: common documents counted in runs (the same report, faster). *options* reach
-    raw-storage sources (``journals_path``, ``compression``, ``encryption``).
+    raw-storage sources (``journals_path``, ``compression``, ``encryption``). The index prediction
+    comes after every record: the rewrite learns collections from the documents.
     """
     src = open_source(path, salvage=salvage, runs=runs, **options)
     # Documents off the run lane go through the converter too, so inspect refuses what convert and load
@@ -71,6 +75,8 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
     sizes = {"documents_bytes": 0, "attachments_bytes": 0, "largest_document": None, "largest_attachment": None}
     warn: dict[str, dict[str, Any]] = {}
     indexes = IndexReport()
+    sample = CollectionSample()
+    index_records: list[Index] = []
 
     def warning(code: str, message: str, examples: list[str], count: int = 1) -> None:
         w = warn.setdefault(code, {"code": code, "message": message, "count": 0, "examples": []})
@@ -88,6 +94,7 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
             continue
         if isinstance(rec, DocumentRun):
             seen[rec.position.section] += len(rec)
+            sample.observe_run(rec.results)
             named, unnamed, examples, total, largest, largest_size = tally(rec.results, rec.spans)
             for name, n in named.items():
                 collections[name] = collections.get(name, 0) + n
@@ -107,6 +114,7 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
                 if not rec.id.lower().startswith("raven/"):
                     warning("document-without-collection", _NO_COLLECTION, [rec.id])
             collections[name] = collections.get(name, 0) + 1
+            observe(sample, rec)
             _largest(sizes, "documents_bytes", "largest_document", rec.id, len(rec.data))
         elif isinstance(rec, Attachment):
             _largest(sizes, "attachments_bytes", "largest_attachment", rec.key, len(rec.data))
@@ -114,7 +122,8 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
             warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
                     "(\"Could not read identity\", docs/formats/import-4x.md §8)", [rec.key])
         elif isinstance(rec, Index):
-            indexes.outcomes.append(predict(rec))
+            want(rec, sample)
+            index_records.append(rec)
             if rec.name.lower() in SKIPPED_INDEXES:
                 warning("index-skipped-by-4x", "indexes the 4.x import skips (docs/formats/import-4x.md §7.2)",
                         [rec.name])
@@ -127,6 +136,7 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
         elif isinstance(rec, Transformer):
             warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
                     "(docs/formats/import-4x.md §7.3)", [rec.name])
+    indexes.outcomes = [predict(i, remove_analyzers, index_rewrite, sample) for i in index_records]
     source_counts = getattr(src, "counts", None) or seen  # a source may count items it did not yield
     counts = {s: source_counts.get(s, 0) for s in SECTIONS}
     close = getattr(src, "close", None)
@@ -150,19 +160,20 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, **options: A
     return report
 
 
-def _index_report(out, indexes: dict[str, Any], limit: int = 20) -> None:
-    """What 4.x will do with each index (ravenmigrate.convert.indexes, docs/formats/import-4x.md §7)."""
+def _index_report(out, indexes: dict[str, Any], limit: int = 100) -> None:
+    """What 4.x will do with each index (ravenmigrate.convert.indexes, docs/indexes.md): every
+    rejection and skip with its reason, the rewritten ones with their rules."""
     if not indexes["indexes"]:
         return
-    n = indexes["summary"]
-    out(f"indexes in 4.x: {n['create']:,} created ({n['rename']:,} renamed), {n['skip']:,} skipped, "
-        f"{n['reject']:,} rejected, of {n['read']:,}\n")
-    notable = [i for i in indexes["indexes"] if i["outcome"] != "create" or i["target"] != i["name"]]
-    for i in notable[:limit]:
-        what = f"-> {i['target']}" if i["outcome"] == "create" else f"{i['outcome']}: {i['reason']}"
-        out(f"  {i['name']} {what}\n")
-    if len(notable) > limit:
-        out(f"  ... and {len(notable) - limit} more (--json lists every index)\n")
+    out("indexes in 4.x: " + describe(indexes["summary"]) + "\n")
+    for i in [i for i in indexes["indexes"] if i["outcome"] in ("reject", "skip")]:
+        out(f"  {i['outcome']}: {i['name']}: {i['reason']}\n")
+    rewritten = [i for i in indexes["indexes"] if i["outcome"] == "rewrite"]
+    for i in rewritten[:limit]:
+        renamed = f" -> {i['target']}" if i["target"] != i["name"] else ""
+        out(f"  rewrite: {i['name']}{renamed} ({', '.join(i['rules'])})\n")
+    if len(rewritten) > limit:
+        out(f"  ... and {len(rewritten) - limit} more rewritten (--json lists every index)\n")
 
 
 def _file_system(out, fs: dict[str, Any]) -> None:
@@ -198,8 +209,9 @@ def _finding(f) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = inspect(args.source, salvage=args.salvage, **voron_options.from_namespace(args))
     selection, convert_options = selection_from(args)
+    report = inspect(args.source, salvage=args.salvage, index_rewrite=convert_options.rewrite_indexes,
+                     remove_analyzers=convert_options.remove_analyzers, **voron_options.from_namespace(args))
     if not selection.everything or not convert_options.include_expired or convert_options.remove_analyzers:
         from ..plan import plan
 

@@ -20,7 +20,14 @@ from ..sinks.server.loader import (
 )
 from ..sinks.server.streams import Limits
 from ..sources.voron import options as voron_options
-from ._options import add_progress, add_selection, positive_float, progress_mode, selection_from
+from ._options import (
+    add_index_options,
+    add_progress,
+    add_selection,
+    positive_float,
+    progress_mode,
+    selection_from,
+)
 
 EPILOG = """transports:
   import       (default) streams the records through the server's own /smuggler/import, in parallel
@@ -79,6 +86,7 @@ def register(sub) -> None:
                    help="read, convert and pre-flight the target; print what would be created, changed, "
                         "deleted, skipped; write nothing")
     add_selection(p)
+    add_index_options(p)
     add_progress(p)
     voron_options.add_arguments(p)
     p.set_defaults(func=run)
@@ -140,6 +148,29 @@ def _dry_run(args: argparse.Namespace, options: LoadOptions) -> int:
     return 0
 
 
+def index_row(n: dict) -> str:
+    """Created counts only what the server holds after the load (docs/indexes.md)."""
+    row = (f"{n['created']:,} created ({n['create']:,} as is, {n['rewrite']:,} after rewrite), "
+           f"{n['skip']:,} skipped, {n['reject']:,} rejected")
+    if n["missing"]:
+        row += f", {n['missing']:,} missing"
+    row += f", of {n['read']:,}"
+    if n["on_server"] is not None:
+        row += f"; the database holds {n['on_server']:,}"
+    return row
+
+
+def index_lines(indexes: list[dict]) -> str:
+    """Every index not created as is: rejected and missing ones with the server's reason, skipped
+    ones with why, rewritten ones with their rules (the report has before/after)."""
+    lines = [f"  {i['outcome']}: {i['name']}: {i['reason']}" for i in indexes
+             if i["outcome"] in ("reject", "missing", "skip")]
+    lines += [f"  rewrite: {i['name']} ({', '.join(i['rules'])})" for i in indexes if i["outcome"] == "rewrite"]
+    if not lines:
+        return ""
+    return "\nindexes not created as is (--report has every rewrite before and after):\n" + "\n".join(lines)
+
+
 def summary(report: dict) -> str:
     c = report["counts"]
     t = report["timings"]
@@ -149,7 +180,7 @@ def summary(report: dict) -> str:
         ("transport", f"{report['transport']}, {report['streams']} streams"),
         ("documents", f"{c['documents']:,}"), ("revisions", f"{c['revisions']:,}"),
         ("attachments", f"{c['attachments']:,}"),
-        ("deletions", f"{c['deletions']:,}"), ("indexes", f"{c['indexes']:,}"),
+        ("deletions", f"{c['deletions']:,}"), ("indexes", index_row(report["indexes"]["summary"])),
         ("identities", f"{c['identities']:,}"), ("skipped", f"{c['skipped']:,}"),
         ("sent", f"{c['documents_sent']:,} items, {c['bytes_sent'] / 1e6:,.1f} MB in {c['operations']} operations"),
         ("already acknowledged", f"{c['already_acknowledged']:,} items (resume)"),
@@ -165,6 +196,7 @@ def summary(report: dict) -> str:
     for change in report.get("revisions_configuration") or []:
         rows.append(("revisions configuration", change))
     out = "load " + report["status"] + "\n" + table(rows)
+    out += index_lines(report["indexes"]["indexes"])
     if report["deviations"]:
         out += "\nbulk insert deviations (docs/deviations.md):\n" + "\n".join(f"  - {d}" for d in DEVIATIONS)
     for finding in report.get("source_findings", []):

@@ -36,7 +36,8 @@ from .attachments import FILES_PREFIX, convert_attachment
 from .deviations import Deviation
 from .documents import DocumentConverter
 from .files import convert_file
-from .indexes import convert_index
+from .index_rewrite import CollectionSample
+from .indexes import convert_index, want
 
 if TYPE_CHECKING:
     import datetime as _dt
@@ -54,12 +55,13 @@ def _utc_now() -> _dt.datetime:
 
 class ConvertOptions(Fields):
     """``include_expired`` and ``remove_analyzers`` mirror the server's import options (§2, §7.2);
+    ``rewrite_indexes`` turns the index rewrite on (``docs/indexes.md``);
     ``revisions_enabled`` says whether the target database has a revisions configuration when the
     documents arrive (sinks set one up when the source holds legacy revisions or ``Raven/Versioning/``
     documents): only then does 4.x flag a 3.x ``Current`` document ``HasRevisions`` (§4);
     ``server_quirks`` turns the documented deviations off; ``now`` is the clock for expiration."""
 
-    __slots__ = ("include_expired", "remove_analyzers", "revisions_enabled", "server_quirks", "now")
+    __slots__ = ("include_expired", "remove_analyzers", "revisions_enabled", "server_quirks", "now", "rewrite_indexes")
 
     def __init__(
         self,
@@ -68,12 +70,14 @@ class ConvertOptions(Fields):
         revisions_enabled: bool = True,
         server_quirks: bool = False,
         now: Callable[[], _dt.datetime] | None = None,
+        rewrite_indexes: bool = True,
     ) -> None:
         self.include_expired = include_expired
         self.remove_analyzers = remove_analyzers
         self.revisions_enabled = revisions_enabled
         self.server_quirks = server_quirks
         self.now = _utc_now if now is None else now
+        self.rewrite_indexes = rewrite_indexes
 
 
 class Converter:
@@ -91,6 +95,7 @@ class Converter:
                                            self.options.now, self._deviate, self.options.revisions_enabled)
         self._section: tuple[str, str] | None = None
         self._index = -1
+        self.sample = CollectionSample()
 
     def _deviate(self, deviation: Deviation) -> None:
         self.deviation_counts[deviation.code] += 1
@@ -110,15 +115,19 @@ class Converter:
         self._track_section(record)
         if isinstance(record, Document):
             try:
-                return (self.documents.convert(record),)
+                doc = self.documents.convert(record)
             except SourceError as exc:
                 if self.rejects is None or not self.rejects.allows_one_more():
                     raise
                 self.rejects.add("bad-document", exc.reason, record.position, record.id, record.data)
                 return ()
+            if self.sample.active and not isinstance(doc, Skipped) and doc.revision_of is None:
+                self.sample.observe(doc.id, doc.collection, doc.data)
+            return (doc,)
         if isinstance(record, DocumentRun):
             # Converted already (convert/docrun.py); only the section state follows it (§3.4).
             self._index = record.position.index + len(record) - 1
+            self.sample.observe_run(record.results)
             return (self.documents.convert_run(record),)
         if isinstance(record, Attachment):
             out = convert_attachment(record)
@@ -131,13 +140,19 @@ class Converter:
         if isinstance(record, AttachmentDeletion):
             return (Delete4(FILES_PREFIX + record.key, record.position),)
         if isinstance(record, Index):
-            return (convert_index(record, self.options.remove_analyzers),)
+            want(record, self.sample)
+            return (self.index(record),)
         if isinstance(record, Transformer):
             return (Skipped("transformer", record.name, "transformers do not exist in 4.x (docs/formats/import-4x.md §7.3)",
                             record.position),)
         if isinstance(record, Identity):
             return (self._identity(record),)
         raise TypeError(f"not a source record: {type(record).__name__}")
+
+    def index(self, record: Index) -> Converted:
+        """*record* converted with what the documents seen so far say (a sink that sends indexes
+        after the documents calls this again then: the rewrite's collections come from them)."""
+        return convert_index(record, self.options.remove_analyzers, self.options.rewrite_indexes, self.sample)
 
     def _identity(self, identity: Identity) -> Identity4 | Skipped:
         """§8: stored lower-cased; the server drops integer-valued identities (we keep them)."""

@@ -16,8 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..fields import Fields
-from ..records import Index, Index4, Skipped
+from ..records import Document, Index, Index4, Skipped
 from .index_checks import creation_problem
+from .index_rewrite import CollectionSample, Context, rewrite
+from .index_rewrite import want as want_for
 
 SKIPPED_NAMES = ("raven/documentsbyentityname", "raven/conflictdocuments")
 AUTO_PREFIX = "auto/"
@@ -116,33 +118,71 @@ def target_name(name: str) -> str | None:
     return name
 
 
-def convert_index(index: Index, remove_analyzers: bool = False) -> Index4 | Skipped:
-    """What the 4.x legacy import does with one ``Indexes`` element (§7.1, §7.2)."""
+def convert_index(index: Index, remove_analyzers: bool = False, rewrite_indexes: bool = True,
+                  sample: CollectionSample | None = None) -> Index4 | Skipped:
+    """What the 4.x legacy import does with one ``Indexes`` element (§7.1, §7.2), after the
+    :mod:`.index_rewrite` rules when 4.x would reject the definition as is (``rewrite_indexes``)."""
+    definition = index.definition
+    if remove_analyzers and isinstance(definition, dict) and definition.get("Analyzers"):
+        definition = {**definition, "Analyzers": {}}
     try:
-        definition = read_definition(index.name, index.definition, remove_analyzers)
+        converted = read_definition(index.name, definition)
     except IndexReadError as exc:
         return Skipped("index", index.name, f"4.x cannot read the definition: {exc}", index.position)
     name = target_name(index.name)
     if name is None:
-        return Skipped("index", index.name, "system index 4.x does not import (docs/formats/import-4x.md §7.2)", index.position)
-    definition["Name"] = name
-    return Index4(name, definition, index.position)
+        return Skipped("index", index.name, "system index 4.x does not import, by design (docs/indexes.md)", index.position)
+    converted["Name"] = name
+    problem = creation_problem(converted)
+    done = None
+    if problem and rewrite_indexes:
+        done = rewrite(definition, Context(index.name, sample))
+        if done is not None:
+            try:
+                converted = read_definition(index.name, done.after)
+            except IndexReadError as exc:
+                problem = f"the rewritten definition cannot be read: {exc}"
+            else:
+                converted["Name"] = name
+                problem = creation_problem(converted)
+            definition = done.after
+    return Index4(name, converted, index.position, definition, done, problem)
+
+
+def want(index: Index, sample: CollectionSample) -> None:
+    """Tell *sample* what the rewrite of *index* will ask of the source documents."""
+    if isinstance(index.definition, dict):
+        want_for(index.definition, sample)
+
+
+OUTCOMES = ("create", "rewrite", "skip", "reject")
 
 
 class IndexOutcome(Fields):
-    """One line of the index report: ``outcome`` is ``create``, ``skip`` or ``reject``."""
+    """One line of the index report: ``outcome`` is ``create`` (as is), ``rewrite`` (created after
+    the rules in ``rules``), ``skip`` (system index, by design) or ``reject`` (``reason``)."""
 
-    __slots__ = ("name", "target", "outcome", "reason")
+    __slots__ = ("name", "target", "outcome", "reason", "rules", "notes")
 
-    def __init__(self, name: str, target: str | None, outcome: str, reason: str = "") -> None:
+    def __init__(self, name: str, target: str | None, outcome: str, reason: str = "",
+                 rules: list[str] | None = None, notes: list[str] | None = None) -> None:
         self.name = name
         self.target = target
         self.outcome = outcome
         self.reason = reason
+        self.rules = rules or []
+        self.notes = notes or []
 
     @property
     def renamed(self) -> bool:
         return self.target is not None and self.target != self.name
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"name": self.name, "target": self.target, "outcome": self.outcome, "reason": self.reason}
+        if self.rules:
+            out["rules"] = self.rules
+            out["notes"] = self.notes
+        return out
 
 
 class IndexReport(Fields):
@@ -156,34 +196,57 @@ class IndexReport(Fields):
 
     @property
     def renamed(self) -> int:
-        return sum(1 for o in self.outcomes if o.renamed and o.outcome == "create")
+        return sum(1 for o in self.outcomes if o.renamed and o.outcome in ("create", "rewrite"))
 
     def summary(self) -> dict[str, int]:
-        return {"read": len(self.outcomes), "create": self.count("create"), "rename": self.renamed,
-                "skip": self.count("skip"), "reject": self.count("reject")}
+        return {"read": len(self.outcomes), "create": self.count("create"), "rewrite": self.count("rewrite"),
+                "rename": self.renamed, "skip": self.count("skip"), "reject": self.count("reject")}
 
     def to_json(self) -> dict[str, Any]:
-        return {"summary": self.summary(),
-                "indexes": [{"name": o.name, "target": o.target, "outcome": o.outcome, "reason": o.reason}
-                            for o in self.outcomes]}
+        return {"summary": self.summary(), "indexes": [o.to_json() for o in self.outcomes]}
 
 
-def predict(index: Index, remove_analyzers: bool = False) -> IndexOutcome:
-    """What 4.x will do with this index: create (maybe renamed), skip, or reject (read or creation error)."""
-    converted = convert_index(index, remove_analyzers)
+def describe(n: dict[str, int]) -> str:
+    """One line of a report's summary (predicted outcomes)."""
+    return (f"{n['create'] + n['rewrite']:,} created ({n['create']:,} as is, {n['rewrite']:,} after rewrite, "
+            f"{n['rename']:,} renamed), {n['skip']:,} skipped, {n['reject']:,} rejected, of {n['read']:,}")
+
+
+def outcome_of(index: Index, converted: Index4 | Skipped) -> IndexOutcome:
+    """The predicted outcome of *index* converted to *converted*."""
     if isinstance(converted, Skipped):
         outcome = "reject" if converted.reason.startswith("4.x cannot read") else "skip"
         return IndexOutcome(index.name, None, outcome, converted.reason)
-    problem = creation_problem(converted.definition)
-    if problem:
-        return IndexOutcome(index.name, converted.name, "reject", problem)
-    return IndexOutcome(index.name, converted.name, "create")
+    done = converted.rewrite
+    rules, notes = (done.rules, done.notes) if done is not None else ([], [])
+    if converted.problem:
+        return IndexOutcome(index.name, converted.name, "reject", converted.problem, rules, notes)
+    return IndexOutcome(index.name, converted.name, "rewrite" if done else "create", "", rules, notes)
 
 
-def report(records: Iterable[Any], remove_analyzers: bool = False) -> IndexReport:
-    """The index report over a source's records (other record kinds are ignored)."""
-    out = IndexReport()
+def predict(index: Index, remove_analyzers: bool = False, rewrite_indexes: bool = True,
+            sample: CollectionSample | None = None) -> IndexOutcome:
+    """What 4.x will do with this index: create it (maybe renamed, maybe rewritten), skip, or reject it."""
+    return outcome_of(index, convert_index(index, remove_analyzers, rewrite_indexes, sample))
+
+
+def report(records: Iterable[Any], remove_analyzers: bool = False, rewrite_indexes: bool = True) -> IndexReport:
+    """The index report over a source's records (documents feed the rewrite's collection sample)."""
+    sample = CollectionSample()
+    indexes = []
     for record in records:
         if isinstance(record, Index):
-            out.outcomes.append(predict(record, remove_analyzers))
-    return out
+            want(record, sample)
+            indexes.append(record)
+        elif isinstance(record, Document):
+            observe(sample, record)
+    return IndexReport([predict(i, remove_analyzers, rewrite_indexes, sample) for i in indexes])
+
+
+def observe(sample: CollectionSample, document: Document) -> None:
+    """Show a source document to *sample* (its 3.x collection: ``Raven-Entity-Name``)."""
+    if not sample.active:
+        return
+    metadata = document.metadata if isinstance(document.metadata, dict) else {}
+    collection = metadata.get("Raven-Entity-Name") or metadata.get("@collection") or "@empty"
+    sample.observe(document.id, str(collection), document.data)

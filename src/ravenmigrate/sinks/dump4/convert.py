@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ...convert import Converter, ConvertOptions
+from ...convert.indexes import IndexReport, outcome_of, want
 from ...convert.selection import Selection, Selector
 from ...errors import OutputError, RavenMigrateError
 from ...fields import Fields
-from ...records import Attachment, Document, DocumentRun, File, Record
+from ...records import Attachment, Document, DocumentRun, File, Index, Record
 from ...rejects import Rejects
 from ...sources import open_source
 from ...sources.stream import uncompressed_size
@@ -81,10 +82,15 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     except OutputError as exc:
         raise ConvertError(str(exc), {"status": "failed", "source": str(source), "error": str(exc)}) from exc
     next_progress = started + PROGRESS_EVERY
+    indexes: list[Index] = []
     try:
         with responsive():
             for record in src.records():
                 measure.add(record)
+                if isinstance(record, Index):  # after the documents, which the index rewrite learns from
+                    want(record, converter.sample)
+                    indexes.append(record)
+                    continue
                 converted = converter.convert(record)
                 if selector is not None:
                     converted = selector.select(record, list(converted))
@@ -97,6 +103,7 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
                     own = getattr(src, "fraction", None)
                     running["fraction"] = own() if callable(own) else min(measure.bytes / total, 1.0) if total else None
                     progress(running)
+            index_report = _write_indexes(writer, converter, indexes, selector)
             stats = writer.close()
     except RavenMigrateError as exc:
         stats = writer.current_stats
@@ -116,6 +123,28 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     status = "completed with rejects" if rejects.count else "completed"
     report = _report(source, writer, stats, converter, src, measure.bytes, started, opts, status, None, selector)
     report["rejects"] = rejects.report()
+    report["indexes"] = index_report
+    return report
+
+
+def _write_indexes(writer: SplitDump4Writer, converter: Converter, indexes: list[Index],
+                   selector: Selector | None) -> dict[str, Any]:
+    """Write the selected indexes (rewritten where 4.x would reject them, docs/indexes.md); their
+    predicted outcomes, with every rewrite before and after, for the report."""
+    out = IndexReport()
+    rewrites = {}
+    for record in indexes:
+        converted = converter.index(record)
+        if selector is not None and not selector.select(record, [converted]):
+            continue
+        writer.write(converted)
+        out.outcomes.append(outcome_of(record, converted))
+        if getattr(converted, "rewrite", None) is not None:
+            rewrites[record.name] = converted.rewrite.to_json()
+    report = out.to_json()
+    for line in report["indexes"]:
+        if line["name"] in rewrites:
+            line.update(rewrites[line["name"]])
     return report
 
 

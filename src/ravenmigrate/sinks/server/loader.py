@@ -29,7 +29,8 @@ from ...threads import responsive
 from . import bulk_insert, create, preflight, revisions, smuggler
 from .checkpoint import Checkpoint, CheckpointError
 from .client import smuggler_options
-from .http import PermanentError, Retry, TransientError, db_path
+from .http import PermanentError, Retry, TransientError
+from .indexes import IndexOutcomes
 from .jsonout import dumps
 from .streams import END, Item, Limits, Stats, Stream, route
 from .target import Target
@@ -134,11 +135,11 @@ Pairs = Iterator[tuple[Any, list[Any]]]
 
 
 def converted_pairs(records: Iterator[Any], keep_runs: bool = False, options: Any = None,
-                    rejects: Rejects | None = None) -> Pairs:
+                    rejects: Rejects | None = None, converter: Any = None) -> Pairs:
     """(source record, its converted records) for every record, through ``ravenmigrate.convert``
     (``keep_runs``: see :func:`convert`; *options*: ``ConvertOptions``; *rejects*: documents the
-    conversion refuses go there while they allow)."""
-    converter = make_converter(options, rejects)
+    conversion refuses go there while they allow; *converter*: one made by the caller instead)."""
+    converter = converter or make_converter(options, rejects)
     for record in records:
         yield record, convert(converter, record, keep_runs)
 
@@ -180,7 +181,8 @@ class Loader:
         self.counts: Counter[str] = Counter()
         self.skipped: list[dict[str, Any]] = []
         self.not_stored: Counter[str] = Counter()
-        self.index_results: list[dict[str, Any]] = []
+        self.index_outcomes = IndexOutcomes()
+        self.converter: Any = None
         self.timings: dict[str, float] = {}
         self.stats = Stats()
         self.revision_collections: set[str | None] = set()
@@ -306,7 +308,8 @@ class Loader:
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, opened=self._opened, rejects=self.rejects,
                                               **self.o.source_options)
-            pairs = converted_pairs(records, keep_runs=True, options=self.o.convert, rejects=self.rejects)
+            self.converter = make_converter(self.o.convert, self.rejects)
+            pairs = converted_pairs(records, keep_runs=True, converter=self.converter)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
         self._offset = 0
@@ -350,7 +353,7 @@ class Loader:
         return self.report("completed with rejects" if self.rejects.count else "completed")
 
     def _feed(self, pairs: Pairs, streams: list[Stream], cp: Checkpoint,
-              failed: threading.Event) -> tuple[list[Any], list[Identity4]]:
+              failed: threading.Event) -> tuple[list[tuple[Any, Any]], list[Identity4]]:
         n = len(streams)
         routed = [0] * n
         skip = list(cp.acked)
@@ -388,11 +391,13 @@ class Loader:
                 kind = type(conv).__name__
                 self.counts[kind] += 1
                 if isinstance(conv, Skipped):
+                    if conv.kind == "index":
+                        self.index_outcomes.skipped(conv)
                     self.skipped.append({"kind": conv.kind, "key": conv.key, "reason": conv.reason,
                                          "source": _position(conv.source)})
                     continue
                 if isinstance(conv, Index4):
-                    indexes.append(conv if bulk else record)
+                    indexes.append((record, conv))
                     continue
                 if isinstance(conv, Identity4):
                     identities.append(conv)
@@ -443,22 +448,19 @@ class Loader:
             except Exception:  # noqa: BLE001 - queue.Full: look at the failure flag again
                 continue
 
-    def _globals(self, cp: Checkpoint, indexes: list[Any], identities: list[Identity4]) -> None:
-        """Indexes (§7) after the documents, then identities (§8)."""
+    def _globals(self, cp: Checkpoint, indexes: list[tuple[Any, Any]], identities: list[Identity4]) -> None:
+        """Indexes (§7, docs/indexes.md) after the documents, converted again now that the
+        rewrite has seen every document, then identities (§8)."""
         retry = self._retry()
         if indexes and not cp.done.get("indexes"):
-            if self.o.transport == "bulk-insert":
-                for idx in indexes:
-                    try:
-                        retry.run(lambda idx=idx: self.client.json(
-                            "PUT", db_path(self.o.database, "admin/indexes"), {"Indexes": [idx.definition]}))
-                        self.index_results.append({"name": idx.name, "created": True})
-                    except PermanentError as exc:
-                        self.index_results.append({"name": idx.name, "created": False, "error": str(exc)[:2000]})
-            else:
-                items = [Item("idx", i.name, dumps({"name": i.name, "definition": i.definition}), 0) for i in indexes]
-                result = retry.run(lambda: self.import_sender.run(self.client, None, items))
-                self.index_results.append({"import": _summary(result)})
+            for record, conv in indexes:
+                final = self.converter.index(record) if self.converter is not None else conv
+                if isinstance(final, Index4):
+                    self.index_outcomes.pending.append((record, final))
+                else:
+                    self.index_outcomes.skipped(final)
+            self.index_outcomes.send(self.client, self.o.database, self.o.transport == "bulk-insert",
+                                     lambda items: self.import_sender.run(self.client, None, items), retry.run)
             cp.mark("indexes")
         if identities and not cp.done.get("identities"):
             items = [Item("ident", i.name, dumps({"Key": i.name, "Value": str(i.value)}), 0) for i in identities]
@@ -510,7 +512,8 @@ class Loader:
                 "records_read": self.counts["records_read"],
                 "documents": self.counts["Document4"] - self.counts["revisions"],
                 "revisions": self.counts["revisions"], "attachments": self.counts["AttachmentPut4"],
-                "deletions": self.counts["Delete4"], "indexes": self.counts["Index4"],
+                "deletions": self.counts["Delete4"],
+                "indexes": self.index_outcomes.summary()["created"],
                 "identities": self.counts["Identity4"], "skipped": len(self.skipped),
                 "already_acknowledged": self.counts["already_acknowledged"],
                 "documents_sent": self.stats.documents, "bytes_sent": self.stats.bytes,
@@ -522,7 +525,7 @@ class Loader:
             "rejects": self.rejects.report(),
             "revisions_configuration": list(self.revisions_changes),
             "skipped": self.skipped,
-            "indexes": self.index_results,
+            "indexes": self.index_outcomes.to_json(),
             "deviations": list(bulk_insert.DEVIATIONS) if self.o.transport == "bulk-insert" else [],
             "timings": {**self.timings, "throttled_s": round(self.throttle.slept, 3)},
         }
@@ -563,14 +566,6 @@ def _position(pos: Any) -> dict[str, Any] | None:
         return None
     return {"source": str(pos.source), "section": pos.section, "index": pos.index, "offset": pos.offset,
             "key": pos.key}
-
-
-def _summary(result: dict[str, Any] | None) -> dict[str, Any]:
-    if not result:
-        return {}
-    idx = result.get("Indexes") or {}
-    return {"read": idx.get("ReadCount"), "errored": idx.get("ErroredCount"),
-            "messages": [m for m in result.get("Messages", []) if "ERROR" in m or "WARN" in m][:200]}
 
 
 def _messages(results: list[dict[str, Any]]) -> list[str]:
