@@ -310,3 +310,16 @@ def test_the_whole_database_rebuilt_from_its_log_alone_equals_the_replayed_backu
             expected = [(row.key, row.data) for row in table.rows()]
             assert [(row.key, row.data) for row in rebuilt.tables[name].rows()] == expected, name
         assert sum(1 for _ in rebuilt.table("documents").rows()) == 1060
+
+
+def test_a_clean_shutdown_database_is_read_from_its_pages_without_logs(backup_dir, tmp_path):
+    """dbstate 3 (CleanShutdown, DBFILEHDR offset 52): the pages are the database; no log is needed."""
+    raw = bytearray((backup_dir / "new" / "Data").read_bytes())
+    raw[52:56] = (3).to_bytes(4, "little")
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    (folder / "Data").write_bytes(bytes(raw))
+    src = open_source(folder)
+    docs = _records(src)[Document]
+    assert len(docs) == 1059 and src.info["state"] == "CleanShutdown" and src.info["replay"] == {}
+    assert not [f for f in src.findings if f.code.startswith("warn-dirty") or f.code == "esent-replay"]
