@@ -284,3 +284,14 @@ def test_verify_takes_the_loads_options(ravendb, new_database, tmp_path, capsys,
     assert cli.main(args) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["documents"]["missing"] == 830 + 1 + 9 + 91 and result["documents"]["extra"] == 91
+
+
+@pytest.mark.server
+def test_resume_refuses_other_selection_options(ravendb, new_database, tmp_path, capsys):
+    db = new_database("resume")
+    _load(ravendb.url, db, real(NORTHWIND), "import", tmp_path, "--collections", "Orders")
+    report = tmp_path / f"{db}.json"
+    args = ["load", str(real(NORTHWIND)), "--url", ravendb.url, "-d", db, "--report", str(report), "--resume", "-q"]
+    assert cli.main([*args, "--collections", "Companies"]) == 1
+    assert "other options of what to migrate" in capsys.readouterr().err
+    assert cli.main([*args, "--collections", "Orders"]) == 0

@@ -39,6 +39,7 @@ class Checkpoint:
     operations: int = 0
     done: dict[str, bool] = field(default_factory=dict)
     finished: bool = False
+    selection: str = ""  # what the load's options select (docs/options.md): a resume must select the same
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -68,7 +69,7 @@ class Checkpoint:
         return {"version": VERSION, "source": self.source, "database": self.database,
                 "transport": self.transport, "streams": self.streams, "acked": list(self.acked),
                 "acked_bytes": list(self.acked_bytes), "operations": self.operations, "done": dict(self.done),
-                "finished": self.finished, "written": time.time()}
+                "finished": self.finished, "selection": self.selection, "written": time.time()}
 
     def _write(self) -> None:
         write_atomic(self.path, msgpack.packb(self.to_dict()))
@@ -83,12 +84,16 @@ class Checkpoint:
             raise CheckpointError(f"{path} is not a ravenmigrate load checkpoint (version {VERSION})")
         return cls(Path(path), raw["source"], raw["database"], raw["transport"], raw["streams"],
                    list(raw["acked"]), list(raw["acked_bytes"]), raw["operations"], dict(raw["done"]),
-                   raw["finished"])
+                   raw["finished"], raw.get("selection", ""))
 
-    def check_matches(self, source: str, database: str, transport: str) -> None:
-        """Refuse to resume a different load (target database, source or transport changed)."""
+    def check_matches(self, source: str, database: str, transport: str, selection: str = "") -> None:
+        """Refuse to resume a different load (target database, source, transport or selection changed)."""
         mine = (self.source, self.database, self.transport)
         if mine != (source, database, transport):
             raise CheckpointError(
                 f"checkpoint {self.path} belongs to a load of {self.source} into {self.database} with "
                 f"--transport {self.transport}, not {source} into {database} with --transport {transport}")
+        if self.selection != selection:
+            raise CheckpointError(
+                f"checkpoint {self.path} belongs to a load with other options of what to migrate "
+                f"({self.selection or 'everything'}; now {selection or 'everything'}): resume with the same options")

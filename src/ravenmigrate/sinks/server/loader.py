@@ -201,11 +201,12 @@ class Loader:
             if not path.exists():
                 raise CheckpointError(f"--resume: no checkpoint at {path}")
             cp = Checkpoint.load(path)
-            cp.check_matches(self.source, self.o.database, self.o.transport)
+            cp.check_matches(self.source, self.o.database, self.o.transport, selection_fingerprint(self.o))
             if cp.finished:
                 self.log(f"checkpoint {path} says this load already finished; nothing to resume")
             return cp
-        cp = Checkpoint(path, self.source, self.o.database, self.o.transport, self.o.streams)
+        cp = Checkpoint(path, self.source, self.o.database, self.o.transport, self.o.streams,
+                        selection=selection_fingerprint(self.o))
         cp._write()
         return cp
 
@@ -550,6 +551,23 @@ def _selector(options: LoadOptions) -> Any:
     from ...convert.selection import Selector
 
     return Selector(options.selection, transform_revisions_only=options.transport == "import")
+
+
+def selection_fingerprint(options: LoadOptions) -> str:
+    """The load's options of what to migrate, as a checkpoint records them ("" for everything): a resume
+    skips the items acknowledged before, so it must select the same items in the same order."""
+    sel, conv = options.selection, options.convert
+    parts = []
+    if sel is not None and not sel.everything:
+        parts += [f"collections={','.join(sel.collections)}", f"exclude={','.join(sel.exclude_collections)}",
+                  f"types={','.join(sel.types)}", "ids=" + ",".join(f"{a}={b}" for a, b in sel.id_prefix_map)]
+        if sel.transform is not None:
+            import hashlib
+
+            parts.append("script=" + hashlib.sha256(sel.transform.script.encode()).hexdigest()[:16])
+    if conv is not None and not conv.include_expired:
+        parts.append("exclude-expired")
+    return " ".join(parts)
 
 
 def import_options(options: LoadOptions) -> dict[str, Any]:
