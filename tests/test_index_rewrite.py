@@ -168,3 +168,29 @@ def test_inspect_learns_the_collection_from_the_documents(tmp_path):
         "Map": text, "Maps": [text]}}], "Docs": docs}).encode()))
     (line,) = inspect(str(path))["indexes"]["indexes"]
     assert line["outcome"] == "rewrite" and line["notes"][0].startswith("LoadDocument(order.Buyer) loads from People: ids at Orders.Buyer")
+
+
+def test_convert_writes_the_rewritten_definitions_into_the_dump(tmp_path):
+    """convert: the 4.x dump holds the rewritten definitions (after the documents); the report
+    keeps each rewrite before and after; --index-rewrite=off writes them as the import would."""
+    from conftest import real
+
+    from ravenmigrate.convert import ConvertOptions
+    from ravenmigrate.sinks.dump4 import layout
+    from ravenmigrate.sinks.dump4.convert import Dump4Options, convert_to_dump4
+
+    source = real("Indexes_And_Transformers_3.5.ravendump")
+    written = {}
+    for mode in (True, False):
+        out = tmp_path / f"{mode}.ravendbdump"
+        report = convert_to_dump4(source, out, Dump4Options(convert=ConvertOptions(rewrite_indexes=mode)))
+        assert report["counts"]["indexes"] == 657
+        written[mode] = {e.value["IndexDefinition"]["Name"]: e.value["IndexDefinition"]
+                         for e in layout.read(out).elements() if e.section == "Indexes"}
+        lines = {i["name"]: i for i in report["indexes"]["indexes"]}
+        assert (lines["5f2fe7c7-e1ba-4a39-9d77-56d9c0e064ec"]["outcome"] == "rewrite") is mode
+    on, off = written[True]["5f2fe7c7-e1ba-4a39-9d77-56d9c0e064ec"], written[False]["5f2fe7c7-e1ba-4a39-9d77-56d9c0e064ec"]
+    assert "__spatial = CreateSpatialField(" in on["Maps"][0] and "SpatialGenerate" in off["Maps"][0]
+    changed = [n for n in written[True] if written[True][n] != written[False][n]]
+    assert len(changed) == 67  # the 66 created after rewrite, and the SpatialClustering one (still rejected)
+    assert lines["5f2fe7c7-e1ba-4a39-9d77-56d9c0e064ec"]["outcome"] == "reject"  # off: as the import would
