@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from dissect.esedb import compression
+
 from .pages import DELETED, PageError, PageImage, parse_page
 from .redo import FIARD, INSERT, REPLACE, PageRecord, Redo
 
@@ -60,15 +62,23 @@ def _level(rec: PageRecord) -> _Level:
 def before_lines(redo: Redo, rec: PageRecord, image: bytes, flags: int) -> list[tuple[int, bytes, bytes]]:
     """The lines of a split or merge record's before image of its page (``ErrLGIDecompressPreimage``).
 
-    A *dehydrated* image (flag 0x1) is the page with its free middle cut out: the tag array moves
-    back to the end of a full page (``CPAGE::RehydratePage``). XPRESS-compressed images (0x2) are
-    refused by name.
+    A compressed image (flag 0x2, log format 8.4000.5 and later) is expanded like a compressed
+    long value (``ErrPKDecompressData``: a scheme byte, then XPRESS; ``dissect.esedb``'s
+    ``compression.decompress``); XPRESS9/10 are refused by name. A *dehydrated* image (flag 0x1)
+    is the page with its free middle cut out: the tag array moves back to the end of a full page
+    (``CPAGE::RehydratePage``).
     """
     size = redo.file.page_size
     if not image:
         raise redo.error(rec, "the page needs its before image, and the record holds none")
     if flags & 0x2:
-        raise redo.error(rec, "its before image is XPRESS-compressed, which this reader does not expand")
+        try:
+            image = compression.decompress(image)
+        except NotImplementedError as exc:
+            raise redo.error(rec, f"its before image is compressed with a scheme this reader does not expand "
+                                  f"({exc})") from None
+        except (ValueError, IndexError, struct.error) as exc:
+            raise redo.error(rec, f"its compressed before image does not expand ({exc})") from None
     if len(image) < size and flags & 0x1:
         tags = 4 * (struct.unpack_from("<H", image, 34)[0] & 0x0FFF)
         image = image[:len(image) - tags] + bytes(size - len(image)) + image[len(image) - tags:]
