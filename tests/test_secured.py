@@ -177,3 +177,45 @@ def test_read_only_access_cannot_load():
                                "Permissions": {"DB": "Read"}})
     (problem,) = check(facts, Needs())
     assert "has Read access" in problem and "needs ReadWrite" in problem
+
+
+def test_dry_run_against_the_secured_server(secured, capsys):
+    capsys.readouterr()
+    assert run("load", real(NORTHWIND), "--url", secured.url, "--certificate", secured.admin_pem, "--ca", secured.ca,
+               "-d", name("dry"), "--create", "--dry-run", "-q") == 0
+    out = capsys.readouterr().out
+    assert "nothing was written" in out and "4.1" in out
+
+
+def test_password_is_asked_for_without_echo(secured):
+    """No password given for a password-protected PFX: asked for on the terminal, not echoed."""
+    import os
+    import pty
+    import sys
+    import time
+
+    argv = [sys.executable, "-m", "ravenmigrate", "check-target", "--url", secured.url, "--certificate",
+            str(secured.admin_pfx), "--ca", str(secured.ca)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAVENMIGRATE_CERTIFICATE")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child, on the pseudo-terminal
+        os.execve(sys.executable, argv, env)
+    out = b""
+    deadline = time.monotonic() + 120
+    answered = False
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not answered and b"password for" in out:
+            os.write(fd, PFX_PASSWORD.encode() + b"\n")
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert answered and os.waitstatus_to_exitcode(status) == 0, text
+    assert "check-target OK" in text and "ClusterNode" in text
+    assert PFX_PASSWORD not in text

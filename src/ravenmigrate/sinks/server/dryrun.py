@@ -19,12 +19,13 @@ from ...plan import plan
 from .client import RavenClient
 from .http import db_path
 from .loader import LoadOptions
+from .target import Target
 
 ID_BATCH = 200
 
 
 def dry_run(source: str, options: LoadOptions) -> dict[str, Any]:
-    client = RavenClient(options.url)
+    client = (options.target or Target.parse(options.url)).client()  # TLS for a secured server
     target = preflight(client, options)
     exists = target["database_exists"] and target["documents"] > 0
     pending: list[str] = []
