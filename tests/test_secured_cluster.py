@@ -177,3 +177,21 @@ def test_replication_factor_larger_than_the_cluster(secured, tmp_path, capsys):
                      str(secured.ca), "-q"]) == 1
     err = capsys.readouterr().err
     assert "--replication-factor 2" in err and "1 member node(s)" in err
+
+
+def test_stream_on_a_node_that_is_down_fails_over(secured, tmp_path, capsys):
+    """A topology naming a node that no longer answers (connection refused): its stream moves on."""
+    from ravenmigrate.server import free_port
+
+    db = name("down")
+    with secured.client() as admin:
+        admin.create_database(db)
+    dead = f"https://127.0.0.1:{free_port()}"
+    tgt = target.build((secured.url,), str(secured.admin_pem), None, str(secured.ca))
+    stale = Topology(tgt, db, nodes=[Node("B", dead), Node("A", secured.url)])
+    options = LoadOptions(url=secured.url, database=db, streams=2, checkpoint=tmp_path / "cp", retry_for=60,
+                          progress=False, target=tgt, topology=stale)
+    report = Loader(str(real(REVISIONS)), options, log=lambda _m: None).run()
+    assert report["status"] == "completed"
+    assert report["nodes"] == [[dead, secured.url], [secured.url]]
+    verify_ok(secured, db, REVISIONS, capsys)
