@@ -452,3 +452,67 @@ def test_incremental_export_folder_reads_the_latest_export_of_each_file(tmp_path
     got = {f.key: b"".join(f.content.chunks()) for f in src.records()}
     assert got == {"b.txt": b"bee", "a.txt": b"new", "dir/c.txt": b"sea"}
     assert any(f.code == "ravenfs-incremental" for f in src.findings)
+
+
+# -- the other public 3.0 RavenFS backups (ravendb v3.5, Raven.Tests.FileSystem/Migration/Backups/from-3628) --
+
+PUBLIC_BACKUPS = {  # name -> git blob id in ravendb/ravendb (the fixture ravenfs.voron.3628.zip is source-3628-voron)
+    "source-3628-esent.zip": "d4cc3da88ea346f054f34561cae5fcfda4c94048",
+    "destination-3628-esent.zip": "a8c1698f728371bceed7a9f792349457c663e16d",
+    "destination-3628-voron.zip": "4b5c270f85de81e89be390fea4da3ea9501f4c1e",
+}
+MIRRORS = [Path("/work/.mirror/mynkow+ravendb/repo"), Path("/work/.mirror/ravendb+ravendb/repo")]
+
+
+def public_backup(name: str, tmp_path_factory) -> Path:
+    """The backup from ../shared/fixtures/real when it is there, else from a local clone of the public
+    ravendb repository by its blob id (the exact public bytes); skipped when neither is available."""
+    import subprocess
+
+    from conftest import REAL
+
+    if (REAL / name).exists():
+        return REAL / name
+    for mirror in MIRRORS:
+        if mirror.exists():
+            out = tmp_path_factory.mktemp("public") / name
+            blob = subprocess.run(["git", "--git-dir", str(mirror), "cat-file", "blob", PUBLIC_BACKUPS[name]],
+                                  capture_output=True, check=False)
+            if blob.returncode == 0:
+                out.write_bytes(blob.stdout)
+                return out
+    pytest.skip(f"{name} (ravendb v3.5 Raven.Tests.FileSystem/Migration/Backups/from-3628) is not available")
+
+
+def read_all(path) -> dict[str, tuple[bytes, str]]:
+    src = open_source(path)
+    try:
+        return {f.key: (b"".join(f.content.chunks()), f.metadata.get("Content-MD5")) for f in src.records()}
+    finally:
+        src.close()
+
+
+@pytest.mark.parametrize(("esent", "voron", "count"), [("source-3628-esent.zip", None, 10),
+                                                      ("destination-3628-esent.zip", "destination-3628-voron.zip", 20)])
+def test_real_esent_backups_read_the_same_files_as_the_voron_ones(esent, voron, count, tmp_path_factory):
+    """Esent RavenFS (Data.ravenfs + RFS*.log, replayed by sources/esent) gives the same files, bytes
+    matching their Content-MD5, as the Voron backup of the same test run."""
+    got = read_all(public_backup(esent, tmp_path_factory))
+    other = read_all(public_backup(voron, tmp_path_factory) if voron else real(BACKUP))
+    assert len(got) == count and got.keys() == other.keys()
+    for key, (data, md5) in got.items():
+        assert hashlib.md5(data).hexdigest() == md5 and data == other[key][0], key  # noqa: S324
+
+
+@pytest.mark.server
+def test_real_esent_backup_loads_and_verifies(ravendb, new_database, tmp_path, tmp_path_factory):
+    path = public_backup("destination-3628-esent.zip", tmp_path_factory)
+    db = new_database("rfs-esent")
+    report = Loader(str(path), LoadOptions(url=ravendb.url, database=db, transport="import",
+                                           checkpoint=tmp_path / "cp")).run()
+    assert report["status"] == "completed"
+    with RavenClient(ravendb.url) as client:
+        got = server_files(client, db)
+    assert {k: v[0] for k, v in got.items()} == {f"files/{k}": hashlib.sha256(d).hexdigest()
+                                                  for k, (d, _) in read_all(path).items()}
+    assert len(got) == 20 and verify(str(path), ravendb.url, db, "import")["ok"]

@@ -2,7 +2,8 @@
 
 :mod:`.storage` reads the RavenFS tables of Voron storage (files, usage, pages, config) on top of
 :mod:`ravenmigrate.sources.voron` (journal replay, trees); :mod:`.source` is the source;
-:mod:`.export` reads smuggler exports.
+:mod:`.export` reads smuggler exports; :mod:`.esent` Esent storage through the table API of
+:mod:`ravenmigrate.sources.esent`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def open_ravenfs(path: Path, **options: Any) -> Any:
 
         return RavenFSExportSource(path)
     if not (is_voron_dir(path) or (path.is_file() and zip_is_voron(path))):
+        if _esent_ravenfs(path):
+            from .esent import RavenFSEsentSource
+
+            return RavenFSEsentSource(path, journals_path=options.get("journals_path"),
+                                      encryption=options.get("encryption"), force_dirty=bool(options.get("force_dirty")))
         return None
     if not ravenfs_backup(path):
         if not path.is_dir() or (path / INDEX_DEFINITIONS).is_dir() or (path / "Database.Document").is_file():
@@ -39,6 +45,22 @@ def open_ravenfs(path: Path, **options: Any) -> Any:
     from .source import RavenFSSource
 
     return RavenFSSource(path, journals_path=options.get("journals_path"), encryption=options.get("encryption"))
+
+
+def _esent_ravenfs(path: Path) -> bool:
+    """Esent storage of a file system: ``Data.ravenfs`` (directly, or in a backup's ``new/``) or a
+    ``Filesystem.Document`` beside Esent storage."""
+    import zipfile
+
+    from ..esent.files import is_esent_dir, zip_is_esent
+
+    names = ("Data.ravenfs", "Filesystem.Document")
+    if path.is_dir():
+        return is_esent_dir(path) and any((path / n).is_file() or (path / "new" / n).is_file() for n in names)
+    if not zip_is_esent(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        return any(n.rsplit("/", 1)[-1] in names for n in zf.namelist())
 
 
 def _is_export(path: Path) -> bool:

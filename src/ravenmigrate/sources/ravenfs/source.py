@@ -113,6 +113,9 @@ class RavenFSSource:
             f"replayed {replay.transactions} journal transactions ({replay.first_tx}..{replay.last_tx}) from "
             f"{', '.join(replay.journals) or 'no journal'}; {len(replay.pages)} pages read from journals"),
             extra=dict(self.info)))
+        self._configuration_finding()
+
+    def _configuration_finding(self) -> None:
         if self.configs:
             self.findings.append(Finding("ravenfs-configuration", (
                 f"{len(self.configs)} RavenFS configuration entries (synchronization state, sequences, backup "

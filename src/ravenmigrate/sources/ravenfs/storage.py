@@ -101,7 +101,7 @@ class FileRow:
 
 
 class RavenFSStorage:
-    """Open RavenFS Voron storage; page content is read lazily through :class:`VoronFileContent`.
+    """Open RavenFS Voron storage; page content is read on demand through :class:`PagedContent`.
 
     The environment stays open while a content object or the storage itself is referenced (sinks
     read a file's pages after the source moved on); it is closed by :meth:`close` or when the last
@@ -141,8 +141,8 @@ class RavenFSStorage:
             name = parsed.get("name")
             yield (name if isinstance(name, str) else key.decode("utf-8", "replace")), parsed.get("metadata")
 
-    def content(self, file: FileRow) -> VoronFileContent:
-        return VoronFileContent(self, file)
+    def content(self, file: FileRow) -> PagedContent:
+        return PagedContent(self, file)
 
     def page_refs(self, file: FileRow) -> Iterator[tuple[int, int, bytes]]:
         """``(ordinal, page size, pages_data key)`` of the file's pages in order, from the usage rows."""
@@ -185,12 +185,17 @@ class RavenFSStorage:
         return data
 
 
-class VoronFileContent(FileContent):
-    """A file's bytes as its pages, read from the storage each time :meth:`chunks` runs."""
+class PagedContent(FileContent):
+    """A file's bytes as its pages, read from the storage each time :meth:`chunks` runs.
+
+    *storage* gives ``page_refs(file)`` (``(ordinal, size, page key)`` in order) and
+    ``page(name, ordinal, size, page key)`` (the plain bytes): :class:`RavenFSStorage` (Voron) or
+    ``esent.EsentRavenFS``.
+    """
 
     __slots__ = ("storage", "file")
 
-    def __init__(self, storage: RavenFSStorage, file: FileRow) -> None:
+    def __init__(self, storage: Any, file: FileRow) -> None:
         super().__init__(file.total_size or 0)
         self.storage = storage
         self.file = file
