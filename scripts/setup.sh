@@ -18,7 +18,7 @@ step() {
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 step .venv/bin/python -m pip install -q --upgrade pip setuptools wheel cython
 # The editable install must not compile the twins; they are built once, in place, just below.
-step env RAVENMIGRATE_PUREPYTHON=1 .venv/bin/python -m pip install -q -e '.[test,fast,bench,transform]'
+step env RAVENMIGRATE_PUREPYTHON=1 .venv/bin/python -m pip install -q -e '.[test,fast,bench,transform,windows]'
 # A failed native build is not fatal (the pure twins take over); say so loudly.
 if ! .venv/bin/python setup.py -q build_ext --inplace -j 2 >"$log" 2>&1 || ! ls src/ravenmigrate/_native/*.so >/dev/null 2>&1; then
   tail -20 "$log" >&2

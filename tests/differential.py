@@ -7,7 +7,7 @@ import gzip
 import json
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +20,7 @@ from ravenmigrate.records import Document4, Record
 from ravenmigrate.sinks.server.client import RavenClient
 from ravenmigrate.verify.compare import Comparison, diff, normalize_document, read_state
 
+MIGRATION_STATE = "raven/migration/status/"  # a live load's state document (docs/live3x.md)
 DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
 REVISIONS_CONFIG = {"Default": {"Disabled": False, "MinimumRevisionsToKeep": None,
                                 "MinimumRevisionAgeToKeep": None, "PurgeOnDelete": False}, "Collections": {}}
@@ -67,9 +68,10 @@ def load_with_sink(url: str, database: str, source: Path, pairs: list[tuple[Reco
 
 def run(client: RavenClient, db_a: str, db_b: str, source: Path | list[Path], records: Iterable[Record],
         options: ConvertOptions | None = None, *, sink: str = "v4", url: str = "",
-        imported_a: bool = False) -> Outcome:
+        imported_a: bool = False, load_b: Callable[[str], None] | None = None) -> Outcome:
     """Import *source* (one file, or the parts of a split export) into A with the server, load our
-    conversion of *records* into B through *sink*, compare."""
+    conversion of *records* into B through *sink* (or *load_b*, given B's name: a whole ``load``
+    from another source, such as a live 3.x server, whose migration state is left out), compare."""
     parts = source if isinstance(source, list) else [source]
     records = list(records)
     revisions = needs_revisions(records)
@@ -86,13 +88,21 @@ def run(client: RavenClient, db_a: str, db_b: str, source: Path | list[Path], re
     if not imported_a:
         for part in parts:
             client.smuggler_import(db_a, [gzipped(part)], IMPORT_OPTIONS)
-    if sink == "v4":
+    if load_b is not None:
+        load_b(db_b)
+    elif sink == "v4":
         load(client, db_b, converted)
     else:
         with tempfile.TemporaryDirectory() as workdir:
             load_with_sink(url, db_b, parts[0], pairs, Path(workdir))
     state_a = read_state(client, db_a, revision_ids=revision_parents)
     state_b = read_state(client, db_b, revision_ids=revision_parents)
+    for doc_id in [i for i in state_b.documents if i.lower().startswith(MIGRATION_STATE)]:
+        del state_b.documents[doc_id]
+        state_b.stats["CountOfDocuments"] -= 1
+        # with revisions enabled, 4.x keeps a revision of every put of it (docs/live3x.md)
+        if kept := state_b.revisions.pop(doc_id, None):
+            state_b.stats["CountOfRevisionDocuments"] -= len(kept)
     carried = {d.key for d in deviations if d.code == "last-modified-carry-over"}
     now_ids = {d.id for d in docs if d.last_modified is None and d.id not in carried}
     comparison = diff(state_a, state_b, deviations=deviations, ignore_last_modified=now_ids)

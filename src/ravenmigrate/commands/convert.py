@@ -12,6 +12,7 @@ from ..progress import Progress
 from ..rejects import Rejects, add_reject_arguments, exit_status, rejects_summary
 from ..sinks.dump4.convert import ConvertError, Dump4Options, convert_to_dump4
 from ..sinks.dump4.writer import DEFAULT_LEVEL
+from ..sources.live3x import options as live_options
 from ..sources.voron import options as raw_options
 from ._options import add_index_options, add_progress, add_selection, progress_mode, selection_from
 
@@ -54,6 +55,7 @@ def register(sub) -> None:
     add_index_options(p)
     add_progress(p)
     raw_options.add_arguments(p)
+    live_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     selection, convert_options = selection_from(args)
     dump_options = Dump4Options(level=args.level, deflater=args.deflater, split_size=args.split_size,
                                 convert=convert_options, selection=selection,
-                                source_options=raw_options.from_namespace(args))
+                                source_options={**raw_options.from_namespace(args),
+                                                **live_options.from_namespace(args)})
     rejects = Rejects(args.rejects, args.max_rejects)
     if args.dry_run:
         return _dry_run(args, convert_options, selection)

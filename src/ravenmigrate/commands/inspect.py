@@ -34,6 +34,9 @@ from ..records import (
 from ..rejects import Rejects
 from ..sources import open_source
 from ..sources.items import get
+from ..sources.live3x import listing
+from ..sources.live3x import options as live_options
+from ..sources.live3x.url import is_live, parse
 from ..sources.ravenfs.summary import FileSystemSummary
 from ..sources.voron import options as voron_options
 from ._options import add_index_options, add_selection, selection_from
@@ -53,6 +56,7 @@ def register(sub) -> None:
     p.add_argument("--salvage", action="store_true", help="skip bad records instead of stopping at the first")
     add_index_options(p)
     voron_options.add_arguments(p)
+    live_options.add_arguments(p)
     add_selection(p)
     p.set_defaults(func=run)
 
@@ -208,15 +212,31 @@ def _finding(f) -> dict[str, Any]:
     return out
 
 
+def _server(report: dict[str, Any], as_json: bool) -> int:
+    """``inspect http(s)://HOST:PORT``: the databases and file systems a running 3.x server holds."""
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{report['source']}: RavenDB {report['product']} (build {report['build']})")
+    for kind, names in (("databases", report["databases"]), ("fs", report["file_systems"])):
+        print(f"{'file systems' if kind == 'fs' else kind}: {len(names)}")
+        for name in names:
+            print(f"  {report['source']}/{kind}/{name}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    source_options = {**voron_options.from_namespace(args), **live_options.from_namespace(args)}
+    if is_live(args.source) and parse(args.source).kind is None:
+        return _server(listing(args.source, **source_options), args.json)
     selection, convert_options = selection_from(args)
     report = inspect(args.source, salvage=args.salvage, index_rewrite=convert_options.rewrite_indexes,
-                     remove_analyzers=convert_options.remove_analyzers, **voron_options.from_namespace(args))
+                     remove_analyzers=convert_options.remove_analyzers, **source_options)
     if not selection.everything or not convert_options.include_expired or convert_options.remove_analyzers:
         from ..plan import plan
 
         report["prediction"] = plan(args.source, convert=convert_options, selection=selection,
-                                    source_options=voron_options.from_namespace(args))
+                                    source_options=source_options)
     if args.json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         print()

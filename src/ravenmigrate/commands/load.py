@@ -19,6 +19,7 @@ from ..sinks.server.loader import (
     default_checkpoint,
 )
 from ..sinks.server.streams import Limits
+from ..sources.live3x import options as live_options
 from ..sources.voron import options as voron_options
 from ._options import (
     add_index_options,
@@ -89,6 +90,7 @@ def register(sub) -> None:
     add_index_options(p)
     add_progress(p)
     voron_options.add_arguments(p)
+    live_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -111,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                           progress=progress_mode(args), progress_interval=args.progress_interval,
                           rate_limit=args.rate_limit, convert=convert_options, selection=selection,
                           max_bytes_per_s=args.max_mb_per_s * 1e6 if args.max_mb_per_s else None,
-                          source_options=voron_options.from_namespace(args), wait_for_indexes=args.wait_for_indexes,
+                          source_options={**voron_options.from_namespace(args), **live_options.from_namespace(args)},
+                          wait_for_indexes=args.wait_for_indexes,
                           target=tgt, single_node=args.single_node, replication_factor=args.replication_factor,
                           encrypted=args.encrypted,
                           database_key=Path(args.database_key) if args.database_key else None)

@@ -9,6 +9,7 @@ from ..progress import table
 from ..sinks.server import embedded, target
 from ..sinks.server.loader import TRANSPORTS
 from ..sinks.server.topology import Topology
+from ..sources.live3x import options as live_options
 from ..sources.voron import options as voron_options
 from ..verify.documents import verify
 from ._options import add_selection, selection_from
@@ -27,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     add_selection(p)
     voron_options.add_arguments(p)
+    live_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         url = Topology(tgt, args.database).refresh()[0].url
     selection, convert_options = selection_from(args)
     report = verify(args.source, url, args.database, args.transport, convert_options, selection, target=tgt,
-                    **voron_options.from_namespace(args))
+                    **voron_options.from_namespace(args), **live_options.from_namespace(args))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1

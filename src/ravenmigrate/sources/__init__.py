@@ -3,7 +3,8 @@
 ``open_source(path)`` decides by content, not by extension (docs/formats/dumps-3x.md §15.1): gzip or plain
 JSON exports (with their split parts), incremental/periodic export folders, and (through
 registered openers) raw storage and RavenFS file systems (docs/ravenfs.md). A ZIP no opener
-takes is refused with a clear message.
+takes is refused with a clear message. An ``http(s)://`` URL is a running 3.x server
+(``sources.live3x``, docs/live3x.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from ..errors import SourceError, UnsupportedSource
 from ..rejects import Rejects
 from .base import Source
+from .live3x.url import is_live
 from .ravendump import DumpSource
 from .stream import sniff
 
@@ -43,9 +45,15 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
     bad records of an export within its ``--max-rejects`` are written there and skipped (raw storage
     stops at the first, docs/reliability.md).
 
-    *options* go to the registered openers only (raw Voron and Esent storage: ``journals_path``,
-    ``compression``, ``encryption``, ``force_dirty``; see ``ravenmigrate.sources.voron.options``).
+    *options* go to the registered openers (raw Voron and Esent storage: ``journals_path``,
+    ``compression``, ``encryption``, ``force_dirty``; see ``ravenmigrate.sources.voron.options``) and
+    to a live 3.x source (``api_key``, ``user``, ``password``, ``domain``, ``verify``;
+    ``ravenmigrate.sources.live3x.options``).
     """
+    if is_live(path):
+        from .live3x import open_live
+
+        return open_live(str(path), compact=compact, salvage=salvage, runs=runs, rejects=rejects, **options)
     p = Path(path)
     if not p.exists():
         raise SourceError("no such file or folder", path=str(path))

@@ -9,7 +9,7 @@ without building Python objects for document bodies, and only ``@metadata`` is p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import _twins
@@ -65,6 +65,8 @@ class DumpFile:
     ``docrun`` twin (what ``convert`` and ``load`` read, with ``compact``; ``inspect`` reads them
     without: its other documents keep their bytes as they are in the source). ``rejects``: bad
     records within its ``--max-rejects`` are written there and skipped (docs/reliability.md).
+    ``open_stream``: where the bytes come from (default: the file *path*; a live 3.x export for
+    ``sources.live3x``).
 
     Every record is checked the same way whatever the options (one validation for ``inspect``,
     ``convert`` and ``load``): valid JSON as 3.x reads it, valid UTF-8 throughout (the bytes are
@@ -74,8 +76,9 @@ class DumpFile:
     def __init__(self, path: Path, *, compact: bool = False, salvage: bool = False,
                  findings: list[Finding] | None = None, evidence: Evidence | None = None,
                  skip_sections: frozenset[str] = frozenset(), after: int = -1, runs: bool = False,
-                 rejects: Rejects | None = None) -> None:
+                 rejects: Rejects | None = None, open_stream: Callable[[], ByteStream] | None = None) -> None:
         self.path = Path(path)
+        self._open_stream = open_stream or (lambda: ByteStream(self.path))
         self.rejects = rejects
         self.docrun = _twins.load("docrun") if runs else None
         self.name = str(path)
@@ -180,7 +183,7 @@ class DumpFile:
 
     def records(self) -> Iterator[Record]:
         """Every record of the file in file order (the file is opened here, closed at the end)."""
-        with Prefetch(ByteStream(self.path)) as self._stream:
+        with Prefetch(self._open_stream()) as self._stream:
             self.evidence.file(self.path, self._stream)
             try:
                 yield from self._top()

@@ -14,6 +14,7 @@ import threading
 import zlib
 from pathlib import Path
 from types import ModuleType
+from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -57,7 +58,10 @@ def inflater() -> tuple[str, ModuleType]:
 def sniff(path: Path) -> str:
     """``gzip``, ``zip`` or ``plain`` from the first bytes (docs/formats/dumps-3x.md §15.1)."""
     with open(path, "rb") as f:
-        head = f.read(4)
+        return _kind(f.read(4))
+
+
+def _kind(head: bytes) -> str:
     if head.startswith(GZIP_MAGIC):
         return "gzip"
     if head == ZIP_MAGIC:
@@ -69,13 +73,19 @@ class ByteStream:
     """Decompressed chunks of one file; ``chunk()`` returns ``b""`` at the end.
 
     ``encoding`` is ``utf-8`` or the transcoded BOM encoding; ``members`` counts gzip members.
+    ``fileobj``: read this binary stream (an HTTP response body, ``sources.live3x``) instead of
+    opening *path*, which then only names it; its kind is sniffed from its first bytes.
     """
 
     def __init__(self, path: Path, *, read_size: int = READ_SIZE, chunk_size: int = CHUNK_SIZE,
-                 zlib_module: ModuleType | None = None) -> None:
+                 zlib_module: ModuleType | None = None, fileobj: BinaryIO | None = None) -> None:
         self.path = Path(path)
-        self.kind = sniff(self.path)
-        self._file = open(self.path, "rb")
+        if fileobj is None:
+            self.kind = sniff(self.path)
+            self._file = open(self.path, "rb")
+        else:
+            self._file = _Peeked(fileobj, 4)
+            self.kind = _kind(self._file.head)
         self._read_size = read_size
         self._chunk_size = chunk_size
         self._zlib = zlib_module or inflater()[1]
@@ -193,6 +203,26 @@ class ByteStream:
             self._compressed_pos += len(data) - len(self._pending)
             if out:
                 return out
+
+
+class _Peeked:
+    """A binary stream whose first *n* bytes were read ahead (``head``) and are read again."""
+
+    def __init__(self, fileobj: BinaryIO, n: int) -> None:
+        self._f = fileobj
+        self.head = b""
+        while len(self.head) < n and (more := fileobj.read(n - len(self.head))):
+            self.head += more
+        self._pending = self.head
+
+    def read(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        return self._f.read(size)
+
+    def close(self) -> None:
+        self._f.close()
 
 
 class Prefetch:

@@ -40,6 +40,7 @@ class Checkpoint:
     done: dict[str, bool] = field(default_factory=dict)
     finished: bool = False
     selection: str = ""  # what the load's options select (docs/options.md): a resume must select the same
+    source_state: dict[str, Any] = field(default_factory=dict)  # a live source's export (sources/live3x)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,10 @@ class Checkpoint:
             self.done[step] = True
             self._write()
 
+    def save(self) -> None:
+        with self._lock:
+            self._write()
+
     def finish(self) -> None:
         with self._lock:
             self.finished = True
@@ -69,7 +74,8 @@ class Checkpoint:
         return {"version": VERSION, "source": self.source, "database": self.database,
                 "transport": self.transport, "streams": self.streams, "acked": list(self.acked),
                 "acked_bytes": list(self.acked_bytes), "operations": self.operations, "done": dict(self.done),
-                "finished": self.finished, "selection": self.selection, "written": time.time()}
+                "finished": self.finished, "selection": self.selection, "source_state": self.source_state,
+                "written": time.time()}
 
     def _write(self) -> None:
         write_atomic(self.path, msgpack.packb(self.to_dict()))
@@ -84,7 +90,8 @@ class Checkpoint:
             raise CheckpointError(f"{path} is not a ravenmigrate load checkpoint (version {VERSION})")
         return cls(Path(path), raw["source"], raw["database"], raw["transport"], raw["streams"],
                    list(raw["acked"]), list(raw["acked_bytes"]), raw["operations"], dict(raw["done"]),
-                   raw["finished"], raw.get("selection", ""))
+                   raw["finished"], raw.get("selection", ""),
+                   dict(raw.get("source_state") or {}))
 
     def check_matches(self, source: str, database: str, transport: str, selection: str = "") -> None:
         """Refuse to resume a different load (target database, source, transport or selection changed)."""

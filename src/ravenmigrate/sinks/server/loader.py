@@ -306,9 +306,11 @@ class Loader:
                    for i in range(cp.streams)]
         self.streams = streams
         error: BaseException | None = None
+        self.live = None
         if self.pairs is None:
             records, at, close = open_records(self.source, runs=True, opened=self._opened, rejects=self.rejects,
                                               **self.o.source_options)
+            self._prepare_live(self._opened[-1], cp)
             self.converter = make_converter(self.o.convert, self.rejects)
             pairs = converted_pairs(records, keep_runs=True, converter=self.converter)
         else:
@@ -338,6 +340,10 @@ class Loader:
                 created = time.monotonic()
                 self._globals(cp, *globals_)
                 self.timings["indexes_identities_s"] = time.monotonic() - created
+                if self.live is not None:
+                    from ...sources.live3x.incremental import after_load
+
+                    Retry(self.o.retry_for).run(lambda: after_load(self.live, self.client, self.o.database, cp))
                 if self.o.wait_for_indexes is not None:
                     self._wait_for_indexes(started)
         except BaseException as exc:  # noqa: BLE001
@@ -352,6 +358,16 @@ class Loader:
             raise error
         cp.finish()
         return self.report("completed with rejects" if self.rejects.count else "completed")
+
+    def _prepare_live(self, src: Any, cp: Checkpoint) -> None:
+        """A running 3.x server (sources/live3x): the export starts where the last load ended."""
+        from ...sources.live3x.source import LiveDatabaseSource
+
+        if isinstance(src, LiveDatabaseSource):
+            from ...sources.live3x.incremental import before_load
+
+            self.live = src
+            before_load(src, self.client, self.o.database, cp, self.o.resume, self.log)
 
     def _feed(self, pairs: Pairs, streams: list[Stream], cp: Checkpoint,
               failed: threading.Event) -> tuple[list[tuple[Any, Any]], list[Identity4]]:
@@ -535,6 +551,8 @@ class Loader:
         findings = [f for src in self._opened for f in getattr(src, "findings", [])]
         if findings:
             rep["source_findings"] = [{"code": f.code, "message": f.message} for f in findings]
+        if cp.source_state:
+            rep["live_export"] = dict(cp.source_state)
         if self.o.transport == "import":
             rep["import_messages"] = _messages(self.import_sender.results)
         if error is not None:

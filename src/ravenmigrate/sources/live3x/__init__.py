@@ -1,0 +1,57 @@
+"""A running RavenDB 3.x server as a source (docs/live3x.md).
+
+``http(s)://HOST:PORT/databases/NAME`` reads a database through the export Migrator_V3 asks for;
+``http(s)://HOST:PORT/fs/NAME`` a file system (not readable yet: see :func:`open_live`);
+``http(s)://HOST:PORT`` alone is listed by ``inspect`` (:func:`listing`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...errors import UnsupportedSource
+from .url import is_live, parse
+
+if TYPE_CHECKING:  # the HTTP client (and cryptography) are imported only when a URL is read
+    from .client import LiveOptions
+    from .source import LiveDatabaseSource
+
+__all__ = ["is_live", "open_live", "listing"]
+
+OPTION_NAMES = ("api_key", "user", "password", "domain", "verify", "basic_over_http")
+
+
+def live_options(options: dict[str, Any]) -> LiveOptions:
+    from .client import LiveOptions
+
+    return LiveOptions(**{k: options[k] for k in OPTION_NAMES if options.get(k) is not None})
+
+
+def open_live(text: str, *, compact: bool = False, salvage: bool = False, runs: bool = False,
+              rejects: Any = None, **options: Any) -> LiveDatabaseSource:
+    """The source *text* names; options other than the connection ones (raw-storage ones) are ignored."""
+    from .source import LiveDatabaseSource
+
+    url = parse(text)
+    if url.kind == "databases":
+        return LiveDatabaseSource(url, live_options(options), compact=compact, salvage=salvage, runs=runs,
+                                  rejects=rejects)
+    if url.kind == "fs":
+        raise UnsupportedSource("reading a live 3.x file system needs the RavenFS conversion, which this "
+                                "version does not have yet (docs/live3x.md)", path=text)
+    raise UnsupportedSource("a server URL names no database: add /databases/NAME (inspect lists them)", path=text)
+
+
+def listing(text: str, **options: Any) -> dict[str, Any]:
+    """What the server at *text* holds: its build, databases and file systems (``inspect``)."""
+    from .client import LiveClient
+    from .export import build_version
+
+    url = parse(text)
+    client = LiveClient(url.server, live_options(options))
+    build = build_version(client)
+    databases = client.ok("GET", "/databases", what="the database list").json()
+    resp = client.request("GET", "/fs")
+    file_systems = resp.json() if resp.status == 200 else (resp.close() or [])
+    return {"source": url.server, "kind": "live 3.x server", "build": build.version, "product": build.product,
+            "databases": databases, "file_systems": file_systems}
