@@ -47,6 +47,8 @@ BEGIN, COMMIT, ROLLBACK, BEGIN0, COMMIT0 = 5, 6, 7, 8, 9
 MACRO_BEGIN, MACRO_COMMIT, MACRO_ABORT = 11, 12, 13
 CREATE_MULTI_FDP, CREATE_SINGLE_FDP, CONVERT_FDP, CONVERT_FDP2 = 24, 25, 26, 58
 CREATE_DB, ATTACH_DB = 14, 15
+NEW_PAGE, ROOT_PAGE_MOVE = 95, 96
+_NEW_PAGE = struct.Struct("<HBIIq")  # LRNEWPAGE: procid, dbid, pgno, objid, dbtime after
 SPACE_OPERATION = 0x08  # fLRPageSpace
 UNIQUE = 0x04  # fLRPageUnique
 SPACE_ROOT_FLAGS = 0x1 | 0x2 | 0x20 | 0x800  # root, leaf, space tree, new record format
@@ -70,6 +72,7 @@ class Replay:
     redone: int = 0
     skipped: int = 0
     space: int = 0
+    root_moves: int = 0
     other_databases: int = 0
     macros: int = 0
     rolled_back: int = 0
@@ -80,7 +83,7 @@ class Replay:
         return {"generations": self.generations, "records": self.records, "redone": self.redone,
                 "skipped_already_in_pages": self.skipped,
                 "space_operations_not_redone": self.space,
-                "records_of_other_databases": self.other_databases,
+                "records_of_other_databases": self.other_databases, "root_page_moves_not_redone": self.root_moves,
                 "rolled_back": self.rolled_back, "macros": self.macros, "last_position": self.last_position,
                 "stopped": self.stopped}
 
@@ -486,8 +489,21 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
             if ours and len(raw) > 3 and _dbid(raw) not in ours:
                 replay.other_databases += 1
                 continue
-            if t in NODE_TYPES or t in SPLIT_TYPES or t in MERGE_TYPES or t in (24, 25, 26, 58, 36, 39, 64, 65, 95, 96):
-                rec = PageRecord.parse(raw, where)
+            if t == NEW_PAGE:
+                procid, _, pgno, objid, dbtime = _NEW_PAGE.unpack_from(raw, 1)
+                if (procid, dbtime) not in held and redo.needs(pgno, dbtime):
+                    # ErrLGRIRedoNewPage: an empty pre-initialised page; a split in a macro makes its own.
+                    redo.file.overlay[pgno] = PageImage(pgno, dbtime, 0, 0, objid, 0, b"", [])
+                continue
+            if t == ROOT_PAGE_MOVE:
+                replay.root_moves += 1
+                continue
+            if t in NODE_TYPES or t in SPLIT_TYPES or t in MERGE_TYPES or t in (24, 25, 26, 58, 36, 64, 65):
+                try:
+                    rec = PageRecord.parse(raw, where)
+                except struct.error:
+                    raise RedoError(f"log record {record_name(t)} at {where} is {len(raw)} bytes, too short for a "
+                                    "page record", path=files.path) from None
                 batch = held.get((rec.procid, rec.dbtime))
                 if batch is not None and t != 36:
                     batch.append(rec)
@@ -503,6 +519,11 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     open_sessions = sorted(p for p, ops in redo.versions.open.items() if ops)
     problems = redo.rollback_open()
     replay.rolled_back = redo.versions.undone
+    if replay.root_moves:
+        findings.append(Finding("warn-root-page-moves", (
+            f"the log holds {replay.root_moves} root page move(s) (database shrink, lrtypRootPageMove) that this "
+            "reader does not replay: if a table's root moved while the backup ran, its rows may be read from "
+            "the old root")))
     if open_sessions:
         findings.append(Finding("esent-open-transactions", (
             f"{len(open_sessions)} transaction(s) were still open at the end of the log; their changes were "
