@@ -323,3 +323,14 @@ def test_a_clean_shutdown_database_is_read_from_its_pages_without_logs(backup_di
     docs = _records(src)[Document]
     assert len(docs) == 1059 and src.info["state"] == "CleanShutdown" and src.info["replay"] == {}
     assert not [f for f in src.findings if f.code.startswith("warn-dirty") or f.code == "esent-replay"]
+
+
+def test_a_gap_in_the_later_log_generations_is_refused_by_name(backup_dir, tmp_path):
+    """Generation 3 present while 2 is missing: replaying 1 alone would silently drop 3's changes."""
+    log = (backup_dir / "new" / "RVN00001.log").read_bytes()
+    folder = _copy_backup(backup_dir, tmp_path / "gap", log)
+    third = bytearray(log[:4096])
+    third[4:8] = (3).to_bytes(4, "little")  # the header's generation (LGFILEHDR_FIXED.le_lGeneration)
+    (folder / "new" / "RVN00003.log").write_bytes(bytes(third) + bytes(4096))
+    with pytest.raises(SourceError, match=r"generation 2 \(RVN00002.log\) is missing"):
+        _records(open_source(folder))

@@ -453,6 +453,13 @@ def recover(file: EsentFile, files: EsentFiles, findings: list[Finding]) -> dict
     while gen in logs:
         chain.append(logs[gen])
         gen += 1
+    later = sorted(g for g in logs if g > gen)
+    if later:
+        raise SourceError(
+            f"log generation {_gen_name(gen, base)} is missing between {_gen_name(gen - 1, base)} and "
+            f"{_gen_name(later[0], base)}: the changes of the later logs cannot be replayed without it (ESE "
+            "recovery stops there too); restore the missing file, or pass --force-dirty to read the pages alone",
+            path=files.path)
     redo = Redo(file)
     replay = redo.replay
     held: dict[tuple[int, int], list[PageRecord]] = {}
