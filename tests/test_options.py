@@ -251,8 +251,10 @@ def test_types_leave_out_legacy_attachments_and_rate_limits_hold(ravendb, new_da
     limited = new_database("rate")
     report = _load(ravendb.url, limited, real(NORTHWIND), transport, tmp_path, "--rate-limit", "1000",
                    "--max-mb-per-s", "0.5")
-    assert report["counts"]["documents"] == 1059
-    assert report["timings"]["throttled_s"] > 1.0 and report["timings"]["total_s"] > 2.0
+    c = report["counts"]
+    assert c["documents"] == 1059 and report["timings"]["throttled_s"] > 0
+    # never faster than the budget allows (at most one second of carried-over budget)
+    assert report["timings"]["total_s"] >= max(c["documents_sent"] / 1000, c["bytes_sent"] / 0.5e6) - 1.0
 
 
 def test_transform_marks_unchanged_parts_and_keeps_nul_documents_exact():
