@@ -18,7 +18,9 @@ Rows are JSON text with a BOM (BSON for rows written by older builds, told apart
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -58,16 +60,19 @@ def row(value: bytes, what: str, shown: str) -> dict[str, Any]:
 
 
 def etag_text(value: Any) -> str | None:
-    """The etag of a files row: 3.0 writes the Guid text, later builds base64 of its 16 bytes."""
+    """The etag of a files row as 3.x's ``Etag.ToString()``: schema 1.1 (3.5) stores base64 of the
+    etag's 16 bytes, schema 1.0 (3.0) the text of a ``Guid`` made from them, whose first three groups
+    are byte-swapped (``Schema/Updates/From10To11.cs``: ``Guid.Parse(etag).ToByteArray()``)."""
     if not isinstance(value, str):
         return None
-    if len(value) == 24 and value.endswith("=="):
-        import base64
-
-        raw = base64.b64decode(value)
-        h = raw.hex().upper()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    return value.upper()
+    try:
+        raw = base64.b64decode(value, validate=True) if len(value) == 24 else uuid.UUID(value).bytes_le
+    except ValueError:
+        return None
+    if len(raw) != 16:
+        return None
+    h = raw.hex().upper()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class FileRow:
