@@ -50,6 +50,7 @@ def _differences(client: RavenClient, reference: str, db: str, ignore_last_modif
 
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_transform_script_gives_the_same_documents_through_every_transport_and_convert(
         ravendb, new_database, tmp_path):
     """A script that renames a field and drops a collection: the server's own import of the 3.x file
@@ -102,6 +103,7 @@ def test_collections_types_and_id_prefixes(ravendb, new_database, tmp_path, tran
 
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_exclude_expired_matches_the_servers_include_expired_false(ravendb, new_database, tmp_path):
     source = generated("expiring-300-nosys.ravendump", docs=300, expiration=True, system_docs=False)
     client = RavenClient(ravendb.url)
@@ -236,6 +238,7 @@ def test_inspect_predicts_what_the_options_keep(capsys):
 
 
 @pytest.mark.server
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["import", "bulk-insert"])
 def test_types_leave_out_legacy_attachments_and_rate_limits_hold(ravendb, new_database, tmp_path, transport):
     """The server imports legacy attachments whatever OperateOnTypes says (§2): --types leaves them out
@@ -270,6 +273,7 @@ def test_transform_marks_unchanged_parts_and_keeps_nul_documents_exact():
 
 
 @pytest.mark.server
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["import", "bulk-insert"])
 def test_verify_takes_the_loads_options(ravendb, new_database, tmp_path, capsys, transport):
     script = tmp_path / "transform.js"
@@ -289,6 +293,7 @@ def test_verify_takes_the_loads_options(ravendb, new_database, tmp_path, capsys,
 
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_resume_refuses_other_selection_options(ravendb, new_database, tmp_path, capsys):
     db = new_database("resume")
     _load(ravendb.url, db, real(NORTHWIND), "import", tmp_path, "--collections", "Orders")
