@@ -61,16 +61,21 @@ class EsentRavenFS:
             raw_etag = r.get("etag")
             value = {"name": name, "total_size": int64(r.get("total_size")), "uploaded_size": int64(r.get("uploaded_size")),
                      "etag": etag_text(raw_etag) if isinstance(raw_etag, bytes) and len(raw_etag) == 16 else None,
-                     "metadata": row(metadata.encode("utf-8"), where, self.shown) if isinstance(metadata, str) else None}
+                     "metadata": self._json(metadata, where)}
             yield FileRow(str(name).lower().encode("utf-8"), value, self.shown)
 
     def configs(self) -> Iterator[tuple[str, Any]]:
         if "config" not in self.store.tables:
             return
         for n, r in enumerate(self.store.table("config").rows()):
-            text = r.get("metadata")
-            value = row(text.encode("utf-8"), f"config row {n}", self.shown) if isinstance(text, str) else None
-            yield str(r.get("name")), value
+            yield str(r.get("name")), self._json(r.get("metadata"), f"config row {n}")
+
+    def _json(self, value: Any, where: str) -> dict[str, Any] | None:
+        """A JSON column: text (``LongText``), or bytes (JSON or BSON) in the oldest schemas; ``None``
+        when the column is empty."""
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        return row(value, where, self.shown) if isinstance(value, bytes) else None
 
     def _index(self) -> dict[str, array]:
         """``name`` (lower-cased) -> ``array('q')`` of ``(file_pos, page_id, page_size)`` triples."""
