@@ -38,7 +38,15 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ravenmigrate.records import Attachment, AttachmentDeletion, Document, DocumentDeletion, Identity, Index
+from ravenmigrate.records import (
+    Attachment,
+    AttachmentDeletion,
+    Document,
+    DocumentDeletion,
+    File,
+    Identity,
+    Index,
+)
 from ravenmigrate.sinks.server.jsonout import dumps
 from ravenmigrate.sources import open_source
 from ravenmigrate.sources.live3x import oauth
@@ -70,6 +78,7 @@ class Database:
         self.attachment_tombstones: dict[str, tuple[str, int]] = {}
         self.indexes: list[tuple[str, Any]] = []
         self.identities: dict[str, int] = {}
+        self.files: dict[str, tuple[str, bytes | None, Any, int]] = {}  # a RavenFS source: served as /fs/NAME
         self.periodic_export = periodic_export
 
     def next_etag(self) -> int:
@@ -90,6 +99,9 @@ class Database:
                 self.delete(rec.key)
             elif isinstance(rec, AttachmentDeletion):
                 self.attachments.pop(rec.key.lower(), None)
+            elif isinstance(rec, File):
+                data = None if rec.content is None else b"".join(rec.content.chunks())
+                self.files[rec.key.lower()] = (rec.key, data, rec.metadata, self.next_etag())
 
     def put_raw(self, key: str, data: bytes, span: tuple[int, int] | None) -> int:
         """Store *data* (a whole 3.x document, ``@metadata`` included) under the next etag; its
@@ -439,13 +451,19 @@ class Handler(BaseHTTPRequestHandler):
         s = self.server.settings
         if path == "/build/version" and method == "GET":  # BuildController
             return self._send(200, {"ProductVersion": s.product, "BuildVersion": str(s.build)})
+        db = self.server.db
         if path == "/databases" and method == "GET":  # DatabasesController
-            return self._send(200, [self.server.db.name])
+            return self._send(200, [] if db.files else [db.name])
         if path == "/fs" and method == "GET":  # FileSystemsController
-            return self._send(200, [])
+            return self._send(200, [db.name] if db.files else [])
+        m = re.fullmatch(r"/fs/([^/]+)/(streams/files|files/.+)", path)
+        if m and db.files and m.group(1).lower() == db.name.lower() and method == "GET":
+            return self._files_stream(query) if m.group(2) == "streams/files" else self._file(m.group(2)[6:])
         m = re.fullmatch(r"/databases/([^/]+)/(.+)", path)
-        if not m or m.group(1).lower() != self.server.db.name.lower():
-            return self._send(503, {"Error": f"Could not find a resource named: {m.group(1) if m else path}"})
+        if not m or m.group(1).lower() != db.name.lower() or db.files:
+            # an unknown database or file system is 503 (3.5 Raven.Database/Common/ResourceApiController.cs)
+            name = re.match(r"/(?:databases|fs)/([^/]+)", path)
+            return self._send(503, {"Error": f"Could not find a resource named: {name.group(1) if name else path}"})
         rest = m.group(2)
         if rest == "studio-tasks/next-operation-id" and method == "GET" and s.build >= 35000:
             with self.server.lock:
@@ -461,6 +479,30 @@ class Handler(BaseHTTPRequestHandler):
         if rest == "bulk_docs" and method == "POST":
             return self._batch(body)
         self._send(400, {"Error": f"emulator: no route for {method} {path}"})
+
+    def _files_stream(self, query: dict[str, str]) -> None:
+        """FilesStreamsController.StreamFilesGet: up to ``pageSize`` FileHeaders after ``etag``, each
+        followed by a new line, in ``{"Results": [...]}``."""
+        db = self.server.db
+        after, size = to_int(query.get("etag")), int(query.get("pageSize") or 2**31 - 1)
+        with db.lock:
+            files = sorted((e, k, d, m) for k, d, m, e in db.files.values() if e > after)[:size]
+        headers = []
+        for e, key, data, meta in files:
+            name = key.rsplit("/", 1)[-1]
+            directory = "/" + key.rsplit("/", 1)[0] if "/" in key else "/"
+            length = None if data is None else len(data)
+            headers.append(dumps({"Name": name, "FullPath": "/" + key, "Directory": directory, "Path": directory,
+                                  "Extension": os.path.splitext(name)[1], "TotalSize": length, "UploadedSize": length or 0,
+                                  "Metadata": meta, "Etag": to_str(e), "IsTombstone": False}))
+        self._send(200, b'{"Results":[' + b",".join(h + b"\r\n" for h in headers) + b"]}")
+
+    def _file(self, escaped: str) -> None:
+        """FilesController.Get: the bytes, 404 for an unknown (or deleted) file."""
+        found = self.server.db.files.get(escaped.lower())
+        if found is None or found[1] is None:
+            return self._send(404, b"")
+        self._send(200, found[1], content_type="application/octet-stream")
 
     def _export(self, body: bytes) -> None:
         """StudioTasksController.ExportDatabase: 3.5 reads ``DownloadOptions`` and

@@ -361,9 +361,10 @@ class Loader:
 
     def _prepare_live(self, src: Any, cp: Checkpoint) -> None:
         """A running 3.x server (sources/live3x): the export starts where the last load ended."""
+        from ...sources.live3x.filesystem import LiveFileSystemSource
         from ...sources.live3x.source import LiveDatabaseSource
 
-        if isinstance(src, LiveDatabaseSource):
+        if isinstance(src, LiveDatabaseSource | LiveFileSystemSource):
             from ...sources.live3x.incremental import before_load
 
             self.live = src

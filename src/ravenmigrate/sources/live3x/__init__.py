@@ -1,7 +1,7 @@
 """A running RavenDB 3.x server as a source (docs/live3x.md).
 
 ``http(s)://HOST:PORT/databases/NAME`` reads a database through the export Migrator_V3 asks for;
-``http(s)://HOST:PORT/fs/NAME`` a file system (not readable yet: see :func:`open_live`);
+``http(s)://HOST:PORT/fs/NAME`` a file system through its streams/files endpoints;
 ``http(s)://HOST:PORT`` alone is listed by ``inspect`` (:func:`listing`).
 """
 
@@ -14,6 +14,7 @@ from .url import is_live, parse
 
 if TYPE_CHECKING:  # the HTTP client (and cryptography) are imported only when a URL is read
     from .client import LiveOptions
+    from .filesystem import LiveFileSystemSource
     from .source import LiveDatabaseSource
 
 __all__ = ["is_live", "open_live", "listing"]
@@ -28,7 +29,7 @@ def live_options(options: dict[str, Any]) -> LiveOptions:
 
 
 def open_live(text: str, *, compact: bool = False, salvage: bool = False, runs: bool = False,
-              rejects: Any = None, **options: Any) -> LiveDatabaseSource:
+              rejects: Any = None, **options: Any) -> LiveDatabaseSource | LiveFileSystemSource:
     """The source *text* names; options other than the connection ones (raw-storage ones) are ignored."""
     from .source import LiveDatabaseSource
 
@@ -37,8 +38,9 @@ def open_live(text: str, *, compact: bool = False, salvage: bool = False, runs: 
         return LiveDatabaseSource(url, live_options(options), compact=compact, salvage=salvage, runs=runs,
                                   rejects=rejects)
     if url.kind == "fs":
-        raise UnsupportedSource("reading a live 3.x file system needs the RavenFS conversion, which this "
-                                "version does not have yet (docs/live3x.md)", path=text)
+        from .filesystem import LiveFileSystemSource
+
+        return LiveFileSystemSource(url, live_options(options))
     raise UnsupportedSource("a server URL names no database: add /databases/NAME (inspect lists them)", path=text)
 
 

@@ -1,6 +1,7 @@
 """Incremental runs and resuming a live load (docs/live3x.md "Incremental state").
 
-Before a load, the etags to start from are read from the target's migration-state document,
+Before a load, the etags to start from (a database's four, a file system's RavenFS etag) are read
+from the target's migration-state document,
 ``Raven/Migration/Status/{v3.0|v3.5}/{database}/{server}``, the document Migrator_V3 keeps
 (fitzchak/ravendb v4.1 ``Migrator.cs``, ``AbstractLegacyMigrator.cs`` GetLastMigrationState,
 ``LastEtagsInfo.cs``); with one, deletions are exported too (``ExportDeletions``). After a completed
@@ -19,42 +20,46 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import ServerError
-from .export import Etags
+from .etag import EMPTY
+from .filesystem import LiveFileSystemSource
 from .source import LiveDatabaseSource
 
+LiveSource = LiveDatabaseSource | LiveFileSystemSource
+# LastEtagsInfo (Migrator_V3's LastEtagsInfo.cs): every field present, empty etags by default.
+EMPTY_STATE = {"ServerUrl": None, "DatabaseName": None, "LastDocsEtag": EMPTY, "LastDocDeleteEtag": EMPTY,
+               "LastAttachmentsEtag": EMPTY, "LastAttachmentsDeleteEtag": EMPTY, "LastRavenFsEtag": EMPTY}
 
-def before_load(src: LiveDatabaseSource, client: Any, database: str, cp: Any, resume: bool,
+
+def before_load(src: LiveSource, client: Any, database: str, cp: Any, resume: bool,
                 log: Callable[[str], None]) -> None:
-    """Choose the export's start etags (and whether to export deletions) for this load."""
+    """Choose where the export starts (and, for a database, whether deletions are exported)."""
     state = cp.source_state
     if resume and state.get("start") is not None:
-        src.start = Etags.from_json(state["start"])
-        src.export_deletions = bool(state.get("deletions"))
+        src.begin(state["start"])
         if src.fingerprint() != state.get("fingerprint"):
-            log(f"{src.path} changed since the interrupted run: sending its whole export again "
-                "(resuming by count would skip the wrong items)")
+            log(f"{src.path} may have changed since the interrupted run: sending all of it again "
+                "(resuming by count could skip the wrong items)")
             cp.acked = [0] * cp.streams
             cp.acked_bytes = [0] * cp.streams
         return
     previous = read_state(client, database, src.state_key)
-    src.start = Etags.from_json(previous) if previous else Etags()
-    src.export_deletions = previous is not None
-    cp.source_state = {"state_key": src.state_key, "start": src.start.to_json(),
-                       "deletions": src.export_deletions, "fingerprint": src.fingerprint()}
+    src.begin(previous)
+    cp.source_state = {"state_key": src.state_key, "start": src.start_state(), "fingerprint": src.fingerprint()}
     cp.save()
     if previous:
-        log(f"incremental run: exporting what changed in {src.path} after {src.start.to_json()}")
+        log(f"incremental run: reading what changed in {src.path} after {src.start_state()}")
 
 
-def after_load(src: LiveDatabaseSource, client: Any, database: str, cp: Any) -> None:
-    """Keep the export's last etags, in the target (as Migrator_V3) and in the checkpoint."""
-    if src.last_state is None:
+def after_load(src: LiveSource, client: Any, database: str, cp: Any) -> None:
+    """Keep where the export ended, in the target (as Migrator_V3) and in the checkpoint."""
+    end = src.end_state()
+    if end is None:
         return
-    document = {"ServerUrl": src.url.server, "DatabaseName": src.url.name, **src.last_state.to_json(),
-                "LastRavenFsEtag": (read_state(client, database, src.state_key) or {}).get("LastRavenFsEtag")
-                or "00000000-0000-0000-0000-000000000000"}
+    document = {**EMPTY_STATE, **(read_state(client, database, src.state_key) or {}),
+                "ServerUrl": src.url.server, "DatabaseName": src.url.name, **end}
+    document.pop("@metadata", None)
     client.json("PUT", f"/databases/{_q(database)}/docs?id={_q(src.state_key)}", document)
-    cp.source_state = {**cp.source_state, "last": src.last_state.to_json()}
+    cp.source_state = {**cp.source_state, "last": end}
     cp.save()
 
 

@@ -62,6 +62,19 @@ class LiveDatabaseSource:
         """Where Migrator_V3 keeps the last etags in the target (Migrator.cs MigrationStateKeyBase)."""
         return f"{STATE_KEY_PREFIX}{self.build.major}/{self.url.name}/{self.url.server}"
 
+    # -- the incremental protocol (incremental.py) ------------------------------------------------
+    def begin(self, state: dict | None) -> None:
+        """Start after *state* (a migration-state document, or a checkpoint's start); with one,
+        deletions are exported too (Migrator_V3: ``ExportDeletions = originalState != null``)."""
+        self.start = Etags.from_json(state) if state else Etags()
+        self.export_deletions = bool(state) and state.get("ExportDeletions", True) is not False
+
+    def start_state(self) -> dict:
+        return {**self.start.to_json(), "ExportDeletions": self.export_deletions}
+
+    def end_state(self) -> dict | None:
+        return None if self.last_state is None else self.last_state.to_json()
+
     def fingerprint(self) -> str:
         """What changes whenever a document or attachment is put or deleted (``stats``)."""
         stats = self.client.ok("GET", self.url.path("stats"), what="database statistics").json()
