@@ -334,3 +334,43 @@ def test_a_gap_in_the_later_log_generations_is_refused_by_name(backup_dir, tmp_p
     (folder / "new" / "RVN00003.log").write_bytes(bytes(third) + bytes(4096))
     with pytest.raises(SourceError, match=r"generation 2 \(RVN00002.log\) is missing"):
         _records(open_source(folder))
+
+
+# The RavenDB 2.0 (build 2380, schema 4.5) and 2.5 (build 2952, schema 4.8) Esent backups of the same
+# Northwind database: public files of RavenDB's repository (Raven.SlowTests/Migration/Backups/ on
+# v3.0/v3.5), read by git blob id from a local clone when one is there.
+PUBLIC_2X = {"northwind.esent.2380.zip": "f00b6cece8f3b4aa2b6ef3c0de6fca3658a340c8",
+             "northwind.esent.2952.zip": "54ec18dd48b6a6e3d627d4da27603984ec39daf2"}
+CLONES = [Path("/work/.mirror/mynkow+ravendb/repo"), Path("/work/.mirror/ravendb+ravendb/repo")]
+
+
+def _public(name: str, tmp_path_factory) -> Path:
+    import subprocess
+
+    for clone in CLONES:
+        if clone.exists():
+            blob = subprocess.run(["git", "--git-dir", str(clone), "cat-file", "blob", PUBLIC_2X[name]],
+                                  capture_output=True, check=False)
+            if blob.returncode == 0:
+                out = tmp_path_factory.mktemp("public") / name
+                out.write_bytes(blob.stdout)
+                return out
+    pytest.skip(f"{name} (RavenDB's public Raven.SlowTests/Migration/Backups) is not available here")
+
+
+@pytest.mark.parametrize(("name", "schema", "transformers"), [("northwind.esent.2380.zip", "4.5", 0),
+                                                                ("northwind.esent.2952.zip", "4.8", 1)])
+def test_ravendb_2x_esent_backups_replay_to_the_same_bodies(name, schema, transformers, tmp_path_factory):
+    """BSON bodies and metadata, 2.x identities (Raven/Etag); the log's Backup2 record (35 bytes + path)
+    and the document only in the log included."""
+    src = open_source(_public(name, tmp_path_factory))
+    got = _records(src)
+    assert src.era == f"2.x Esent (schema {schema})"
+    docs = {d.id: json.loads(d.data) for d in got[Document]}
+    voron = {d.id: json.loads(d.data) for d in _records(open_source(real(VORON)))[Document]}
+    assert set(docs) == set(voron) and len(docs) == 1060
+    for key in docs:
+        if key != "Raven/Backup/Status":
+            assert _without_times(docs[key]) == _without_times(voron[key]), key
+    assert {i.key: i.value for i in got[Identity]} == {"Raven/Etag": 1}
+    assert len(got[Index]) == 4 and len(got.get(Transformer, [])) == transformers

@@ -103,8 +103,8 @@ def record_size(buf: bytes | memoryview, pos: int) -> int:
         return 3 + u16(1)
     if t == 54:
         return 7 + u32(3)
-    if t == 60:
-        return 36 + u16(34)
+    if t == 60:  # LRLOGBACKUP: phase, type (4-byte enum), scope, dbid, BKINFO (24), reserved, cbPath
+        return 35 + u16(33)
     if 67 <= t <= 75 or 82 <= t <= 91:
         return 5 + u32(1)
     if t == FRAGMENT_BEGIN:
