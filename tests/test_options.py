@@ -302,3 +302,32 @@ def test_resume_refuses_other_selection_options(ravendb, new_database, tmp_path,
     assert cli.main([*args, "--collections", "Companies"]) == 1
     assert "other options of what to migrate" in capsys.readouterr().err
     assert cli.main([*args, "--collections", "Orders"]) == 0
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_transform_script_on_legacy_revisions_where_the_server_faults(ravendb, new_database, tmp_path):
+    """RavenDB 4.1's own import faults on legacy revisions when a TransformScript is set (the patched
+    document loses its change vector: NullReferenceException in RevisionsStorage.Put); ravenmigrate
+    patches them and keeps their RV: change vectors, the same through the import transport and convert."""
+    from ravenmigrate.errors import ServerError
+
+    source = real("Revisions_3.5.35220.ravendump")
+    code = "this.Patched = true;"
+    script = tmp_path / "patch.js"
+    script.write_text(code)
+    client = RavenClient(ravendb.url)
+    config = {"Default": {"Disabled": False}, "Collections": {}}
+    server, via_import, via_convert = new_database("srv"), new_database("imp"), new_database("conv")
+    for db in (server, via_convert):
+        client.json("POST", f"/databases/{db}/admin/revisions/config", config)
+    with pytest.raises(ServerError, match="NullReferenceException"):
+        client.import_file(server, str(source), {**DEFAULT_IMPORT_OPTIONS, "TransformScript": code})
+    _load(ravendb.url, via_import, source, "import", tmp_path, "--transform-script", str(script))
+    _convert_and_import(client, via_convert, source, tmp_path, "--transform-script", str(script))
+    state = read_state(client, via_import)
+    revisions = state.revisions["users/1"]
+    assert [r["@metadata"]["@change-vector"] for r in revisions] == [
+        f"RV:{n}-AAAAAQAAAQAAAAAAAAAAAw" for n in (4, 3, 2, 1)]
+    assert all(r["Patched"] is True for r in revisions) and state.documents["users/1"]["Patched"] is True
+    assert _differences(client, via_import, via_convert) == []
