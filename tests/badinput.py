@@ -39,6 +39,7 @@ class Case:
     data: bytes
     suffix: str
     source: str
+    kind: str
 
 
 @cache
@@ -152,26 +153,26 @@ def case(seed: int) -> Case | None:
     kind = KINDS[seed % len(KINDS)]
     if kind == "voron-zip":
         what, data = _voron(rng)
-        return Case(f"{seed}: {kind} {VORON}: {what}", data, ".zip", VORON)
+        return Case(f"{seed}: {kind} {VORON}: {what}", data, ".zip", VORON, kind)
     name = rng.choice(DUMPS)
     if kind == "empty":
         data = rng.choice((b"", _packed(b""), b"\r\n  ", b"\xef\xbb\xbf"))
-        return Case(f"{seed}: {kind} {data!r}", data, ".ravendump", name)
+        return Case(f"{seed}: {kind} {data!r}", data, ".ravendump", name, kind)
     text = plain(name)
     if kind in ("gzip-truncate", "gzip-flip"):
         packed = _packed(text)
         at = rng.randrange(10, len(packed) - 1)
         if kind == "gzip-truncate":
-            return Case(f"{seed}: {kind} {name} at {at}", packed[:at], ".ravendump", name)
+            return Case(f"{seed}: {kind} {name} at {at}", packed[:at], ".ravendump", name, kind)
         flipped = packed[:at] + bytes([packed[at] ^ (1 << rng.randrange(8))]) + packed[at + 1:]
-        return Case(f"{seed}: {kind} {name} at {at}", flipped, ".ravendump", name)
+        return Case(f"{seed}: {kind} {name} at {at}", flipped, ".ravendump", name, kind)
     damaged = _json_damage(rng, kind, text)
     if damaged is None:
         return None
     what, data = damaged
     packed = rng.random() < 0.5
     return Case(f"{seed}: {kind} {name} {what}", _packed(data) if packed else data,
-                ".ravendump" if packed else ".json", name)
+                ".ravendump" if packed else ".json", name, kind)
 
 
 def cases(seed: int, count: int) -> Iterator[Case]:
