@@ -291,3 +291,24 @@ def test_load_goes_on_past_documents_the_server_rejects(ravendb, new_database, t
     client = RavenClient(ravendb.url)
     assert client.stats(db)["CountOfDocuments"] == 4
     assert all(client.get_document(db, f"things/{i}") is not None for i in range(1, 5))
+
+
+def test_voron_bom_variants_attachments_and_index_definitions(tmp_path, capsys):
+    """The BOM a 3.5 writer may put before stored JSON, in every JSON a Voron backup holds: metadata
+    rows (above), attachment headers and IndexDefinitions files; the storage key of a tree is never
+    decoded leniently (non-UTF-8 keys: test_voron_key_that_is_not_utf8_is_a_located_error)."""
+    builder = voron_builder.StorageBuilder()
+    builder.add_tree("documents", [(b"users/1", b'{"Name":"a"}')])
+    builder.add_tree("documents_metadata", [(b"users/1", voron_builder.metadata_row("users/1", 1, {}, bom=True))])
+    voron_builder.attachment_trees(builder, [("docs/a.txt", b"hello", {"Content-Type": "text/plain"})], bom=True)
+    dest = tmp_path / "voron"
+    dest.mkdir()
+    builder.write(dest)
+    (dest / "IndexDefinitions").mkdir()
+    definition = {"Name": "Users/ByName", "Map": "from u in docs.Users select new { u.Name }", "Maps": [
+        "from u in docs.Users select new { u.Name }"], "LockMode": "Unlock"}
+    (dest / "IndexDefinitions" / "1.index").write_bytes(b"\xef\xbb\xbf" + json.dumps(definition, indent=2).encode())
+    rc, out, err = run(capsys, "inspect", str(dest), "--json")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["counts"]["Docs"] == 1 and report["counts"]["Attachments"] == 1 and report["counts"]["Indexes"] == 1
