@@ -119,7 +119,8 @@ def verify_live(url: str, ravendb_url: str, database: str, **source_options) -> 
 LIVE_DUMPS = [NORTHWIND, "Revisions_3.5.35220.ravendump", "Periodic_full_3.5.ravendump",
               pytest.param("Northwind_2.5.dump", marks=pytest.mark.slow),
               pytest.param("Sandbox_2.0.ravendump", marks=pytest.mark.slow),
-              pytest.param("MvcMusicStore_2.0.json", marks=pytest.mark.slow)]
+              pytest.param("MvcMusicStore_2.0.json", marks=pytest.mark.slow),
+              pytest.param("northwind.voron.3528.zip", marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("name", LIVE_DUMPS)
@@ -315,3 +316,19 @@ def test_live_file_system_matches_file_source(ravendb, new_database, tmp_path):
         assert report["ok"], json.dumps(report, default=str)[:3000]
         again = live_load(url, ravendb.url, db_live, tmp_path)
         assert again["counts"]["documents_sent"] == 0
+
+
+def test_convert_live_database_to_4x_dump(tmp_path):
+    """``convert http://.../databases/db -o OUT`` writes the dump ``convert`` of the same export
+    stream saved to a file writes."""
+    import gzip
+
+    with Emulator(real(NORTHWIND)) as emu:
+        saved = tmp_path / "export.ravendump"
+        saved.write_bytes(export_bytes(emu.url))
+        live, offline = tmp_path / "live.ravendbdump", tmp_path / "offline.ravendbdump"
+        out = cli("convert", emu.url, "-o", str(live), "-q")
+        assert out.returncode == 0, out.stderr
+        assert cli("convert", str(saved), "-o", str(offline), "-q").returncode == 0
+        assert gzip.decompress(live.read_bytes()) == gzip.decompress(offline.read_bytes())
+        assert emu.state()["exports"][-1]["options"]["ExportDeletions"] is False
