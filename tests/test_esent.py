@@ -374,3 +374,17 @@ def test_ravendb_2x_esent_backups_replay_to_the_same_bodies(name, schema, transf
             assert _without_times(docs[key]) == _without_times(voron[key]), key
     assert {i.key: i.value for i in got[Identity]} == {"Raven/Etag": 1}
     assert len(got[Index]) == 4 and len(got.get(Transformer, [])) == transformers
+
+
+def test_a_damaged_zip_leaves_no_temporary_copy(tmp_path, monkeypatch):
+    """Zipped input is copied into a private temporary folder; an unreadable database file inside
+    must not leave that copy behind."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("new/Data", b"\0" * 5000)
+    with pytest.raises(SourceError, match="too short"):
+        _records(open_source(bad))
+    assert not list(tmp_path.glob("ravenmigrate-esent-*"))

@@ -28,7 +28,11 @@ class EsentStore:
         self.path = files.path
         self.findings: list[Finding] = []
         self.replay: dict[str, Any] = {}
-        self.file = EsentFile(files.data_file, shown=f"{files.path} ({files.data_file.name})")
+        try:
+            self.file = EsentFile(files.data_file, shown=f"{files.path} ({files.data_file.name})")
+        except BaseException:
+            files.close()  # the temporary copy of zipped input goes with the error
+            raise
         try:
             if not self.file.header.clean:
                 self._recover(force_dirty)
