@@ -121,3 +121,35 @@ def test_tally_twins_agree():
         {}, 0, [], 0, -1, -1)
     with pytest.raises(ValueError):
         native.tally(native.convert_compact_run(compacted, spans, 0, n)[0], array("q"))
+
+
+@pytest.mark.usefixtures("twin")
+def test_damaged_dumps_same_report_with_salvage(tmp_path):
+    """``inspect --salvage`` of damaged dumps (bytes cut, inserted or replaced, files cut short):
+    the same skipped records, findings and counts with and without runs, or the same error."""
+    import random
+
+    clean = tmp_path / "clean.ravendump"
+    generate.generate(clean, docs=800, attachments=5, level=1)
+    raw = gzip.decompress(clean.read_bytes())
+    rng = random.Random(21)
+    damaged = tmp_path / "damaged.ravendump"
+    skipped = 0
+    for k in range(8):
+        b = bytearray(raw)
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(100, len(b) - 100)
+            b[i:i + rng.randrange(1, 30)] = rng.choice([b"", b"}", b"{", b'"', b"\xff", b",,", b"]"])
+        if k % 3 == 0:
+            b = b[:rng.randrange(len(b) // 2, len(b))]
+        damaged.write_bytes(gzip.compress(bytes(b), 1))
+        outcomes = []
+        for runs in (False, True):
+            try:
+                outcomes.append(inspect(str(damaged), salvage=True, runs=runs))
+            except SourceError as exc:
+                outcomes.append(str(exc))
+        assert outcomes[0] == outcomes[1], k
+        if isinstance(outcomes[0], dict):
+            skipped += sum(w["code"] == "skipped-record" for w in outcomes[0]["warnings"])
+    assert skipped > 0  # the damage was seen, not read past
