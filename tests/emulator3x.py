@@ -578,6 +578,31 @@ class Handler(BaseHTTPRequestHandler):
                          "stats": self.server.db.stats()})
 
 
+def self_signed(folder: Path, host: str) -> tuple[str, str]:
+    """A new key and self-signed certificate for *host* (an IP address), as PEM files in *folder*."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", metavar="SRC", help="any source ravenmigrate reads")
@@ -592,6 +617,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stall-after-docs", type=int, default=0, help="test knob: stop sending after N documents")
     p.add_argument("--no-periodic-export", action="store_true",
                    help="without the PeriodicExport bundle: deletions leave no tombstones")
+    p.add_argument("--https", metavar="DIR",
+                   help="test knob: serve HTTPS with a new self-signed certificate for 127.0.0.1, written to DIR/cert.pem")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
     args.product = "3.5" if args.build >= 35000 else "3.0"
@@ -608,8 +635,16 @@ def main(argv: list[str] | None = None) -> None:
     db = Database(args.name, periodic_export=not args.no_periodic_export)
     db.load(args.source)
     server = Server((args.host, args.port), args, db)
+    scheme = "http"
+    if args.https:
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*self_signed(Path(args.https), args.host))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     print(f"emulator3x: {args.source} as {args.name} (build {args.build}, {len(db.docs)} documents) on "
-          f"http://{args.host}:{server.server_address[1]}", flush=True)
+          f"{scheme}://{args.host}:{server.server_address[1]}", flush=True)
     server.serve_forever()
 
 

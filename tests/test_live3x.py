@@ -255,7 +255,11 @@ def test_windows_credentials_ntlm():
 
 
 # -- the 3.x server dies mid-run ---------------------------------------------------------------------------
-def test_source_killed_mid_run_then_resume(ravendb, new_database, tmp_path):
+@pytest.mark.parametrize("changed", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["unchanged", "changed-meanwhile"])
+def test_source_killed_mid_run_then_resume(ravendb, new_database, tmp_path, changed):
+    """Unchanged: --resume skips what was acknowledged. Changed before the resume (a document put on
+    the restarted server): the statistics differ, so everything is sent again and nothing is lost."""
     db = new_database("killed")
     report = tmp_path / "load.json"
     checkpoint = tmp_path / "load.json.checkpoint"
@@ -281,10 +285,14 @@ def test_source_killed_mid_run_then_resume(ravendb, new_database, tmp_path):
     acked = sum(Checkpoint.load(checkpoint).acked)
     assert 200 <= acked < 1059
     with Emulator(real(NORTHWIND), port=emu.port) as again:
+        if changed:
+            again.batch([{"Method": "PUT", "Key": "companies/late-1", "Document": {"Name": "Late"},
+                          "Metadata": {"Raven-Entity-Name": "Companies"}}])
         resumed = cli(*args, "--resume")
         assert resumed.returncode == 0, resumed.stderr
         rep = json.loads(report.read_text())
-        assert rep["counts"]["already_acknowledged"] == acked
+        assert rep["counts"]["already_acknowledged"] == (0 if changed else acked)
+        assert ("sending all of it again" in resumed.stderr) == changed
         result = verify_live(again.url, ravendb.url, db)
         assert result["ok"], json.dumps(result, default=str)[:3000]
 
@@ -332,3 +340,13 @@ def test_convert_live_database_to_4x_dump(tmp_path):
         assert cli("convert", str(saved), "-o", str(offline), "-q").returncode == 0
         assert gzip.decompress(live.read_bytes()) == gzip.decompress(offline.read_bytes())
         assert emu.state()["exports"][-1]["options"]["ExportDeletions"] is False
+
+
+def test_https_certificate_verification(tmp_path):
+    with Emulator(real("Periodic_full_3.5.ravendump"), "--https", str(tmp_path / "tls")) as emu:
+        url = f"https://127.0.0.1:{emu.port}/databases/db"
+        refused = cli("inspect", url)
+        assert refused.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert cli("inspect", url, "--source-ca", str(tmp_path / "tls" / "cert.pem")).returncode == 0
+        assert cli("inspect", url, "--source-insecure").returncode == 0
