@@ -312,3 +312,18 @@ def test_voron_bom_variants_attachments_and_index_definitions(tmp_path, capsys):
     assert rc == 0, err
     report = json.loads(out)
     assert report["counts"]["Docs"] == 1 and report["counts"]["Attachments"] == 1 and report["counts"]["Indexes"] == 1
+
+
+def test_voron_metadata_in_bson_is_read(tmp_path, capsys):
+    """Metadata is written by the same WriteToBinary as bodies (DocumentsStorageActions.cs), so the reader
+    applies the bodies' JSON-or-BSON rule (codecs.body) to it as well."""
+    builder = voron_builder.StorageBuilder()
+    meta = {"Raven-Entity-Name": "Users", "Raven-Clr-Type": "Users.User, App", "Rank": 3}
+    builder.add_tree("documents", [(b"users/1", b'{"Name":"a"}')])
+    builder.add_tree("documents_metadata", [(b"users/1", voron_builder.metadata_row("users/1", 1, meta, bson=True))])
+    dest = tmp_path / "voron"
+    dest.mkdir()
+    builder.write(dest)
+    rc, out, err = run(capsys, "inspect", str(dest), "--json")
+    assert rc == 0, err
+    assert json.loads(out)["collections"] == {"Users": 1}

@@ -2,8 +2,10 @@
 
 Row layout (docs/formats/storage-3x.md §4 "RavenDB 3.x Voron trees", docs/formats/dumps-3x.md §11.3): etag (16 bytes) ‖
 Int32 LE byte length ‖ UTF-8 original-case id ‖ Int64 LE ``DateTime.ToBinary()`` last-modified ‖
-JSON metadata, which some 3.5 writers start with a UTF-8 BOM (read like any 3.x JSON,
-``codecs.jsonvalue``: BOM, lenient forms, deep nesting refused, long integers kept). An export adds ``@id``, ``Last-Modified``,
+metadata, written by the same ``WriteToBinary`` as the bodies (``DocumentsStorageActions.WriteDocumentMetadata``):
+JSON text, which some 3.5 writers start with a UTF-8 BOM, or RavenDB-BSON, told apart per value by
+the bodies' rule (``codecs.body``, docs/formats/storage-3x.md §2); the JSON is read like any 3.x
+JSON (``codecs.jsonvalue``: lenient forms, deep nesting refused, long integers kept). An export adds ``@id``, ``Last-Modified``,
 ``Raven-Last-Modified``, ``@etag`` and ``Non-Authoritative-Information`` after the stored keys
 (docs/formats/dumps-3x.md §6; the real 3.5 Northwind export shows that order).
 """
@@ -16,6 +18,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from ...codecs.body import decode_body
+from ...codecs.errors import BundleDecodeError
 from ...codecs.jsonvalue import loads
 from ...errors import SourceError
 
@@ -51,7 +55,10 @@ def parse_metadata_row(value: bytes, key: str, shown: str) -> MetadataRow:
             raise ValueError(f"id length {length} does not fit the {len(value)}-byte row")
         doc_id = value[20:end].decode("utf-8")
         (binary,) = _BINARY.unpack_from(value, end)
-        metadata = loads(value[end + 8:])
+        metadata = loads(decode_body(value[end + 8:], what="metadata"))
+    except BundleDecodeError as exc:
+        raise SourceError(f"documents_metadata row {key!r} is malformed: {exc.reason}", path=shown,
+                          section="Docs") from exc
     except (struct.error, ValueError) as exc:
         raise SourceError(f"documents_metadata row {key!r} is malformed: {exc}", path=shown, section="Docs") from exc
     if not isinstance(metadata, dict):
