@@ -46,10 +46,16 @@ class EsentFiles:
     side_document: dict | None = None
     side_document_name: str | None = None
     temp_dir: Path | None = None
+    members: dict[str, str] = field(default_factory=dict)  # extracted file name -> zip member
 
     @property
     def ravenfs(self) -> bool:
         return self.data_file.name == "Data.ravenfs" or self.side_document_name == "Filesystem.Document"
+
+    def shown(self, path: Path) -> str:
+        """How errors name *path*: the input's own path, or ``input.zip (member new/RVN00001.log)``."""
+        member = self.members.get(path.name) if self.temp_dir is not None and path.parent == self.temp_dir else None
+        return f"{self.path} (member {member})" if member else str(path)
 
     def logs(self) -> list[Path]:
         """Every ESE log file (``*.log`` of the log base names) in the log directories, by name.
@@ -140,6 +146,7 @@ def _from_zip(shown: str, path: Path) -> EsentFiles:
         folder = member[: len(member) - len(member.rsplit("/", 1)[-1])]
         root = folder[:-4] if folder.endswith("new/") else folder
         temp = Path(tempfile.mkdtemp(prefix="ravenmigrate-esent-"))
+        members: dict[str, str] = {}
         try:
             for info in zf.infolist():
                 name = info.filename
@@ -148,7 +155,8 @@ def _from_zip(shown: str, path: Path) -> EsentFiles:
                 base = name[len(folder):]
                 if base in DATA_FILES or LOG_NAME.match(base):
                     extract_member(zf, name, temp / base, shown)
-            files = EsentFiles(shown, temp / member[len(folder):], [temp], temp_dir=temp)
+                    members[base] = name
+            files = EsentFiles(shown, temp / member[len(folder):], [temp], temp_dir=temp, members=members)
             files.index_definitions = zip_index_definitions(zf, root + FOLDER + "/", shown)
             for name in SIDE_DOCUMENTS:
                 if root + name in zf.namelist():

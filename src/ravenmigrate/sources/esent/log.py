@@ -123,6 +123,7 @@ class LogHeader:
     file_segments: int
     version: tuple[int, int, int]
     signature: bytes
+    shown: str = ""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -139,22 +140,24 @@ class LogError(SourceError):
     """A log file that cannot be read on (names the file and the log position)."""
 
 
-def read_log_header(path: Path) -> LogHeader:
+def read_log_header(path: Path, shown: str | None = None) -> LogHeader:
+    """The header of the log file *path*; *shown* names it in errors (a zip member, say)."""
+    shown = shown or str(path)
     try:
         with open(path, "rb") as fh:
             raw = fh.read(HEADER_SIZE)
     except OSError as exc:
-        raise LogError(f"cannot read the log file ({exc.strerror})", path=str(path)) from exc
+        raise LogError(f"cannot read the log file ({exc.strerror})", path=shown) from exc
     if len(raw) < _HDR.size:
-        raise LogError(f"log file of {len(raw)} bytes: too short for its header", path=str(path))
+        raise LogError(f"log file of {len(raw)} bytes: too short for its header", path=shown)
     (_, gen, cb_sec, csec_header, csec_file, _, _, _, major, minor, update, sign) = _HDR.unpack_from(raw)
     if major < 8:
         raise LogError(f"ESE log format {major}.{minor}.{update} (the sector format of Windows 7 / Server 2008 R2 "
                        "and older) is not replayed by this reader; recover the database with esentutl /r on Windows "
-                       "or pass --force-dirty", path=str(path))
+                       "or pass --force-dirty", path=shown)
     if cb_sec not in (512, 1024, 2048, 4096) or csec_header < 1 or gen < 1:
-        raise LogError(f"not an ESE log header (segment size {cb_sec}, generation {gen})", path=str(path))
-    return LogHeader(path, gen, cb_sec, csec_header, csec_file, (major, minor, update), sign)
+        raise LogError(f"not an ESE log header (segment size {cb_sec}, generation {gen})", path=shown)
+    return LogHeader(path, gen, cb_sec, csec_header, csec_file, (major, minor, update), sign, shown)
 
 
 def records(header: LogHeader) -> Iterator[tuple[LogPosition, bytes]]:
@@ -164,7 +167,7 @@ def records(header: LogHeader) -> Iterator[tuple[LogPosition, bytes]]:
     of the written segments raises :class:`LogError` naming its position, after every complete
     record before it was yielded.
     """
-    shown = str(header.path)
+    shown = header.shown or str(header.path)
     size = header.segment_size
     gen = header.generation
     with open(header.path, "rb") as fh:

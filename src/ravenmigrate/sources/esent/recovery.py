@@ -29,7 +29,7 @@ class EsentStore:
         self.findings: list[Finding] = []
         self.replay: dict[str, Any] = {}
         try:
-            self.file = EsentFile(files.data_file, shown=f"{files.path} ({files.data_file.name})")
+            self.file = EsentFile(files.data_file, shown=files.shown(files.data_file))
         except BaseException:
             files.close()  # the temporary copy of zipped input goes with the error
             raise

@@ -421,7 +421,7 @@ def apply_diff(diff: bytes, old: bytes, diff2: bool) -> bytes:
 def _log_files(files: EsentFiles, file: EsentFile) -> dict[int, LogHeader]:
     out: dict[int, LogHeader] = {}
     for path in files.logs():
-        header = read_log_header(path)
+        header = read_log_header(path, files.shown(path))
         if header.signature != file.header.log_signature and file.header.log_signature.strip(b"\0"):
             continue  # a log of another database or log stream
         out.setdefault(header.generation, header)
