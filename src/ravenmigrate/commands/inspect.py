@@ -34,9 +34,8 @@ from ..records import (
 from ..rejects import Rejects
 from ..sources import open_source
 from ..sources.items import get
-from ..sources.live3x import listing
+from ..sources.live3x import is_live, is_server, listing
 from ..sources.live3x import options as live_options
-from ..sources.live3x.url import is_live, parse
 from ..sources.ravenfs.summary import FileSystemSummary
 from ..sources.voron import options as voron_options
 from ._options import add_index_options, add_selection, selection_from
@@ -227,7 +226,7 @@ def _server(report: dict[str, Any], as_json: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     source_options = {**voron_options.from_namespace(args), **live_options.from_namespace(args)}
-    if is_live(args.source) and parse(args.source).kind is None:
+    if is_live(args.source) and is_server(args.source):
         return _server(listing(args.source, **source_options), args.json)
     selection, convert_options = selection_from(args)
     report = inspect(args.source, salvage=args.salvage, index_rewrite=convert_options.rewrite_indexes,

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import SourceError, UnsupportedSource
 from ..rejects import Rejects
 from .base import Source
-from .live3x.url import is_live
+from .live3x import is_live
 from .ravendump import DumpSource
 from .stream import sniff
 

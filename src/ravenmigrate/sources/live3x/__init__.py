@@ -10,14 +10,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import UnsupportedSource
-from .url import is_live, parse
 
-if TYPE_CHECKING:  # the HTTP client (and cryptography) are imported only when a URL is read
+if TYPE_CHECKING:  # URL parsing, the HTTP client and cryptography are imported only when a URL is read
     from .client import LiveOptions
     from .filesystem import LiveFileSystemSource
     from .source import LiveDatabaseSource
 
-__all__ = ["is_live", "open_live", "listing"]
+__all__ = ["is_live", "is_server", "open_live", "listing"]
+
+
+def is_live(text: object) -> bool:
+    """Whether a SRC argument is a 3.x server URL (a string check: nothing is imported for files)."""
+    return isinstance(text, str) and text[:8].lower().startswith(("http://", "https://"))
+
+
+def is_server(text: str) -> bool:
+    """A server URL naming no database or file system (what ``inspect`` lists)."""
+    from .url import parse
+
+    return parse(text).kind is None
 
 OPTION_NAMES = ("api_key", "user", "password", "domain", "verify", "basic_over_http")
 
@@ -32,6 +43,7 @@ def open_live(text: str, *, compact: bool = False, salvage: bool = False, runs: 
               rejects: Any = None, **options: Any) -> LiveDatabaseSource | LiveFileSystemSource:
     """The source *text* names; options other than the connection ones (raw-storage ones) are ignored."""
     from .source import LiveDatabaseSource
+    from .url import parse
 
     url = parse(text)
     if url.kind == "databases":
@@ -48,6 +60,7 @@ def listing(text: str, **options: Any) -> dict[str, Any]:
     """What the server at *text* holds: its build, databases and file systems (``inspect``)."""
     from .client import LiveClient
     from .export import build_version
+    from .url import parse
 
     url = parse(text)
     client = LiveClient(url.server, live_options(options))

@@ -7,6 +7,7 @@ after the records, ``last_state`` holds the etags the next run starts from.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,13 +104,13 @@ class LiveDatabaseSource:
         resp = self.client.ok("POST", self.url.path("studio-tasks/exportDatabase"), body,
                               {"Content-Type": "application/json; charset=utf-8"}, what="the export")
         self._response = resp
-        seen = Etags(**{k: v for k, v in vars(self.start).items()})
+        seen = dataclasses.replace(self.start)
         # Before 35215 the etags come from the stream (Migrator_V3 GenerateLastEtagsInfo), so documents
         # are read one by one (a DocumentRun does not keep them).
         reader = DumpFile(Path(self.path), compact=self.compact, salvage=self.salvage, findings=self.findings,
                           evidence=self.evidence, runs=self.runs and build.has_operation_state, rejects=self.rejects,
                           open_stream=lambda: ByteStream(Path(self.path), fileobj=resp))
-        reader.name = self.path
+        reader.name = self.path  # errors name the URL (a Path would fold its "//")
         try:
             for record in reader.records():
                 if isinstance(record, Document):

@@ -26,10 +26,6 @@ class LiveUrl:
         return f"/{self.kind}/{urllib.parse.quote(self.name or '', safe='')}/{rest}"
 
 
-def is_live(text: object) -> bool:
-    return isinstance(text, str) and text.lower().startswith(("http://", "https://"))
-
-
 def parse(text: str) -> LiveUrl:
     u = urllib.parse.urlsplit(text)
     if u.scheme not in ("http", "https") or not u.hostname:
