@@ -209,6 +209,8 @@ def test_incremental_sends_only_changes_and_applies_deletions(ravendb, new_datab
         report = verify_live(emu.url, ravendb.url, db)
         assert report["ok"], json.dumps(report, default=str)[:3000]
         assert report["documents"]["expected"] == 1059 + 1 - 2
+        out = cli("verify", emu.url, "--url", ravendb.url, "-d", db)
+        assert out.returncode == 0 and "verify OK" in out.stdout, out.stdout + out.stderr
         third = live_load(emu.url, ravendb.url, db, tmp_path)
         assert (third["counts"]["documents"], third["counts"]["deletions"]) == (0, 0)
 
