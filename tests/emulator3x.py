@@ -134,6 +134,21 @@ class Database:
             self.doc_tombstones[key.lower()] = (found[0], etag)
         return etag
 
+    def put_attachment(self, key: str, data: bytes, metadata: dict) -> int:
+        """StaticController.StaticPut; AttachmentAncestryPutTrigger drops the key's tombstone."""
+        etag = self.next_etag()
+        self.attachments[key.lower()] = (key, data, metadata, etag)
+        self.attachment_tombstones.pop(key.lower(), None)
+        return etag
+
+    def delete_attachment(self, key: str) -> bool:
+        """StaticController.StaticDelete; with the PeriodicExport bundle a tombstone
+        (VirtualAttachmentDeleteTrigger)."""
+        found = self.attachments.pop(key.lower(), None)
+        if found is not None and self.periodic_export:
+            self.attachment_tombstones[key.lower()] = (found[0], self.next_etag())
+        return found is not None
+
     def stats(self) -> dict[str, Any]:
         last_doc = max((e for _, _, e in self.docs.values()), default=0)
         last_att = max((a[3] for a in self.attachments.values()), default=0)
@@ -374,6 +389,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._dispatch("PUT")
 
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
     def _dispatch(self, method: str) -> None:
         body = self._body()
         url = urllib.parse.urlsplit(self.path)
@@ -478,6 +496,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, self.server.db.stats())
         if rest == "bulk_docs" and method == "POST":
             return self._batch(body)
+        if rest.startswith("static/") and method in ("PUT", "DELETE"):
+            return self._static(method, rest[len("static/"):], body)
         self._send(400, {"Error": f"emulator: no route for {method} {path}"})
 
     def _files_stream(self, query: dict[str, str]) -> None:
@@ -570,6 +590,20 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     return self._send(500, {"Error": f"emulator: batch method {method!r} is not emulated"})
         self._send(200, results)
+
+    def _static(self, method: str, key: str, body: bytes) -> None:
+        """StaticController: PUT stores the body with the request's non-standard headers as metadata
+        (``FilterHeadersAttachment``; here: ``Content-Type`` and ``Raven-*``/``X-*``), 201 and the
+        ``ETag``; DELETE 204."""
+        db = self.server.db
+        with db.lock:
+            if method == "DELETE":
+                db.delete_attachment(key)
+                return self._send(204, b"")
+            meta = {k: v for k, v in self.headers.items()
+                    if k.lower() == "content-type" or k.lower().startswith(("raven-", "x-"))}
+            etag = db.put_attachment(key, body, meta)
+        self._send(201, b"", {"ETag": f'"{to_str(etag)}"'})
 
     def _emulator(self, path: str) -> None:
         """Test-only: what the emulator was asked and issued."""

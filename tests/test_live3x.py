@@ -352,3 +352,25 @@ def test_https_certificate_verification(tmp_path):
         assert "Traceback" not in refused.stderr
         assert cli("inspect", url, "--source-ca", str(tmp_path / "tls" / "cert.pem")).returncode == 0
         assert cli("inspect", url, "--source-insecure").returncode == 0
+
+
+def test_incremental_legacy_attachments(ravendb, new_database, tmp_path):
+    """Attachments put and deleted on the 3.x server (static/ endpoints) between two runs: the second
+    sends the new one and deletes the deleted one's @files document."""
+    db = new_database("incatt")
+    with Emulator(real("Periodic_full_3.5.ravendump")) as emu:
+        first = live_load(emu.url, ravendb.url, db, tmp_path)
+        assert first["counts"]["attachments"] == 5
+        for method, key, data in (("PUT", "file/new", b"fresh bytes"), ("DELETE", "file/2", None)):
+            req = urllib.request.Request(f"{emu.url}/static/{key}", data=data, method=method,
+                                         headers={"Content-Type": "text/plain"} if data else {})
+            urllib.request.urlopen(req).close()
+        second = live_load(emu.url, ravendb.url, db, tmp_path)
+        c = second["counts"]
+        # the new attachment is its @files document and the attachment itself (docs/formats/import-4x.md §6)
+        assert (c["documents"], c["attachments"], c["deletions"]) == (1, 1, 1), c
+        with RavenClient(ravendb.url) as client:
+            assert client.request("GET", f"/databases/{db}/docs?id=files/file/2", ok=(200, 404))[0] == 404
+            assert client.request("GET", f"/databases/{db}/docs?id=files/file/new", ok=(200, 404))[0] == 200
+        report = verify_live(emu.url, ravendb.url, db)
+        assert report["ok"], json.dumps(report, default=str)[:3000]
