@@ -374,3 +374,16 @@ def test_incremental_legacy_attachments(ravendb, new_database, tmp_path):
             assert client.request("GET", f"/databases/{db}/docs?id=files/file/new", ok=(200, 404))[0] == 200
         report = verify_live(emu.url, ravendb.url, db)
         assert report["ok"], json.dumps(report, default=str)[:3000]
+
+
+def test_source_url_forms():
+    """The server part is kept as .NET's GetLeftPart(Authority) writes it (the state key uses it)."""
+    from ravenmigrate.errors import SourceError
+    from ravenmigrate.sources.live3x.url import parse
+
+    assert parse("http://LocalHost:8080/databases/Shop").text == "http://localhost:8080/databases/Shop"
+    assert parse("https://h:443/fs/Files").server == "https://h"
+    assert parse("http://h:8080").kind is None
+    for bad in ("http://h:8080/databases", "http://h:8080/databases/a/b", "http://h:x/", "http://h/db?x=1"):
+        with pytest.raises(SourceError):
+            parse(bad)

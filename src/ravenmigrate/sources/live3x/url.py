@@ -11,7 +11,7 @@ from ...errors import SourceError
 
 @dataclass(frozen=True)
 class LiveUrl:
-    server: str  # scheme://host:port, as Migrator_V3 keeps it (its migration-state key uses it)
+    server: str  # scheme://host[:port], as Migrator_V3 keeps it (its migration-state key uses it)
     kind: str | None  # "databases", "fs" or None (the whole server)
     name: str | None
 
@@ -32,9 +32,15 @@ def parse(text: str) -> LiveUrl:
         raise SourceError("expected http(s)://HOST:PORT[/databases/NAME | /fs/NAME]", path=text)
     if u.query or u.fragment:
         raise SourceError("a 3.x source URL takes no query or fragment", path=text)
-    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        port = u.port
+    except ValueError:
+        raise SourceError("the port is not a number", path=text) from None
     host = f"[{u.hostname}]" if ":" in u.hostname else u.hostname
-    server = f"{u.scheme}://{host}:{port}"
+    # As .NET's Uri.GetLeftPart(UriPartial.Authority), which Migrator_V3 keeps in its state key:
+    # lower-case host, the port only when it is not the scheme's default.
+    default = 443 if u.scheme == "https" else 80
+    server = f"{u.scheme}://{host}" + (f":{port}" if port and port != default else "")
     parts = [urllib.parse.unquote(p) for p in u.path.split("/") if p]
     if not parts:
         return LiveUrl(server, None, None)
