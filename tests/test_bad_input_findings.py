@@ -291,6 +291,11 @@ def test_load_goes_on_past_documents_the_server_rejects(ravendb, new_database, t
     client = RavenClient(ravendb.url)
     assert client.stats(db)["CountOfDocuments"] == 4
     assert all(client.get_document(db, f"things/{i}") is not None for i in range(1, 5))
+    rc, out, _ = run(capsys, "verify", str(src), "--url", ravendb.url, "-d", db, "--transport", transport,
+                     "--json", "--max-rejects", "-1")
+    docs = json.loads(out)["documents"]  # the source reject is not expected; the server rejects are missing
+    assert rc == 1 and sorted(docs["missing_items"]) == sorted(["things/big", "things/" + "y" * 3000]), docs
+    assert docs["different"] == docs["extra"] == 0
 
 
 def test_voron_bom_variants_attachments_and_index_definitions(tmp_path, capsys):

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..progress import table
+from ..rejects import Rejects
 from ..sinks.server import embedded, target
 from ..sinks.server.loader import TRANSPORTS
 from ..sinks.server.topology import Topology
@@ -26,6 +27,9 @@ def register(sub) -> None:
                    help="the transport the load used: with bulk-insert its documented deviations "
                         "(@last-modified, revisions) are counted apart, not as differences")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument("--max-rejects", type=int, default=0, metavar="N",
+                   help="the --max-rejects the load ran with: bad source records it rejected are not expected "
+                        "(documents the server rejected are reported missing; docs/reliability.md)")
     add_selection(p)
     voron_options.add_arguments(p)
     live_options.add_arguments(p)
@@ -39,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         url = Topology(tgt, args.database).refresh()[0].url
     selection, convert_options = selection_from(args)
     report = verify(args.source, url, args.database, args.transport, convert_options, selection, target=tgt,
-                    **voron_options.from_namespace(args), **live_options.from_namespace(args))
+                    rejects=Rejects(limit=args.max_rejects), **voron_options.from_namespace(args),
+                    **live_options.from_namespace(args))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1

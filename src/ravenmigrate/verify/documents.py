@@ -221,9 +221,10 @@ class Expected:
 def expected_from(source: str, bulk: bool, convert_options: Any = None, selection: Any = None,
                   **source_options: Any) -> Expected:
     """What the database should hold: the converted source, with the load's ``ConvertOptions`` and
-    selection (``ravenmigrate.convert.selection``; its transform script run here for every transport)."""
+    selection (``ravenmigrate.convert.selection``; its transform script run here for every transport).
+    ``rejects`` in *source_options*: records the load rejected from the source are not expected."""
     exp = Expected()
-    converter = make_converter(convert_options)
+    converter = make_converter(convert_options, source_options.get("rejects"))
     selector = None
     if selection is not None and not selection.everything:
         from ..convert.selection import Selector
