@@ -96,6 +96,7 @@ class Converter:
         self._section: tuple[str, str] | None = None
         self._index = -1
         self.sample = CollectionSample()
+        self._rewritten: set[str] = set()
 
     def _deviate(self, deviation: Deviation) -> None:
         self.deviation_counts[deviation.code] += 1
@@ -151,8 +152,16 @@ class Converter:
 
     def index(self, record: Index) -> Converted:
         """*record* converted with what the documents seen so far say (a sink that sends indexes
-        after the documents calls this again then: the rewrite's collections come from them)."""
-        return convert_index(record, self.options.remove_analyzers, self.options.rewrite_indexes, self.sample)
+        after the documents calls this again then: the rewrite's collections come from them).
+        A rewrite the server would not make is the ``index-rewrite`` deviation (docs/deviations.md);
+        ``server_quirks`` turns it off."""
+        rewrite = self.options.rewrite_indexes and not self.options.server_quirks
+        out = convert_index(record, self.options.remove_analyzers, rewrite, self.sample)
+        done = getattr(out, "rewrite", None)
+        if done is not None and out.name not in self._rewritten:
+            self._rewritten.add(out.name)
+            self._deviate(Deviation("index-rewrite", out.name, None, done.rules))
+        return out
 
     def _identity(self, identity: Identity) -> Identity4 | Skipped:
         """§8: stored lower-cased; the server drops integer-valued identities (we keep them)."""
