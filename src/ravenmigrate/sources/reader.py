@@ -37,7 +37,8 @@ _SECTION_SWITCH = re.compile(
 _ID_IN_SKIPPED = re.compile(rb'"@id"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"')
 _MAX_SKIPPED_IDS = 1000
 _MAX_REJECT_BYTES = 16 << 20
-_VALID_ESCAPES = re.compile(rb"(?:[^\\]++|\\(?:[\"\\/bfnrt']|u[0-9A-Fa-f]{4}))*+")
+_SIMPLE_ESCAPES = frozenset(b"\"\\/bfnrt'")
+_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
 
 
 class _Bad(Exception):
@@ -612,10 +613,15 @@ def _escape_error(buf: bytearray, start: int, end: int) -> tuple[int, str, str] 
     """``None`` when every string escape in ``buf[start:end]`` is one 3.x's Json.NET reads
     (``\\b \\t \\n \\f \\r \\\\ \\" \\' \\/ \\uXXXX``; anything else is its "Bad JSON escape
     sequence"), else the index of the bad one, the reason and the reject code."""
-    first = buf.find(b"\\", start, end)
-    if first >= 0:
-        at = _VALID_ESCAPES.match(buf, first, end).end()
-        if at < end:
+    find = buf.find
+    at = find(b"\\", start, end)
+    while at >= 0:
+        c = buf[at + 1] if at + 1 < end else -1
+        if c in _SIMPLE_ESCAPES:
+            at = find(b"\\", at + 2, end)
+        elif c == 0x75 and _HEX4.fullmatch(buf, at + 2, min(at + 6, end)):  # \uXXXX
+            at = find(b"\\", at + 6, end)
+        else:
             return at, f"invalid escape {bytes(buf[at:at + 2])!r} in a string", "invalid-escape"
     return None
 
