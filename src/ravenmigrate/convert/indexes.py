@@ -3,9 +3,10 @@
 :func:`convert_index` does what the 4.x legacy import does when reading a definition (§7.1) and
 before creating it (§7.2): skip ``Raven/DocumentsByEntityName`` and ``Raven/ConflictDocuments``,
 rename ``Auto/...`` to ``Legacy/Auto/...``, rewrite ``DynamicList`` and ``x.__document_id``, and
-refuse what the server cannot read. :func:`report` also predicts the creation errors the
-server is known to raise (:mod:`.index_checks`), so ``inspect`` can show the outcome before
-anything is written.
+refuse what the server cannot read. A definition the server would refuse to create
+(:mod:`.index_checks`) goes through the rules of :mod:`.index_rewrite` (docs/indexes.md); one it
+accepts is never touched. :func:`report` predicts every index's outcome (created as is, after
+rewrite, skipped, rejected and why), so ``inspect`` shows it before anything is written.
 """
 
 from __future__ import annotations
