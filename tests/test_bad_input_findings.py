@@ -332,3 +332,11 @@ def test_voron_metadata_in_bson_is_read(tmp_path, capsys):
     rc, out, err = run(capsys, "inspect", str(dest), "--json")
     assert rc == 0, err
     assert json.loads(out)["collections"] == {"Users": 1}
+
+
+def test_rejects_file_is_complete_even_when_the_run_fails_early(tmp_path, capsys):
+    rejects = tmp_path / "rejects.jsonl"
+    rc, _, err = run(capsys, "convert", str(tmp_path / "missing.ravendump"), "-o", str(tmp_path / "o.ravendbdump"),
+                     "-q", "--rejects", str(rejects), "--max-rejects", "-1")
+    assert rc == 1 and "no such file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rejects.jsonl"] and rejects.read_text() == ""

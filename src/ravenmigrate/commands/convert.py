@@ -65,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
                                 convert=convert_options, selection=selection,
                                 source_options={**raw_options.from_namespace(args),
                                                 **live_options.from_namespace(args)})
-    rejects = Rejects(args.rejects, args.max_rejects)
     if args.dry_run:
         return _dry_run(args, convert_options, selection)
     progress = Progress("convert", mode=progress_mode(args), interval=args.progress_interval)
     progress.update({"documents": 0, "bytes": 0, "attachments": 0, "mb_written": 0.0})
+    rejects = Rejects(args.rejects, args.max_rejects)
     try:
         with progress:
             report = convert_to_dump4(args.source, args.output, dump_options,
@@ -77,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
                                       rejects=rejects)
             progress.update(_counters(report))
     except ConvertError as exc:
-        rejects.close()
         if args.report:
             write_report(args.report, exc.report)
         raise
-    rejects.close()
+    finally:
+        rejects.close()
     if args.report:
         write_report(args.report, report)
     print(summary(report))

@@ -124,11 +124,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = Loader(args.source, options).run()
     except LoadError as exc:
-        options.rejects.close()
         if args.report:
             write_report(args.report, exc.report)
         raise
-    options.rejects.close()
+    finally:
+        options.rejects.close()
     if args.report:
         write_report(args.report, report)
     print(summary(report))
