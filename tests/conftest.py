@@ -25,6 +25,31 @@ def real(name: str) -> Path:
     return path
 
 
+# Clones of RavenDB's public repository (ravendb/ravendb, or its mirror mynkow/ravendb) to read more real
+# RavenDB-written files from by git blob id: RAVENMIGRATE_RAVENDB_GIT (os.pathsep-separated git dirs),
+# else the clones the project's research tools leave on this machine.
+RAVENDB_GIT = [Path(p) for p in os.environ.get("RAVENMIGRATE_RAVENDB_GIT", "").split(os.pathsep) if p] or [
+    Path("/work/.mirror/mynkow+ravendb/repo"), Path("/work/.mirror/ravendb+ravendb/repo")]
+
+
+def public_ravendb_file(name: str, blob: str, out_dir: Path) -> Path:
+    """A real file of RavenDB's public repository: from ../shared/fixtures/real when it is there, else its
+    exact bytes by git blob id from a local clone (:data:`RAVENDB_GIT`); the test is skipped without either."""
+    import subprocess
+
+    if (REAL / name).exists():
+        return REAL / name
+    for clone in RAVENDB_GIT:
+        if clone.exists():
+            found = subprocess.run(["git", "--git-dir", str(clone), "cat-file", "blob", blob],
+                                   capture_output=True, check=False)
+            if found.returncode == 0:
+                out = out_dir / name
+                out.write_bytes(found.stdout)
+                return out
+    pytest.skip(f"{name} (git blob {blob[:8]} of RavenDB's public repository) is not available here")
+
+
 @pytest.fixture(scope="session")
 def ravendb():
     """A RavenDB 4.1 server on loopback for the whole session; stopped (not left behind) at the end."""

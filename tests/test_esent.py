@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import real
+from conftest import public_ravendb_file, real
 
 from ravenmigrate import cli
 from ravenmigrate.errors import SourceError
@@ -341,21 +341,10 @@ def test_a_gap_in_the_later_log_generations_is_refused_by_name(backup_dir, tmp_p
 # v3.0/v3.5), read by git blob id from a local clone when one is there.
 PUBLIC_2X = {"northwind.esent.2380.zip": "f00b6cece8f3b4aa2b6ef3c0de6fca3658a340c8",
              "northwind.esent.2952.zip": "54ec18dd48b6a6e3d627d4da27603984ec39daf2"}
-CLONES = [Path("/work/.mirror/mynkow+ravendb/repo"), Path("/work/.mirror/ravendb+ravendb/repo")]
 
 
 def _public(name: str, tmp_path_factory) -> Path:
-    import subprocess
-
-    for clone in CLONES:
-        if clone.exists():
-            blob = subprocess.run(["git", "--git-dir", str(clone), "cat-file", "blob", PUBLIC_2X[name]],
-                                  capture_output=True, check=False)
-            if blob.returncode == 0:
-                out = tmp_path_factory.mktemp("public") / name
-                out.write_bytes(blob.stdout)
-                return out
-    pytest.skip(f"{name} (RavenDB's public Raven.SlowTests/Migration/Backups) is not available here")
+    return public_ravendb_file(name, PUBLIC_2X[name], tmp_path_factory.mktemp("public"))
 
 
 @pytest.mark.parametrize(("name", "schema", "transformers"), [("northwind.esent.2380.zip", "4.5", 0),

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import real
+from conftest import public_ravendb_file, real
 
 from ravenmigrate.convert import Converter
 from ravenmigrate.records import AttachmentPut4, Document4, File
@@ -465,27 +465,10 @@ PUBLIC_BACKUPS = {  # name -> git blob id in ravendb/ravendb (the fixture ravenf
     "destination-3628-esent.zip": "a8c1698f728371bceed7a9f792349457c663e16d",
     "destination-3628-voron.zip": "4b5c270f85de81e89be390fea4da3ea9501f4c1e",
 }
-MIRRORS = [Path("/work/.mirror/mynkow+ravendb/repo"), Path("/work/.mirror/ravendb+ravendb/repo")]
 
 
 def public_backup(name: str, tmp_path_factory) -> Path:
-    """The backup from ../shared/fixtures/real when it is there, else from a local clone of the public
-    ravendb repository by its blob id (the exact public bytes); skipped when neither is available."""
-    import subprocess
-
-    from conftest import REAL
-
-    if (REAL / name).exists():
-        return REAL / name
-    for mirror in MIRRORS:
-        if mirror.exists():
-            out = tmp_path_factory.mktemp("public") / name
-            blob = subprocess.run(["git", "--git-dir", str(mirror), "cat-file", "blob", PUBLIC_BACKUPS[name]],
-                                  capture_output=True, check=False)
-            if blob.returncode == 0:
-                out.write_bytes(blob.stdout)
-                return out
-    pytest.skip(f"{name} (ravendb v3.5 Raven.Tests.FileSystem/Migration/Backups/from-3628) is not available")
+    return public_ravendb_file(name, PUBLIC_BACKUPS[name], tmp_path_factory.mktemp("public"))
 
 
 def read_all(path) -> dict[str, tuple[bytes, str]]:
