@@ -20,7 +20,7 @@ from ...records import SECTIONS, Finding, Position, Record
 from ..indexdefs import definitions
 from .environment import VoronEnvironment
 from .files import is_voron_dir, zip_is_voron
-from .tables import attachments, details, document_body, documents, identities
+from .tables import attachments, check_schema_version, details, document_body, documents, identities
 
 VERIFICATION_KEY = "raven/encryption/verification"
 _ORDER = ("Docs", "Attachments", "Indexes", "Transformers", "Identities")
@@ -118,6 +118,10 @@ class VoronSource:
         trees = env.trees
         if "documents" not in trees and "files" in trees:
             raise UnsupportedSource("Voron storage of a RavenFS file system, not a database", path=self.path)
+        if check_schema_version(env) is None:
+            self.findings.append(Finding("warn-no-schema-version", (
+                "the details tree holds no schema_version (RavenDB 3.x itself refuses to open such a storage); "
+                "the tables are read as every 3.0-3.5 schema (1.0-1.5) lays them out")))
         replay = env.replay
         self._total = sum(trees[t].entries for t in ("documents", "attachments", "general") if t in trees) + sum(
             1 for n in env.files.index_definitions if n.endswith((".index", ".transform")))

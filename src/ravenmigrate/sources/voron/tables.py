@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 from ...codecs.jsonvalue import dumps, loads
-from ...errors import SourceError
+from ...errors import SourceError, UnsupportedSource
 from ...records import Attachment, Document, Identity, Position
 from .environment import VoronEnvironment
 from .metadata import etag_text, export_metadata, parse_metadata_row
@@ -20,6 +20,9 @@ from .metadata import etag_text, export_metadata, parse_metadata_row
 _I64 = struct.Struct("<q")
 DOCUMENTS = "documents"
 DOCUMENTS_METADATA = "documents_metadata"
+# Raven.Database/Storage/Voron/Schema: SchemaCreator.SchemaVersion is "1.3" on v3.0 and "1.5" on v3.5;
+# Updates/From10To11 .. From14To15 never touch the tables read here (docs/voron.md "Variations of the tables between 3.0 and 3.5").
+SCHEMA_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
 
 BodyDecoder = Callable[[bytes, str], bytes]
 
@@ -152,7 +155,19 @@ def details(env: VoronEnvironment) -> dict[str, str]:
     if tree is None:
         return out
     for key, value in tree.items():
-        name = key.decode("utf-8")
+        name = key.decode("utf-8", "replace")
         out[name] = str(uuid.UUID(bytes_le=value)) if name == "id" and len(value) == 16 else value.decode(
             "utf-8", "replace")
     return out
+
+
+def check_schema_version(env: VoronEnvironment) -> str | None:
+    """The ``details`` tree's ``schema_version`` when it is one a 3.0-3.5 server writes, ``None`` when
+    the row is missing; any other version is refused (docs/voron.md "Variations of the tables between 3.0 and 3.5")."""
+    version = details(env).get("schema_version")
+    if version is not None and version not in SCHEMA_VERSIONS:
+        raise UnsupportedSource(
+            f"Voron storage schema version {version!r} (tree details, key schema_version) is not one RavenDB "
+            f"3.0-3.5 writes ({', '.join(SCHEMA_VERSIONS)}): its tables may differ from the ones this reader "
+            "knows (docs/voron.md \"Variations of the tables between 3.0 and 3.5\")", path=env.path, section="details")
+    return version
