@@ -42,8 +42,8 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
 
     ``runs``: exports yield their common documents as already converted
     ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it. ``rejects``:
-    bad records of an export within its ``--max-rejects`` are written there and skipped (raw storage
-    stops at the first, docs/reliability.md).
+    bad records of an export, and bad rows of raw Voron and Esent storage, within its ``--max-rejects``
+    are written there and skipped (docs/reliability.md).
 
     *options* go to the registered openers (raw Voron and Esent storage: ``journals_path``,
     ``compression``, ``encryption``, ``force_dirty``; see ``ravenmigrate.sources.voron.options``) and
@@ -58,7 +58,7 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
     if not p.exists():
         raise SourceError("no such file or folder", path=str(path))
     for opener in _OPENERS:
-        source = opener(p, compact=compact, salvage=salvage, **options)
+        source = opener(p, compact=compact, salvage=salvage, rejects=rejects, **options)
         if source is not None:
             return source
     if p.is_dir():

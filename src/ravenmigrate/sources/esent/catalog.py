@@ -68,8 +68,8 @@ class EsentTable(Table):
 
     def rows(self, *, low: bytes | None = None) -> Iterator[Row]:
         """Every live row in primary-key order (from the first key ``>= low`` when given)."""
-        for key, data, _ in self.file.leaf_lines(self.root_page, low=low):
-            yield Row(self, key, data)
+        for key, data, pgno in self.file.leaf_lines(self.root_page, low=low):
+            yield Row(self, key, data, pgno)
 
     def get_long_value(self, key: bytes) -> bytes:
         """A separated long value by its LID (the 4 bytes stored in the record, little-endian)."""
@@ -111,14 +111,16 @@ class EsentTable(Table):
 
 
 class Row:
-    """One record: ``row[column]`` or ``row.get(column)`` gives the typed value (``None`` when null)."""
+    """One record: ``row[column]`` or ``row.get(column)`` gives the typed value (``None`` when null);
+    ``page``: the leaf page it was read from (``-1`` when not known)."""
 
-    __slots__ = ("table", "key", "data", "_dissect")
+    __slots__ = ("table", "key", "data", "page", "_dissect")
 
-    def __init__(self, table: EsentTable, key: bytes, data: bytes) -> None:
+    def __init__(self, table: EsentTable, key: bytes, data: bytes, page: int = -1) -> None:
         self.table = table
         self.key = key
         self.data = data
+        self.page = page
         self._dissect: Record | None = None
 
     @property

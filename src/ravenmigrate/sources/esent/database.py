@@ -139,7 +139,7 @@ class EsentFile:
         return image
 
     def leaf_lines(self, root: int, *, low: bytes | None = None) -> Iterator[tuple[bytes, bytes, int]]:
-        """``(key, data, flags)`` of every live leaf line of the tree at *root*, in key order.
+        """``(key, data, page number)`` of every live leaf line of the tree at *root*, in key order.
 
         Lines flagged deleted (``fNDDeleted``: deleted by a committed transaction and not yet
         cleaned up) are skipped. With *low*, the walk starts at the first key ``>= low``.
@@ -160,7 +160,7 @@ class EsentFile:
                 for flags, key, data in page.lines:
                     if flags & DELETED or (low is not None and key < low):
                         continue
-                    yield key, data, flags
+                    yield key, data, pgno
                 continue
             children = []
             for _, key, data in page.lines:

@@ -18,6 +18,7 @@ from ...codecs.document import EncryptionSettings, decode_document
 from ...codecs.verification import verify_key
 from ...errors import UnsupportedSource, WrongKeyError
 from ...records import SECTIONS, Finding, Position, Record
+from ...rejects import Rejects
 from ..indexdefs import definitions
 from .files import is_esent_dir, locate, zip_is_esent
 from .recovery import EsentStore
@@ -34,8 +35,9 @@ class EsentSource:
 
     def __init__(self, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
                  compression: bool | None = None, encryption: EncryptionSettings | None = None,
-                 force_dirty: bool = False) -> None:
+                 force_dirty: bool = False, rejects: Rejects | None = None) -> None:
         self.path = str(path)
+        self.rejects = rejects
         self.journals_path = journals_path
         self.compression = compression
         self.encryption = encryption
@@ -95,10 +97,11 @@ class EsentSource:
             skip = after.index + 1 if after is not None and after.section == "Docs" else 0
             readers = (
                 (0, lambda: documents(docs_table, decode, self.path, skip=skip,
-                                      oadate=schema_before(self.info["details"].get("schema_version"), 4, 3))),
-                (1, lambda: attachments(store.tables.get("files"), self.path)),
+                                      oadate=schema_before(self.info["details"].get("schema_version"), 4, 3),
+                                      rejects=self.rejects)),
+                (1, lambda: attachments(store.tables.get("files"), self.path, self.rejects)),
                 (3, lambda: definitions(store.files.index_definitions, self.path)),
-                (4, lambda: identities(store.tables.get("identity_table"), self.path)),
+                (4, lambda: identities(store.tables.get("identity_table"), self.path, self.rejects)),
             )
             for last, reader in readers:
                 if last < done:
@@ -151,12 +154,12 @@ class EsentSource:
 
 def open_esent(path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
                compression: bool | None = None, encryption: EncryptionSettings | None = None,
-               force_dirty: bool = False, **_other: Any) -> EsentSource | None:
+               force_dirty: bool = False, rejects: Rejects | None = None, **_other: Any) -> EsentSource | None:
     """The ``open_source`` probe: an :class:`EsentSource` when *path* is Esent storage, else ``None``."""
     p = Path(path)
     if is_esent_dir(p) or (p.is_file() and zip_is_esent(p)):
         return EsentSource(p, journals_path=journals_path, compression=compression, encryption=encryption,
-                           force_dirty=force_dirty)
+                           force_dirty=force_dirty, rejects=rejects)
     return None
 
 

@@ -17,8 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from ...codecs.body import decode_body
+from ...codecs.errors import BundleDecodeError
 from ...errors import RavenMigrateError, SourceError
 from ...records import Attachment, Document, Identity, Position
+from ...rejects import Rejects
+from ..rowrejects import reject_row
 from ..voron.metadata import MetadataRow, etag_text, export_metadata
 from ..voron.tables import assemble
 from .catalog import EsentTable
@@ -74,31 +77,41 @@ def schema_before(version: Any, major: int, minor: int) -> bool:
 
 
 def documents(table: EsentTable, decode: BodyDecoder, shown: str, *, skip: int = 0,
-              oadate: bool = False) -> Iterator[Document]:
+              oadate: bool = False, rejects: Rejects | None = None) -> Iterator[Document]:
     """Every document of ``documents`` in primary-key order; the first *skip* rows are only counted.
 
     *oadate*: ``last_modified`` is an OLE Automation date (schemas before 4.3, ``From42To43.cs``).
+    A bad row is a reject naming its leaf page when *rejects* allow one more (``sources.rowrejects``).
     """
     require_columns(table, DOCUMENT_COLUMNS, shown)
     last_id = None
     for index, row in enumerate(table.rows()):
         if index < skip:
             continue
-        key = row.get("key")
-        etag = row.get("etag")
-        binary = row.get("last_modified")
-        if not isinstance(key, str) or not isinstance(etag, bytes) or len(etag) != 16:
-            raise SourceError(f"documents row {index}: no key or a {len(etag or b'')}-byte etag", path=shown,
-                              section="Docs", index=index, last_id=last_id)
-        ticks = last_modified_ticks(binary, oadate)
-        metadata = export_metadata(MetadataRow(etag_text(etag), key, ticks,
-                                               _metadata(row.get("metadata"), key, shown, index)))
-        stored = row.get("data") or b""
+        key = None
         try:
-            data, span = assemble(decode(stored, key), metadata)
-        except ValueError as exc:
-            raise SourceError(f"document {key!r}: {exc}", path=shown, section="Docs", index=index,
-                              last_id=last_id) from exc
+            key = row.get("key")
+            etag = row.get("etag")
+            if not isinstance(key, str) or not isinstance(etag, bytes) or len(etag) != 16:
+                raise SourceError(f"documents row {index}: no key or a {len(etag or b'')}-byte etag", path=shown,
+                                  section="Docs", index=index, last_id=last_id)
+            ticks = last_modified_ticks(row.get("last_modified"), oadate)
+            metadata = export_metadata(MetadataRow(etag_text(etag), key, ticks,
+                                                   _metadata(row.get("metadata"), key, shown, index)))
+            stored = row.get("data") or b""
+            try:
+                data, span = assemble(decode(stored, key), metadata)
+            except ValueError as exc:
+                raise SourceError(f"document {key!r}: {exc}", path=shown, section="Docs", index=index,
+                                  last_id=last_id) from exc
+            except BundleDecodeError as exc:  # the codecs name only the file: add the record
+                raise SourceError(exc.reason, path=shown, section="Docs", index=index, last_id=last_id) from exc
+        except SourceError as exc:
+            known = key if isinstance(key, str) else None
+            pos = Position(source=shown, section="Docs", index=index, offset=-1, key=known or row.key.hex())
+            if not reject_row(rejects, exc, pos, doc_id=known, raw=bytes(row.data), page=row.page):
+                raise
+            continue
         pos = Position(source=shown, section="Docs", index=index, offset=-1, key=key)
         yield Document(id=key, data=data, metadata=metadata, metadata_span=span, position=pos, compact=True)
         last_id = key
@@ -114,36 +127,55 @@ def stored_body(table: EsentTable, key: str) -> bytes | None:
     return None
 
 
-def attachments(table: EsentTable | None, shown: str) -> Iterator[Attachment]:
-    """Legacy attachments (``files``): name, bytes, headers JSON and etag."""
+def attachments(table: EsentTable | None, shown: str, rejects: Rejects | None = None) -> Iterator[Attachment]:
+    """Legacy attachments (``files``): name, bytes, headers JSON and etag; a bad row is a reject
+    when *rejects* allow one more."""
     if table is None:
         return
     require_columns(table, ("name", "data", "metadata", "etag"), shown)
     for index, row in enumerate(table.rows()):
-        name = row.get("name")
-        raw = row.get("metadata") or "{}"
+        name = None
         try:
-            headers = _DECODER.decode(raw) if isinstance(raw, str) else _DECODER.decode(
-                decode_body(raw, what=f"attachment {name!r}", path=shown).decode("utf-8"))
-        except (ValueError, RavenMigrateError) as exc:
-            raise SourceError(f"attachment {name!r}: metadata is not JSON ({exc})", path=shown,
-                              section="Attachments", index=index) from None
-        etag = row.get("etag")
+            name = row.get("name")
+            raw = row.get("metadata") or "{}"
+            try:
+                headers = _DECODER.decode(raw) if isinstance(raw, str) else _DECODER.decode(
+                    decode_body(raw, what=f"attachment {name!r}", path=shown).decode("utf-8"))
+            except (ValueError, RavenMigrateError) as exc:
+                raise SourceError(f"attachment {name!r}: metadata is not JSON ({exc})", path=shown,
+                                  section="Attachments", index=index) from None
+            etag = row.get("etag")
+            content = row.get("data") or b""
+        except SourceError as exc:
+            known = name if isinstance(name, str) else None
+            pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=known or row.key.hex())
+            if not reject_row(rejects, exc, pos, doc_id=known, raw=bytes(row.data), page=row.page):
+                raise
+            continue
         pos = Position(source=shown, section="Attachments", index=index, offset=-1, key=name)
-        yield Attachment(key=name, data=row.get("data") or b"", metadata=headers,
+        yield Attachment(key=name, data=content, metadata=headers,
                          etag=etag_text(etag) if isinstance(etag, bytes) and len(etag) == 16 else None,
                          position=pos)
 
 
-def identities(table: EsentTable | None, shown: str) -> Iterator[Identity]:
-    """Every row of ``identity_table`` (unfiltered, as for Voron: ``raven/etag``, ``indexid`` included)."""
+def identities(table: EsentTable | None, shown: str, rejects: Rejects | None = None) -> Iterator[Identity]:
+    """Every row of ``identity_table`` (unfiltered, as for Voron: ``raven/etag``, ``indexid`` included);
+    a bad row is a reject when *rejects* allow one more."""
     if table is None:
         return
     for index, row in enumerate(table.rows()):
-        key, value = row.get("key"), row.get("val")
-        if not isinstance(key, str) or not isinstance(value, int):
-            raise SourceError(f"identity_table row {index}: key {key!r}, value {value!r}", path=shown,
-                              section="Identities", index=index)
+        key = None
+        try:
+            key, value = row.get("key"), row.get("val")
+            if not isinstance(key, str) or not isinstance(value, int):
+                raise SourceError(f"identity_table row {index}: key {key!r}, value {value!r}", path=shown,
+                                  section="Identities", index=index)
+        except SourceError as exc:
+            known = key if isinstance(key, str) else None
+            pos = Position(source=shown, section="Identities", index=index, offset=-1, key=known or row.key.hex())
+            if not reject_row(rejects, exc, pos, raw=bytes(row.data), page=row.page):
+                raise
+            continue
         pos = Position(source=shown, section="Identities", index=index, offset=-1, key=key)
         yield Identity(key=key, value=value, position=pos, value_was_string=True)
 

@@ -17,6 +17,7 @@ from ...codecs.document import EncryptionSettings, decode_document
 from ...codecs.verification import verify_key
 from ...errors import UnsupportedSource, WrongKeyError
 from ...records import SECTIONS, Finding, Position, Record
+from ...rejects import Rejects
 from ..indexdefs import definitions
 from .environment import VoronEnvironment
 from .files import is_voron_dir, zip_is_voron
@@ -43,8 +44,10 @@ class VoronSource:
     kind = "voron"
 
     def __init__(self, path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
-                 compression: bool | None = None, encryption: EncryptionSettings | None = None) -> None:
+                 compression: bool | None = None, encryption: EncryptionSettings | None = None,
+                 rejects: Rejects | None = None) -> None:
         self.path = str(path)
+        self.rejects = rejects
         self.journals_path = journals_path
         self.compression = compression
         self.encryption = encryption
@@ -98,10 +101,10 @@ class VoronSource:
             done = -1 if after is None else _ORDER.index(after.section)
             # (last section a reader yields, reader); readers wholly before *after* are not run.
             readers = (
-                (0, lambda: documents(env, decode, after=_key(after, "Docs"))),
-                (1, lambda: attachments(env)),
+                (0, lambda: documents(env, decode, after=_key(after, "Docs"), rejects=self.rejects)),
+                (1, lambda: attachments(env, self.rejects)),
                 (3, lambda: definitions(env.files.index_definitions, self.path)),
-                (4, lambda: identities(env)),
+                (4, lambda: identities(env, self.rejects)),
             )
             for last, reader in readers:
                 if last < done:
@@ -171,7 +174,7 @@ class VoronSource:
 
 def open_voron(path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
                compression: bool | None = None, encryption: EncryptionSettings | None = None,
-               **_other: Any) -> VoronSource | None:
+               rejects: Rejects | None = None, **_other: Any) -> VoronSource | None:
     """The ``open_source`` probe: a :class:`VoronSource` when *path* is Voron storage, else ``None``.
 
     Recognises a data directory (``Raven.voron`` or ``headers.one``), a backup directory
@@ -182,5 +185,6 @@ def open_voron(path: str | os.PathLike[str], *, journals_path: str | os.PathLike
     """
     p = Path(path)
     if is_voron_dir(p) or (p.is_file() and zip_is_voron(p)):
-        return VoronSource(p, journals_path=journals_path, compression=compression, encryption=encryption)
+        return VoronSource(p, journals_path=journals_path, compression=compression, encryption=encryption,
+                           rejects=rejects)
     return None
