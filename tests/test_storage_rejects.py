@@ -41,7 +41,7 @@ def _ids_in_dump(path: Path) -> set[str]:
 
 @pytest.fixture
 def damaged_voron(tmp_path) -> Path:
-    """Two good documents among every kind of bad row a Voron store can hold."""
+    """Two good documents and a good attachment among every kind of bad row a Voron store can hold."""
     row = voron_builder.metadata_row
     bodies = [(b"users/1", b'{"Name":"a"}'), (b"users/2", b'{"Name":"b"}'), (b"users/3", b"[1, 2]"),
               (b"users/4\xff", b'{"Name":"d"}'), (b"users/5", b'{"Name":"e"}'), (b"users/6", b'{"Name":"f"}')]
@@ -53,7 +53,9 @@ def damaged_voron(tmp_path) -> Path:
     builder.add_tree("documents", bodies)
     builder.add_tree("documents_metadata", metas)
     builder.add_tree("general", [(b"users", struct.pack("<q", 6)), (b"orders", b"\x01\x02\x03")])
-    voron_builder.attachment_trees(builder, [("a.txt", b"x", {"A": 1}), ("b.txt", b"y", {"B": 2})])
+    etag = b"\x02" + bytes(15)
+    builder.add_tree("attachments", [(b"a.txt", b"x"), (b"b.txt", b"y")])
+    builder.add_tree("attachments_metadata", [(b"a.txt", etag + b'{"A":1}'), (b"b.txt", etag + b'{"B":')])
     dest = tmp_path / "voron"
     builder.write(dest)
     return dest
@@ -68,15 +70,16 @@ def test_voron_bad_rows_are_rejected_by_storage_key_and_the_run_goes_on(damaged_
     lines = [json.loads(line) for line in rejects.read_text().splitlines()]
     keys = [(r["source"]["section"], r["source"]["key"]) for r in lines]
     assert keys == [("Docs", "users/2"), ("Docs", "users/3"), ("Docs", "users/4\ufffd"), ("Docs", "users/5"),
-                    ("Docs", "users/55"), ("Identities", "orders")], keys
+                    ("Docs", "users/55"), ("Attachments", "b.txt"), ("Identities", "orders")], keys
     assert all(r["code"] == "bad-storage-row" and r["source"]["file"] == str(damaged_voron) for r in lines)
     reasons = [r["reason"] for r in lines]
     assert "malformed" in reasons[0] and "document 'users/3'" in reasons[1] and "record 2" in reasons[1] and "not UTF-8" in reasons[2]
     assert "no documents_metadata row" in reasons[3] and "has no document body" in reasons[4]
-    assert "8-byte Int64" in reasons[5]
+    assert "attachment 'b.txt': metadata is not JSON" in reasons[5] and "8-byte Int64" in reasons[6]
     assert base64.b64decode(lines[1]["raw_base64"]) == b"[1, 2]"
     assert _ids_in_dump(out) == GOOD
-    assert "rejected records: 6" in summary + err
+    assert [a["Key"] for a in json.loads(gzip.decompress(out.read_bytes())).get("Attachments", [])] == ["a.txt"]
+    assert "rejected records: 7" in summary + err
 
 
 def test_voron_max_rejects_0_keeps_the_located_error(damaged_voron, tmp_path, capsys):
@@ -145,3 +148,29 @@ def test_an_undamaged_copy_converts_with_exit_0(tmp_path, capsys):
     rc, _, err = run(capsys, "convert", str(folder), "-o", str(out), "--max-rejects", "-1", "-q")
     assert rc == 0, err
     assert len(_ids_in_dump(out)) == 1059
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("transport", ["import", "bulk-insert"])
+def test_load_of_a_damaged_voron_store_goes_on_and_verifies(damaged_voron, ravendb, new_database, tmp_path, capsys,
+                                                             transport):
+    """``load`` (real 4.1 server) takes the same rejects as ``convert``; ``verify --max-rejects -1``
+    then expects only the rows that were read."""
+    from ravenmigrate.sinks.server.client import RavenClient
+
+    db = new_database("rawrej")
+    common = ["load", str(damaged_voron), "--url", ravendb.url, "-d", db, "--transport", transport, "-q",
+              "--checkpoint", str(tmp_path / "cp")]
+    rc, _, err = run(capsys, *common)
+    assert rc == 1 and "section Docs" in err and "'users/2'" in err and "Traceback" not in err, err
+    rejects = tmp_path / "rejects.jsonl"
+    rc, out, err = run(capsys, *common, "--max-rejects", "-1", "--rejects", str(rejects))
+    assert rc == 3, err
+    assert len(rejects.read_text().splitlines()) == 7
+    client = RavenClient(ravendb.url)
+    assert all(client.get_document(db, i) is not None for i in GOOD)
+    assert all(client.get_document(db, f"users/{n}") is None for n in (2, 3, 5))
+    rc, out, err = run(capsys, "verify", str(damaged_voron), "--url", ravendb.url, "-d", db, "--transport", transport,
+                       "--json", "--max-rejects", "-1")
+    docs = json.loads(out)["documents"]
+    assert rc == 0 and docs["missing"] == 0 and docs["different"] == 0, (out, err)
