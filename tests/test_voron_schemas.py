@@ -87,3 +87,16 @@ def test_a_store_without_a_schema_version_is_read_with_a_warning(tmp_path):
     got, src = _records(dest)
     assert [i for i, _ in got] == ["Orders/1", "users/1"]
     assert any("schema_version" in w for w in src.warnings), src.warnings
+
+
+def test_keys_as_3x_writes_them_non_ascii_and_up_to_the_node_limit(tmp_path):
+    """Keys are ``ToLower(InvariantCulture)`` ids as UTF-8 (StorageActionsBase.CreateKey); a key may be
+    as long as a Voron node allows (3.5's TableBase.AssertKey: AbstractPager.GetMaxKeySize, about
+    2,000 bytes for 4 KB pages); the original-case id comes from the metadata row."""
+    long_id = "Straße/" + "Ü" * 990  # 1,988 bytes of UTF-8 as a key
+    docs = [("Ürün/1", b'{"N":1}', {}), (long_id, b'{"N":2}', {})]
+    dest = tmp_path / "store"
+    voron_builder.database(dest, docs)
+    got, _ = _records(dest)
+    assert sorted(i for i, _ in got) == sorted([long_id, "Ürün/1"])
+    assert len(long_id.lower().encode()) == 1988
