@@ -130,6 +130,8 @@ INDEXES = [
                               "((double?)order.Lat), ((double?)order.Lng)) }"]),
     _index("Orders/NoFields", ["from order in docs.Orders\nselect new {\r\n\n}"]),
     _index("Orders/Lines", ["from line in docs.Orders.SelectMany(order => order.Lines)\nselect new { P = line.P }"]),
+    _index("Orders/AsDocument", ["from order in docs.Orders\nselect new { Buyer = AsDocument(order).Buyer }"]),
+    _index("Orders/DocsIndexer", ['from order in docs["Orders"]\nselect new { Buyer = order.Buyer }']),
 ]
 
 
@@ -215,6 +217,43 @@ def test_select_many_source_gives_an_entry_per_line(rules_database):
     for p in ("p1", "p4", "p7"):
         expected = sorted(i for i, b in ORDERS.items() if any(line["P"] == p for line in b["Lines"]))
         assert _ids(_query(client, db, f"from index 'Orders/Lines' where P = '{p}'")) == expected
+
+
+def _rejected_as_is(ravendb, new_database, tmp_path, name: str) -> str:
+    """Loads only the index ``name`` with --index-rewrite=off: 4.1 rejects the 3.x form; the reason."""
+    chosen = [i for i in INDEXES if i["name"] == name]
+    dump = _dump(tmp_path / "as-is.ravendump", [], chosen)
+    argv, report_path = _load(ravendb.url, new_database("asis"), dump, tmp_path, "--index-rewrite=off")
+    assert main(argv) == 0
+    outcome = json.loads(report_path.read_text())["indexes"]["indexes"][0]
+    assert outcome["name"] == name and outcome["outcome"] == "reject"
+    return outcome["reason"]
+
+
+def test_as_document_reads_the_document(rules_database, ravendb, new_database, tmp_path):
+    """3.x AsDocument(order) gives the order's own JSON; 4.1 knows no AsDocument (rejected as is),
+    the rewritten AsJson(order) indexes the same Buyer: each person's orders are found."""
+    assert "CS0103: The name 'AsDocument'" in _rejected_as_is(ravendb, new_database, tmp_path, "Orders/AsDocument")
+    client, db, outcomes = rules_database
+    o = outcomes["Orders/AsDocument"]
+    assert o["outcome"] == "rewrite" and "AsJson(order).Buyer" in o["after"]["Maps"][0]
+    assert o["rules"] == ["as-document"]
+    for person in PEOPLE:
+        expected = sorted(i for i, body in ORDERS.items() if body["Buyer"] == person)
+        assert _ids(_query(client, db, f"from index 'Orders/AsDocument' where Buyer = '{person}'")) == expected
+
+
+def test_dynamic_docs_indexer_maps_only_its_collection(rules_database, ravendb, new_database, tmp_path):
+    """3.x docs["Orders"] maps the Orders collection only; 4.1 rejects the indexer form as is; the
+    rewritten docs.Orders gives an entry per order and none for the People documents."""
+    assert "CS0021" in _rejected_as_is(ravendb, new_database, tmp_path, "Orders/DocsIndexer")
+    client, db, outcomes = rules_database
+    o = outcomes["Orders/DocsIndexer"]
+    assert o["outcome"] == "rewrite" and o["after"]["Maps"][0].startswith("from order in docs.Orders")
+    assert o["rules"] == ["dynamic-docs"]
+    assert _ids(_query(client, db, "from index 'Orders/DocsIndexer'")) == sorted(ORDERS)
+    expected = sorted(i for i, body in ORDERS.items() if body["Buyer"] == "people/3")
+    assert _ids(_query(client, db, "from index 'Orders/DocsIndexer' where Buyer = 'people/3'")) == expected
 
 
 def _distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
