@@ -67,15 +67,18 @@ class IndexOutcomes:
         outcome = "reject" if skip.reason.startswith("4.x cannot read") else "skip"
         self.outcomes.append({"name": skip.key, "target": None, "outcome": outcome, "reason": skip.reason})
 
-    def send(self, client: RavenClient, database: str, bulk: bool, run_import: Callable[[list[Item]], Any],
-             retry: Callable[[Callable[[], Any]], Any]) -> None:
-        """Send every pending index, then read the server's list and settle each outcome."""
+    def send(self, client: Callable[[], RavenClient], database: str, bulk: bool,
+             run_import: Callable[[list[Item]], Any], retry: Callable[[Callable[[], Any]], Any]) -> None:
+        """Send every pending index, then read the server's list and settle each outcome.
+
+        *client* gives the load's current connection: a retry may have moved it to another member of
+        the database group (docs/security.md), so it is asked for at every request, never kept."""
         errors: dict[str, str] = {}
         if bulk:
             for _, idx in self.pending:
                 try:
-                    retry(lambda idx=idx: client.json("PUT", db_path(database, "admin/indexes"),
-                                                      {"Indexes": [idx.definition]}))
+                    retry(lambda idx=idx: client().json("PUT", db_path(database, "admin/indexes"),
+                                                        {"Indexes": [idx.definition]}))
                 except PermanentError as exc:
                     errors[idx.name.lower()] = first_line(_server_message(str(exc)))
         else:
@@ -85,7 +88,7 @@ class IndexOutcomes:
                 batch = items[start:start + IMPORT_BATCH]
                 result = retry(lambda batch=batch: run_import(batch))
                 errors.update(import_errors((result or {}).get("Messages") or []))
-        names = server_index_names(client, database)
+        names = retry(lambda: server_index_names(client(), database))
         self.on_server = len(names)
         for record, idx in self.pending:
             self.outcomes.append(self._outcome(record, idx, names, errors))

@@ -477,7 +477,7 @@ class Loader:
                     self.index_outcomes.pending.append((record, final))
                 else:
                     self.index_outcomes.skipped(final)
-            self.index_outcomes.send(self.client, self.o.database, self.o.transport == "bulk-insert",
+            self.index_outcomes.send(lambda: self.client, self.o.database, self.o.transport == "bulk-insert",
                                      lambda items: self.import_sender.run(self.client, None, items), retry.run)
             cp.mark("indexes")
         if identities and not cp.done.get("identities"):
