@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/reader_memory.py [--size 1G] [--limit-mb 256]``. The dump is generated
 once into ``fixtures/generated/`` (git-ignored); ``inspect --json`` runs in a child process that
-reports its own peak resident set size (``getrusage(RUSAGE_SELF)``). Exit status 1 when the peak
+reports its own peak resident set size (``VmHWM`` of ``/proc/self/status``). Exit status 1 when the peak
 exceeds the limit. ``tests/test_reader_memory.py`` (marked ``slow``) runs the same check.
 """
 
@@ -26,9 +26,14 @@ def dump_of(size: int) -> Path:
     return generate.generated(name, size=size, attachments=50, attachment_bytes=1 << 20, level=1)
 
 
-# The child reports its own peak (RUSAGE_CHILDREN would mix in every other child of this process).
+# The child reports its own peak: VmHWM of its own address space. Not getrusage(RUSAGE_SELF).ru_maxrss:
+# Linux carries that over execve from the forked parent, so a child of a large pytest process reported
+# the parent's size (418 MB under the full suite, 47 MB alone); RUSAGE_CHILDREN would mix in every
+# other child of this process.
 _CHILD = ("import resource, sys; from ravenmigrate.cli import main; rc = main(['inspect', '--json', sys.argv[1]]); "
-          "sys.stdout.flush(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+          "sys.stdout.flush(); "
+          "hwm = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')]; "
+          "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
           "raise SystemExit(rc)")
 
 
