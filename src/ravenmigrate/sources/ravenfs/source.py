@@ -16,6 +16,7 @@ from typing import Any
 from ...codecs.encryption import EncryptionSettings, decrypt_ravenfs_page
 from ...errors import SourceError, WrongKeyError
 from ...records import File, Finding, Position
+from ..bundles import active_bundles
 from ..voron.environment import VoronEnvironment
 from ..voron.tables import details
 from .storage import RavenFSStorage, is_ravenfs
@@ -122,19 +123,13 @@ class RavenFSSource:
                 "status, ...) are not migrated: 4.x's migration reads only files (docs/ravenfs.md)"),
                 extra={"configurations": [name for name, _ in self.configs]}))
 
-    def active_bundles(self) -> list[str]:
-        document = self.info.get("filesystem_document") or {}
-        settings = document.get("Settings") if isinstance(document.get("Settings"), dict) else {}
-        raw = settings.get("Raven/ActiveBundles", "")
-        return [b.strip() for b in str(raw).split(";") if b.strip()]
-
     def _check_encryption(self) -> None:
         """An encrypted file system (bundle listed, or its verification config present) needs the key;
         the key itself is checked by the first page (every page starts with the item key)."""
         if self.encryption is not None:
             return
         marked = any(name.lower() == VERIFICATION_CONFIG.lower() for name, _ in self.configs)
-        if marked or "Encryption" in self.active_bundles():
+        if marked or "Encryption" in active_bundles(self.info.get("filesystem_document")):
             raise WrongKeyError("the file system uses the Encryption bundle (Raven/ActiveBundles lists Encryption "
                                 f"or the {VERIFICATION_CONFIG} configuration exists); pass --encryption-key BASE64 "
                                 "with --encryption-algorithm and --encryption-bits", path=self.path)

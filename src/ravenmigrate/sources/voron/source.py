@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ...codecs.document import EncryptionSettings, decode_document
-from ...codecs.verification import verify_key
-from ...errors import UnsupportedSource, WrongKeyError
+from ...errors import UnsupportedSource
 from ...records import SECTIONS, Finding, Position, Record
 from ...rejects import Rejects
+from ..bundles import check_bundles
 from ..indexdefs import definitions
 from .environment import VoronEnvironment
 from .files import is_voron_dir, zip_is_voron
@@ -147,30 +147,12 @@ class VoronSource:
                                          "no IndexDefinitions folder beside the storage: no index or "
                                          "transformer definitions will be read"))
 
-    def active_bundles(self, env: VoronEnvironment) -> list[str]:
-        doc = env.files.database_document or {}
-        settings = doc.get("Settings") if isinstance(doc.get("Settings"), dict) else {}
-        raw = settings.get("Raven/ActiveBundles", "") if isinstance(settings, dict) else ""
-        return [b.strip() for b in str(raw).split(";") if b.strip()]
-
     def _check_bundles(self, env: VoronEnvironment) -> None:
         """Refuse before any record when the database is encrypted and the key is missing or wrong."""
-        bundles = self.active_bundles(env)
-        stored = document_body(env, VERIFICATION_KEY)
-        if self.encryption is None:
-            if stored is not None or "Encryption" in bundles:
-                raise WrongKeyError(
-                    "the database uses the Encryption bundle (Raven/Encryption/Verification is present or "
-                    "Raven/ActiveBundles lists Encryption); pass --encryption-key BASE64 with "
-                    "--encryption-algorithm and --encryption-bits", path=self.path)
-            return
-        if stored is None:
-            self.findings.append(Finding("warn-no-verification",
-                                         "no Raven/Encryption/Verification document: the encryption key "
-                                         "cannot be checked before reading"))
-            return
-        verify_key(self.encryption, stored, path=self.path)
-
+        finding = check_bundles(env.files.database_document, document_body(env, VERIFICATION_KEY),
+                                self.encryption, self.path)
+        if finding is not None:
+            self.findings.append(finding)
 
 def open_voron(path: str | os.PathLike[str], *, journals_path: str | os.PathLike[str] | None = None,
                compression: bool | None = None, encryption: EncryptionSettings | None = None,
