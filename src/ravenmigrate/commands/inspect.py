@@ -38,6 +38,7 @@ from ..sources.live3x import is_live, is_server, listing
 from ..sources.live3x import options as live_options
 from ..sources.ravenfs.summary import FileSystemSummary
 from ..sources.voron import options as voron_options
+from ..threads import responsive
 from ._options import add_index_options, add_selection, selection_from
 
 _SECTION_OF = {Document: "Docs", Attachment: "Attachments", Index: "Indexes", Transformer: "Transformers",
@@ -88,57 +89,58 @@ def inspect(path: str, *, salvage: bool = False, runs: bool = True, index_rewrit
 
     seen = dict.fromkeys(SECTIONS, 0)
     files: FileSystemSummary | None = None
-    for rec in src.records():
-        if isinstance(rec, Document):
-            converter.convert(rec)
-        if isinstance(rec, File):
-            files = files or FileSystemSummary()
-            files.add(rec)
-            continue
-        if isinstance(rec, DocumentRun):
-            seen[rec.position.section] += len(rec)
-            sample.observe_run(rec.results)
-            named, unnamed, examples, total, largest, largest_size = tally(rec.results, rec.spans)
-            for name, n in named.items():
-                collections[name] = collections.get(name, 0) + n
-            if unnamed:
-                warning("document-without-collection", _NO_COLLECTION, examples, unnamed)
-            sizes["documents_bytes"] += total
-            if largest >= 0 and (sizes["largest_document"] is None or largest_size > sizes["largest_document"]["bytes"]):
-                sizes["largest_document"] = {"id": rec.results[largest][0], "bytes": largest_size}
-            continue
-        seen[rec.position.section if rec.position.section in seen else _SECTION_OF[type(rec)]] += 1
-        if isinstance(rec, Document):
-            name = get(rec.metadata, "Raven-Entity-Name")
-            if not isinstance(name, str):
-                name = get(rec.metadata, "@collection")
-            if not isinstance(name, str):
-                name = "@empty"
-                if not rec.id.lower().startswith("raven/"):
-                    warning("document-without-collection", _NO_COLLECTION, [rec.id])
-            collections[name] = collections.get(name, 0) + 1
-            observe(sample, rec)
-            _largest(sizes, "documents_bytes", "largest_document", rec.id, len(rec.data))
-        elif isinstance(rec, Attachment):
-            _largest(sizes, "attachments_bytes", "largest_attachment", rec.key, len(rec.data))
-        elif isinstance(rec, Identity) and not rec.value_was_string:
-            warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
-                    "(\"Could not read identity\", docs/formats/import-4x.md §8)", [rec.key])
-        elif isinstance(rec, Index):
-            want(rec, sample)
-            index_records.append(rec)
-            if rec.name.lower() in SKIPPED_INDEXES:
-                warning("index-skipped-by-4x", "indexes the 4.x import skips (docs/formats/import-4x.md §7.2)",
-                        [rec.name])
-            elif rec.definition is None:
-                warning("index-without-definition", "indexes without a definition (vanished during the export)",
-                        [rec.name])
-            elif get(rec.definition, "IsCompiled") is True or rec.name.startswith("Temp/"):
-                warning("index-skipped-by-3x", "compiled or Temp/ indexes, which import skips "
-                        "(docs/formats/dumps-3x.md §3.2)", [rec.name])
-        elif isinstance(rec, Transformer):
-            warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
-                    "(docs/formats/import-4x.md §7.3)", [rec.name])
+    with responsive():  # the inflate thread's hand-off and buffer reuse, as in convert (ravenmigrate.threads)
+        for rec in src.records():
+            if isinstance(rec, Document):
+                converter.convert(rec)
+            if isinstance(rec, File):
+                files = files or FileSystemSummary()
+                files.add(rec)
+                continue
+            if isinstance(rec, DocumentRun):
+                seen[rec.position.section] += len(rec)
+                sample.observe_run(rec.results)
+                named, unnamed, examples, total, largest, largest_size = tally(rec.results, rec.spans)
+                for name, n in named.items():
+                    collections[name] = collections.get(name, 0) + n
+                if unnamed:
+                    warning("document-without-collection", _NO_COLLECTION, examples, unnamed)
+                sizes["documents_bytes"] += total
+                if largest >= 0 and (sizes["largest_document"] is None or largest_size > sizes["largest_document"]["bytes"]):
+                    sizes["largest_document"] = {"id": rec.results[largest][0], "bytes": largest_size}
+                continue
+            seen[rec.position.section if rec.position.section in seen else _SECTION_OF[type(rec)]] += 1
+            if isinstance(rec, Document):
+                name = get(rec.metadata, "Raven-Entity-Name")
+                if not isinstance(name, str):
+                    name = get(rec.metadata, "@collection")
+                if not isinstance(name, str):
+                    name = "@empty"
+                    if not rec.id.lower().startswith("raven/"):
+                        warning("document-without-collection", _NO_COLLECTION, [rec.id])
+                collections[name] = collections.get(name, 0) + 1
+                observe(sample, rec)
+                _largest(sizes, "documents_bytes", "largest_document", rec.id, len(rec.data))
+            elif isinstance(rec, Attachment):
+                _largest(sizes, "attachments_bytes", "largest_attachment", rec.key, len(rec.data))
+            elif isinstance(rec, Identity) and not rec.value_was_string:
+                warning("identity-integer-value", "identities with an integer Value: the 4.x import drops them "
+                        "(\"Could not read identity\", docs/formats/import-4x.md §8)", [rec.key])
+            elif isinstance(rec, Index):
+                want(rec, sample)
+                index_records.append(rec)
+                if rec.name.lower() in SKIPPED_INDEXES:
+                    warning("index-skipped-by-4x", "indexes the 4.x import skips (docs/formats/import-4x.md §7.2)",
+                            [rec.name])
+                elif rec.definition is None:
+                    warning("index-without-definition", "indexes without a definition (vanished during the export)",
+                            [rec.name])
+                elif get(rec.definition, "IsCompiled") is True or rec.name.startswith("Temp/"):
+                    warning("index-skipped-by-3x", "compiled or Temp/ indexes, which import skips "
+                            "(docs/formats/dumps-3x.md §3.2)", [rec.name])
+            elif isinstance(rec, Transformer):
+                warning("transformer-unsupported", "transformers do not exist in 4.x; the import ignores them "
+                        "(docs/formats/import-4x.md §7.3)", [rec.name])
     indexes.outcomes = [predict(i, remove_analyzers, index_rewrite, sample) for i in index_records]
     source_counts = getattr(src, "counts", None) or seen  # a source may count items it did not yield
     counts = {s: source_counts.get(s, 0) for s in SECTIONS}
