@@ -721,6 +721,41 @@ cdef bint _utf8_runs_valid(const unsigned char* s, Py_ssize_t k) noexcept nogil:
         i = j
 
 
+cdef inline bint _hex(unsigned char c) noexcept nogil:
+    return 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
+
+
+def escape_error(const unsigned char[:] buf, Py_ssize_t start, Py_ssize_t end):
+    """See ravenmigrate.codecs.jsonsplit.escape_error (memchr to each backslash, without the GIL)."""
+    if start < 0 or end > buf.shape[0] or start > end:
+        raise IndexError("escape_error: span outside the buffer")
+    if start == end:
+        return -1
+    cdef const unsigned char* b = &buf[0]
+    cdef const unsigned char* hit
+    cdef Py_ssize_t at = start
+    cdef unsigned char c
+    with nogil:
+        while True:
+            hit = <const unsigned char*>memchr(b + at, 92, end - at)
+            if hit == NULL:
+                at = -1
+                break
+            at = hit - b
+            if at + 1 >= end:
+                break
+            c = b[at + 1]
+            if c == 34 or c == 92 or c == 47 or c == 98 or c == 102 or c == 110 or c == 114 or c == 116 or c == 39:
+                at += 2
+            elif c == 117 and at + 6 <= end and _hex(b[at + 2]) and _hex(b[at + 3]) and _hex(b[at + 4]) and _hex(b[at + 5]):
+                at += 6
+            else:
+                break
+            if at >= end:
+                at = -1
+                break
+    return at
+
 def raw_unicode(bytes data):
     """See ravenmigrate.codecs.jsonsplit.raw_unicode."""
     cdef const unsigned char* b = data

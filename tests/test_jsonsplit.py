@@ -272,3 +272,34 @@ def test_utf8_valid_twins_agree():
     assert native.utf8_valid(b"", 0, 0) and pure.utf8_valid(b"", 0, 0)
     with pytest.raises(IndexError):
         native.utf8_valid(b"abc", 1, 4)
+
+
+ESCAPE_PIECES = [b"a", b" ", b'"', b"\\\\", b'\\"', b"\\/", b"\\b", b"\\f", b"\\n", b"\\r", b"\\t", b"\\'", b"\\u00e9",
+                 b"\\uD83D", b"\\uabcF", b"\\", b"\\x", b"\\a", b"\\u12", b"\\u12g4", b"\\U0041", b"\\0", "\u00e9".encode()]
+
+
+def test_escape_error_twins_agree():
+    """The reader checks every batch of records with ``escape_error``: the native twin finds the
+    same first bad backslash as the pure one on random mixes of good and bad escapes at every
+    alignment and cut (a backslash or a ``\\u`` cut by the end of the span is bad), and on a real dump."""
+    if native is None:
+        pytest.skip("native jsonsplit twin not built")
+    rng = random.Random(21)
+    bad_seen = 0
+    for _ in range(3000):
+        pieces = [rng.choice(ESCAPE_PIECES[:13]) if rng.random() < 0.95 else rng.choice(ESCAPE_PIECES)
+                  for _ in range(rng.randrange(0, 40))]
+        buf = bytearray(b"x" * rng.randrange(0, 5) + b"".join(pieces))
+        start = rng.randrange(0, len(buf) + 1)
+        end = rng.randrange(start, len(buf) + 1)
+        expected = pure.escape_error(buf, start, end)
+        assert native.escape_error(buf, start, end) == expected, (bytes(buf), start, end)
+        bad_seen += expected >= 0
+    assert bad_seen > 300
+    assert pure.escape_error(b'"\\q"', 0, 4) == native.escape_error(b'"\\q"', 0, 4) == 1
+    assert pure.escape_error(b'"\\u00e9\\\\"', 0, 10) == native.escape_error(b'"\\u00e9\\\\"', 0, 10) == -1
+    data = gzip.decompress(real("Northwind_3.5.35168.ravendump").read_bytes())
+    assert native.escape_error(data, 0, len(data)) == pure.escape_error(data, 0, len(data)) == -1
+    assert native.escape_error(b"", 0, 0) == -1
+    with pytest.raises(IndexError):
+        native.escape_error(b"abc", 1, 4)

@@ -204,3 +204,22 @@ def test_salvage_inside_a_batch_of_good_records(tmp_path, northwind, northwind_i
         list(open_source(write(tmp_path, "esc.json", broken)).records())
     assert info.value.index == k and info.value.last_id == northwind_ids[k - 1]
     assert len(doc_ids(open_source(tmp_path / "esc.json", salvage=True))) == len(northwind_ids) - 1
+
+
+@pytest.mark.parametrize("twin", TWINS)
+def test_first_bad_byte_of_a_batch_whatever_its_kind(tmp_path, northwind, northwind_ids, twin, monkeypatch):
+    """A bad escape in record k and invalid UTF-8 in a later record of the same batch: record k is
+    the one refused (the first bad byte of either kind), not passed on for the later one."""
+    use_twin(twin, monkeypatch)
+    k = 300
+    at = northwind.index(f'"@id": "{northwind_ids[k]}"'.encode())
+    broken = northwind[:at] + b'"Bad": "\\q", ' + northwind[at:]
+    later = broken.index(f'"@id": "{northwind_ids[k + 5]}"'.encode())
+    broken = broken[:later] + b'"Bad": "\xff", ' + broken[later:]
+    p = write(tmp_path, "both.json", broken)
+    with pytest.raises(SourceError, match="invalid escape") as info:
+        list(open_source(p).records())
+    assert info.value.index == k and info.value.last_id == northwind_ids[k - 1]
+    rejected = open_source(p, rejects=Rejects(limit=2))
+    assert doc_ids(rejected) == northwind_ids[:k] + northwind_ids[k + 1:k + 5] + northwind_ids[k + 6:]
+    assert set(rejected.rejects.reasons) == {"invalid-escape", "invalid-utf8"}

@@ -37,8 +37,6 @@ _SECTION_SWITCH = re.compile(
 _ID_IN_SKIPPED = re.compile(rb'"@id"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"')
 _MAX_SKIPPED_IDS = 1000
 _MAX_REJECT_BYTES = 16 << 20
-_SIMPLE_ESCAPES = frozenset(b"\"\\/bfnrt'")
-_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
 
 
 class _Bad(Exception):
@@ -476,13 +474,17 @@ class DumpFile:
     def _bytes_error(self, start: int, end: int) -> tuple[int, str, str] | None:
         """``None`` when ``buf[start:end]`` (delimited records) is valid UTF-8 (checked by the jsonsplit
         twin, natively without decoding) with valid string escapes, else the index of the first bad
-        byte, the reason and the reject code. Both are copied into outputs as they are, so the 4.x
-        side would refuse them."""
+        byte (the first of either kind), the reason and the reject code. Both are copied into outputs
+        as they are, so the 4.x side would refuse them."""
+        bad = None
         if not self.split.utf8_valid(self.buf, start, end):
-            bad = _utf8_error(self.buf, start, end)
-            if bad is not None:
-                return bad[0], f"invalid UTF-8 in the record ({bad[1]})", "invalid-utf8"
-        return _escape_error(self.buf, start, end)
+            utf8 = _utf8_error(self.buf, start, end)
+            if utf8 is not None:
+                bad = utf8[0], f"invalid UTF-8 in the record ({utf8[1]})", "invalid-utf8"
+        at = self.split.escape_error(self.buf, start, end)
+        if at >= 0 and (bad is None or at < bad[0]):
+            return at, f"invalid escape {bytes(self.buf[at:at + 2])!r} in a string", "invalid-escape"
+        return bad
 
     def _valid_bytes(self, span, count: int) -> tuple[int, tuple[int, str, str] | None]:
         """The first of *count* delimited records holding invalid UTF-8 or a string escape Json.NET
@@ -606,23 +608,6 @@ def _utf8_error(buf: bytearray, start: int, end: int) -> tuple[int, str] | None:
             str(part, "utf-8")
         except UnicodeDecodeError as exc:
             return start + exc.start, f"{exc.reason} at byte 0x{buf[start + exc.start]:02x}"
-    return None
-
-
-def _escape_error(buf: bytearray, start: int, end: int) -> tuple[int, str, str] | None:
-    """``None`` when every string escape in ``buf[start:end]`` is one 3.x's Json.NET reads
-    (``\\b \\t \\n \\f \\r \\\\ \\" \\' \\/ \\uXXXX``; anything else is its "Bad JSON escape
-    sequence"), else the index of the bad one, the reason and the reject code."""
-    find = buf.find
-    at = find(b"\\", start, end)
-    while at >= 0:
-        c = buf[at + 1] if at + 1 < end else -1
-        if c in _SIMPLE_ESCAPES:
-            at = find(b"\\", at + 2, end)
-        elif c == 0x75 and _HEX4.fullmatch(buf, at + 2, min(at + 6, end)):  # \uXXXX
-            at = find(b"\\", at + 6, end)
-        else:
-            return at, f"invalid escape {bytes(buf[at:at + 2])!r} in a string", "invalid-escape"
     return None
 
 
