@@ -14,8 +14,10 @@ Stages (each run as its own process so CPU time and peak RSS are its own):
   stream       read every document back from the server, nothing else (GET /streams/docs;
                baseline of verify)
   verify       ravenmigrate verify of a database load filled  ratio vs stream
-  convert LN [shape]  convert of the attachment-heavy and large-document variants of the dump
-               (--shapes), each against its own floor
+  convert LN [shape]  convert of the dump's variants (--shapes), each against its own floor:
+               attachments (large legacy attachments, up to 1 MB), large-docs (a 256 KB document
+               every 100), small-attachments (many small legacy attachments, up to 8 KB, one per
+               5 KB of --size: what a 3.x production database often holds)
 Every server stage also reports the server's CPU by RavenDB thread kind (transaction merger,
 request threads, indexing, other; from GET /admin/debug/threads/runaway, the rest of the process's
 CPU from /proc counted as other), its busiest thread, the client's busiest thread (its threads'
@@ -285,6 +287,7 @@ def holds_revisions(dump: Path) -> bool:
 SHAPES = {  # the dump variants of --shapes: generate.py options besides --size and --level
     "attachments": lambda size: ["--attachments", str(max(100, size // (2 << 20))), "--attachment-bytes", "1M"],
     "large-docs": lambda size: ["--large-every", "100", "--large-bytes", "256K", "--attachments", "50"],
+    "small-attachments": lambda size: ["--attachments", str(max(1000, size // (5 << 10))), "--attachment-bytes", "8K"],
 }
 
 
@@ -373,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=None, help="where the generated dump goes (default fixtures/generated)")
     ap.add_argument("--convert-levels", default="6,1",
                     help="output gzip levels to run convert and its floor at (1 is convert's default)")
-    ap.add_argument("--shapes", default="attachments,large-docs",
+    ap.add_argument("--shapes", default="attachments,large-docs,small-attachments",
                     help=f"dump variants convert is also measured on, at level 1 (of {', '.join(SHAPES)}; '' for none)")
     ap.add_argument("--no-load", action="store_true", help="skip the stages that need the server")
     ap.add_argument("--usable", action="store_true",
