@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ravenmigrate.codecs.encryption import EncryptionSettings
+if TYPE_CHECKING:  # imported when a key is given: cryptography costs every other command's start-up
+    from ravenmigrate.codecs.encryption import EncryptionSettings
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def from_namespace(ns: argparse.Namespace) -> BundleOptions:
     """Build :class:`BundleOptions` from parsed arguments (raises ``BundleConfigError`` on a bad key)."""
     enc = None
     if ns.encryption_key:
+        from ravenmigrate.codecs.encryption import EncryptionSettings
+
         enc = EncryptionSettings.from_base64(
             ns.encryption_key, ns.encryption_algorithm, ns.encryption_bits, ns.encryption_legacy_sha1
         )
