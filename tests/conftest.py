@@ -88,6 +88,44 @@ def new_database(ravendb):
     client.close()
 
 
+GIVEN_DUMP = "Indexes_And_Transformers_3.5.ravendump"
+
+
+@dataclass
+class ServerImport:
+    """A real 3.x dump imported by RavenDB 4.1 itself (``smuggler/import``, default options)."""
+
+    database: str
+    result: dict  # the server's SmugglerResult
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def given_dump_imported(ravendb) -> ServerImport:
+    """The given dump's 658 indexes imported by the server once per session (minutes and GBs of
+    index storage each time), for the tests that compare against what the server made of it.
+    Tests only read this database; it is dropped at the end of the session."""
+    import time
+
+    from differential import gzipped
+
+    client = RavenClient(ravendb.url, timeout=1800)
+    name = f"given-{uuid.uuid4().hex[:10]}"
+    client.create_database(name)
+    try:
+        started = time.monotonic()
+        imported = ServerImport(name, client.smuggler_import(name, [gzipped(real(GIVEN_DUMP))]), time.monotonic() - started)
+        print(f"server import of {GIVEN_DUMP} took {imported.seconds:.0f} s")
+        yield imported
+    finally:
+        if os.environ.get("RAVENMIGRATE_KEEP_DATABASES") != "1":
+            try:
+                client.delete_database(name)
+            except Exception:  # noqa: BLE001 - a killed server cannot delete; the data dir is temporary
+                pass
+        client.close()
+
+
 @dataclass
 class Secured:
     """The secured RavenDB 4.1 and the certificate files the tests use (all made in the session)."""

@@ -12,11 +12,10 @@ import gzip
 import json
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import real
+from conftest import GIVEN_DUMP, real
 from differential import documented_codes, gzipped, run
 from edge_dump import write as write_edge_dump
 from edge_dump import write_revisions
@@ -127,17 +126,14 @@ def test_comparison_catches_a_changed_document(ravendb, new_database):
 
 
 @pytest.mark.slow
-def test_index_report_agrees_with_server(ravendb, new_database):
+def test_index_report_agrees_with_server(ravendb, new_database, given_dump_imported):
     """Indexes_And_Transformers_3.5 (658 indexes): the report's prediction against what 4.1 really did,
-    and the differential comparison of the resulting index definitions."""
-    path = real("Indexes_And_Transformers_3.5.ravendump")
+    and the differential comparison of the resulting index definitions (A: the session's server import)."""
+    path = real(GIVEN_DUMP)
     records = list(open_source(str(path)).records())
     predicted = inspect(str(path), index_rewrite=False)["indexes"]["indexes"]  # the server imports them untouched
     with RavenClient(ravendb.url, timeout=1800) as client:
-        a, b = new_database("a"), new_database("b")
-        started = time.monotonic()
-        result = client.smuggler_import(a, [gzipped(path)])
-        print(f"server import of {len(predicted)} indexes took {time.monotonic() - started:.0f} s")
+        a, b, result = given_dump_imported.database, new_database("b"), given_dump_imported.result
         messages = "\n".join(result.get("Messages") or [])
         definitions = client.json("GET", f"/databases/{a}/indexes?start=0&pageSize=4096")["Results"]
         created = {d["Name"] for d in definitions}
