@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ravenmigrate.fields import FrozenFields
 
 if TYPE_CHECKING:  # imported when a key is given: cryptography costs every other command's start-up
     from ravenmigrate.codecs.encryption import EncryptionSettings
 
 
-@dataclass(frozen=True)
-class BundleOptions:
+class BundleOptions(FrozenFields):
     """What a storage source needs to decode bodies: compression mode and encryption settings."""
 
-    compression: bool | None = None
-    encryption: EncryptionSettings | None = None
+    __slots__ = ("compression", "encryption")
+
+    def __init__(self, compression: bool | None = None, encryption: EncryptionSettings | None = None) -> None:
+        object.__setattr__(self, "compression", compression)
+        object.__setattr__(self, "encryption", encryption)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
