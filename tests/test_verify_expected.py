@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ravenmigrate.records import Delete4, Document4, Position
-from ravenmigrate.verify.documents import Expected, digests
+from ravenmigrate.verify.documents import Expected, digests, raw_digests
 
 LM = "2016-08-22T11:23:36.1861726Z"
 AT = Position("x.ravendump", "Docs", 0, 0)
@@ -15,9 +15,12 @@ def test_an_entry_holds_both_digests_and_the_last_modified_and_the_cased_id_only
     exp = Expected()
     exp.add(Document4("Users/1", b'{"A":1,"@metadata":{"@collection":"Users"}}', "Users", LM, AT), bulk=False)
     exp.add(Document4("orders/1", b'{"B":2.50,"@metadata":{}}', "Orders", None, AT), bulk=False)
-    body, meta = digests(b'{"@metadata":{"@collection":"Users","@id":"x"},"A":1.0}', False)
+    server = b'{"@metadata":{"@collection":"Users","@id":"x"},"A":1}'  # the same raw body, metadata first
+    body, meta = raw_digests(server, 0, len(server), server.index(b"{", 1), server.index(b"}") + 1, False)
     assert exp.documents["users/1"] == body + meta + LM.encode()
-    assert exp.documents["orders/1"] == b"".join(digests(b'{"B":2.5}', False))
+    assert meta == digests(server, False)[1]
+    orders = b'{"B":2.50,"@metadata":{}}'
+    assert exp.documents["orders/1"] == b"".join(raw_digests(orders, 0, len(orders), orders.index(b"{}"), len(orders) - 1, False))
     assert exp.ids == {"users/1": "Users/1"}
     exp.add(Document4("users/1", b'{"A":1}', "@empty", None, AT), bulk=False)  # the same document in 4.x
     assert exp.ids == {} and len(exp.documents["users/1"]) == 32

@@ -1,9 +1,11 @@
 """Verify a load: the converted source against what the 4.x server holds, document by document.
 
 Expected values come from ``ravenmigrate.convert`` (what 4.x's legacy import stores, docs/formats/import-4x.md
-§3-§8); the server's side is streamed from ``GET /streams/docs`` (§10). Per document the body and
-the metadata are compared through digests of their canonical texts (``codecs.canonical``: numbers
-compared exactly by value, key order and escaping ignored) leaving out what the server assigns itself (``@id``, ``@change-vector``, ``@flags``,
+§3-§8); the server's side is streamed from ``GET /streams/docs`` (§10). Per document the body is compared
+by a digest of its raw bytes (``raw_digests``; the server returns a body as it was sent), and where
+those differ by the digests of the canonical texts (``codecs.canonical``: numbers compared exactly
+by value, key order and escaping ignored; a second pass over the source for those documents). The
+metadata is compared through its canonical text, leaving out what the server assigns itself (``@id``, ``@change-vector``, ``@flags``,
 ``@attachments``, ``@counters``, §14 "change vectors and etags of documents are not comparable");
 ``@last-modified`` is compared on its own, the attachments by name and hash, legacy revisions by
 their ``RV:`` change vector (§4), identities by value (§8).
@@ -56,10 +58,53 @@ def digests(data: bytes, bulk: bool) -> tuple[bytes, bytes]:
     return hashlib.blake2b(body, digest_size=16).digest(), hashlib.blake2b(meta, digest_size=16).digest()
 
 
-def stream_documents(client: RavenClient, database: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+_WS = b" \t\r\n"
+_META_MEMBER = b'"@metadata"'
+
+
+def metadata_member(buf: Any, start: int, ms: int, me: int) -> tuple[int, int] | None:
+    """Where the ``@metadata`` member whose value is ``buf[ms:me]`` lies in the document that starts
+    at *start*, with the one comma beside it: ``[a, b)`` to leave out for the document's raw body
+    (``{"A":1,"@metadata":{}}`` and ``{"@metadata":{},"A":1}`` both leave ``{"A":1}``). None when
+    the member's name is not written literally."""
+    k = buf.rfind(_META_MEMBER, start, ms)
+    if k < 0 or buf[k + 11:ms].strip(_WS) != b":":
+        return None
+    p = k - 1
+    while buf[p] in _WS:
+        p -= 1
+    if buf[p] == 0x2C:
+        return p, me
+    q = me
+    while buf[q] in _WS:
+        q += 1
+    return (k, q + 1) if buf[q] == 0x2C else (k, me)
+
+
+def raw_digests(buf: Any, start: int, end: int, ms: int, me: int, bulk: bool) -> tuple[bytes, bytes] | None:
+    """The fast pair of digests of the document ``buf[start:end]`` whose ``@metadata`` value is
+    ``buf[ms:me]``: BLAKE2b of its raw bytes without the ``@metadata`` member (``metadata_member``),
+    and the metadata's digest as :func:`digests` gives it (canonical, small). Equal raw bodies hold
+    equal values; different ones may still hold equal values written differently, which
+    :func:`digests` decides. None when there is no literal ``@metadata`` object member."""
+    if ms < 0 or buf[ms] != 0x7B:
+        return None
+    span = metadata_member(buf, start, ms, me)
+    if span is None:
+        return None
+    view = memoryview(buf)
+    h = hashlib.blake2b(view[start:span[0]], digest_size=16)
+    h.update(view[span[1]:end])
+    _, meta = _canonical.split_canonical(b'{"@metadata":' + view[ms:me] + b"}", DROP_BULK if bulk else DROP)
+    return h.digest(), hashlib.blake2b(meta, digest_size=16).digest()
+
+
+def stream_documents(client: RavenClient, database: str, raw: bool = False) -> Iterator[tuple[Any, ...]]:
     """Every document of *database* from ``GET /streams/docs``: its JSON bytes and its parsed
     ``@metadata``. The ``Results`` array is split by the ``jsonsplit`` twin; only the metadata of
-    each document is parsed here."""
+    each document is parsed here. With *raw*, ``(buffer, start, end, metadata start, metadata end,
+    metadata)`` instead, without a copy: the buffer holds the document only until the next one is
+    asked for."""
     conn = client._connection()
     path = db_path(database, "streams/docs")
     where = f"GET {client.url}{path}"
@@ -86,7 +131,7 @@ def stream_documents(client: RavenClient, database: str) -> Iterator[tuple[bytes
                         raise ServerError(f"{where}: no Results array")
                     continue
                 pos = start + 1
-            pos, done = yield from _documents(scanner, buf, pos, where, read)
+            pos, done = yield from _documents(scanner, buf, pos, where, read, raw)
             if done:
                 break
             if not chunk:
@@ -97,13 +142,13 @@ def stream_documents(client: RavenClient, database: str) -> Iterator[tuple[bytes
         raise client.failure("GET", path, exc) from exc
 
 
-def _documents(scanner, buf: bytearray, pos: int, where: str, read: int):
+def _documents(scanner, buf: bytearray, pos: int, where: str, read: int, raw: bool):
     """Yield the complete documents of *buf* from *pos*; ``(position, whether "]" ended the array)``."""
     n = len(buf)
     while True:
         items, pos = scanner.scan_items(buf, pos, 1 << 30)  # every complete document followed by ","
         for start, end, ms, me in items:
-            yield _document(buf, start, end, ms, me, where, read)
+            yield _document(buf, start, end, ms, me, where, read, raw)
         p = pos
         while p < n and buf[p] in b" \t\r\n":
             p += 1
@@ -127,14 +172,14 @@ def _documents(scanner, buf: bytearray, pos: int, where: str, read: int):
             return pos, False  # whether "," or "]" follows is in the next read
         if buf[q] not in b",]":
             raise ServerError(f"{where}: invalid JSON at byte {read + q} of the response")
-        yield _document(buf, p, end, scanner.meta_start, scanner.meta_end, where, read)
+        yield _document(buf, p, end, scanner.meta_start, scanner.meta_end, where, read, raw)
         if buf[q] == 0x5D:
             return q + 1, True
         pos = q + 1
 
 
 def _document(buf: bytearray, start: int, end: int, ms: int, me: int, where: str,
-              read: int) -> tuple[bytes, dict[str, Any]]:
+              read: int, raw: bool = False) -> tuple[Any, ...]:
     view = memoryview(buf)
     try:
         metadata = _metadata(view[ms:me]) if ms >= 0 else None
@@ -142,6 +187,8 @@ def _document(buf: bytearray, start: int, end: int, ms: int, me: int, where: str
         raise ServerError(f"{where}: invalid @metadata at byte {read + ms} of the response ({exc})") from None
     if not isinstance(metadata, dict):
         raise ServerError(f"{where}: a document without a @metadata object at byte {read + start} of the response")
+    if raw:
+        return buf, start, end, ms, me, metadata
     return bytes(view[start:end]), metadata
 
 
@@ -176,6 +223,7 @@ class Expected:
     differs from the lower-cased one (``ids``). About 240 bytes a document in all (docs/loading.md)."""
 
     def __init__(self) -> None:
+        self._scanner = _split.Scanner()
         self.documents: dict[str, bytes] = {}
         self.ids: dict[str, str] = {}
         self.attachments: dict[tuple[str, str], str] = {}
@@ -210,20 +258,52 @@ class Expected:
 
     def document(self, doc_id: str, data: bytes, last_modified: str | None, bulk: bool) -> None:
         low = doc_id.lower()
-        body, meta = digests(data, bulk)
+        body, meta = self._raw(data, bulk) or digests(data, bulk)
         self.documents[low] = body + meta + (last_modified.encode("ascii") if last_modified else b"")
         if doc_id != low:
             self.ids[low] = doc_id
         else:
             self.ids.pop(low, None)
 
+    def _raw(self, data: bytes, bulk: bool) -> tuple[bytes, bytes] | None:
+        """:func:`raw_digests` of a converted document; None where only :func:`digests` applies."""
+        scanner = self._scanner
+        scanner.reset(0)
+        try:
+            end = scanner.scan(data, True)
+        except _split.ScanError:
+            return None
+        return raw_digests(data, 0, end, scanner.meta_start, scanner.meta_end, bulk) if end > 0 else None
 
-def expected_from(source: str, bulk: bool, convert_options: Any = None, selection: Any = None,
-                  **source_options: Any) -> Expected:
+
+class Canonical:
+    """The canonical body digests (:func:`digests`) of the converted documents *ids*: the second pass
+    over the source for the documents whose raw bodies differed from the server's."""
+
+    def __init__(self, ids: Any) -> None:
+        self.ids = ids
+        self.bodies: dict[str, bytes] = {}
+
+    def add(self, conv: Any, bulk: bool) -> None:
+        if isinstance(conv, DocumentRun):
+            items = [(r[0], r[1]) for r in conv.results]
+        elif isinstance(conv, Document4) and conv.revision_of is None:
+            items = [(conv.id, conv.data)]
+        else:
+            return
+        for doc_id, data in items:
+            low = doc_id.lower()
+            if low in self.ids:
+                self.bodies[low] = digests(data, bulk)[0]
+
+
+def expected_from(source: str, bulk: bool, convert_options: Any = None, selection: Any = None, *,
+                  into: Any = None, **source_options: Any) -> Any:
     """What the database should hold: the converted source, with the load's ``ConvertOptions`` and
     selection (``ravenmigrate.convert.selection``; its transform script run here for every transport).
-    ``rejects`` in *source_options*: records the load rejected from the source are not expected."""
-    exp = Expected()
+    ``rejects`` in *source_options*: records the load rejected from the source are not expected.
+    *into*: what takes the converted records (default a new :class:`Expected`), e.g. a :class:`Canonical`."""
+    exp = Expected() if into is None else into
     converter = make_converter(convert_options, source_options.get("rejects"))
     selector = None
     if selection is not None and not selection.everything:
@@ -282,7 +362,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     atts.expected = len(exp.attachments)
     found_atts: set[tuple[str, str]] = set()
     try:
-        for data, meta in stream_documents(client, database):
+        suspects: dict[str, tuple[str, bytes, list[str]]] = {}  # raw bodies differ: decided by a second pass
+        for buf, start, end, ms, me, meta in stream_documents(client, database, raw=True):
             doc_id = meta.get("@id", "")
             low = doc_id.lower()
             want = exp.documents.pop(low, None)  # what is left at the end is missing
@@ -293,13 +374,16 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
                 continue
             docs.found += 1
             try:
-                body, meta_digest = digests(data, bulk)
+                pair = raw_digests(buf, start, end, ms, me, bulk)
+                recheck = pair is None or pair[0] != want[:16]
+                if recheck:
+                    pair = digests(bytes(memoryview(buf)[start:end]), bulk)
+                    recheck = pair[0] != want[:16]
             except ValueError as exc:
                 raise ServerError(f"document {doc_id!r} from the server: {exc}") from None
+            body, meta_digest = pair
             want_lm = want[32:].decode("ascii") or None
             what = []
-            if body != want[:16]:
-                what.append("body")
             if meta_digest != want[16:32]:
                 what.append("metadata")
             if want_lm is not None and meta.get("@last-modified") != want_lm:
@@ -307,7 +391,9 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
                     deviations["last_modified"] += 1
                 else:
                     what.append(f"@last-modified {meta.get('@last-modified')!r} != {want_lm!r}")
-            if what:
+            if recheck:
+                suspects[low] = (doc_id, body, what)
+            elif what:
                 docs.add("different", {"id": doc_id, "what": what})
             for att in meta.get("@attachments") or []:
                 key = (low, att.get("Name"))
@@ -319,6 +405,14 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
                                                "expected": exp.attachments[key]})
                 else:
                     atts.add("extra", {"document": doc_id, "name": key[1]})
+        if suspects:
+            canonical = expected_from(source, bulk, convert_options, selection, into=Canonical(suspects),
+                                      **source_options).bodies
+            for low, (doc_id, body, what) in suspects.items():
+                if canonical.get(low) != body:
+                    what.insert(0, "body")
+                if what:
+                    docs.add("different", {"id": doc_id, "what": what})
         for low in exp.documents:
             docs.add("missing", exp.ids.get(low, low))
         for (doc_low, name) in exp.attachments.keys() - found_atts:
