@@ -5,7 +5,9 @@ era, and warnings about what RavenDB 4.x's import will treat specially (docs/for
 
 The common documents of an export come in runs (the reader's native lane, as for ``convert``) and
 are counted by ``docrun.tally`` without a Python object per document; the report is the same as
-when every document is read one by one (``runs=False``; ``tests/test_inspect_runs.py``).
+when every document is read one by one (``runs=False``; ``tests/test_inspect_runs.py``). The
+reading runs under ``threads.responsive`` as ``convert`` does (the inflate thread's hand-off,
+buffers reused instead of mapped afresh).
 """
 
 from __future__ import annotations
