@@ -37,3 +37,21 @@ def params(name: str) -> list:
 def native(name: str):
     """The native twin of *name*, or None when it is not built."""
     return _twins.both(name).get("native")
+
+
+def use_lane_twin(name: str, kind: str, monkeypatch) -> str:
+    """Make ``_twins.load(name)`` return *kind* (a reader lane's twin: ``docrun``, ``attachrun``);
+    skips the test when the native twin is not built."""
+    use_twin(kind, monkeypatch)
+    if kind == "native" and native(name) is None:
+        pytest.skip(f"native {name} twin not built")
+    assert _twins.kind(_twins.load(name)) == kind
+    return kind
+
+
+def assert_same_bytes(general: bytes, laned: bytes) -> None:
+    """Fail naming the first differing offset, with the bytes around it on each side."""
+    if laned != general:
+        at = next((i for i in range(min(len(laned), len(general))) if laned[i] != general[i]),
+                  min(len(laned), len(general)))
+        pytest.fail(f"dump bytes differ at {at}: {general[at - 150:at + 80]!r} != {laned[at - 150:at + 80]!r}")

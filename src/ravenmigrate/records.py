@@ -384,4 +384,28 @@ class DocumentRun(Fields):
                 for k, r in enumerate(self.results)]
 
 
-Converted = Document4 | AttachmentPut4 | Delete4 | Index4 | Identity4 | Skipped | DocumentRun
+class AttachmentRun(Fields):
+    """Consecutive common 3.x attachments of one section, read and converted in one step.
+
+    Only a reader opened with ``attachment_runs=True`` yields it (``convert`` writing legacy
+    attachments into one dump does); it is both a source record and a converted one: ``elements``
+    are the legacy ``Attachments`` elements the dump writer writes for those attachments, joined by
+    commas (``convert/attachrun.py`` says which attachments qualify). ``position`` is the first
+    attachment's, ``count`` how many there are, ``data_bytes`` the decoded size of their payloads,
+    ``last_offset`` the uncompressed offset of the last one.
+    """
+
+    __slots__ = ("elements", "count", "data_bytes", "position", "last_offset")
+
+    def __init__(self, elements: bytes, count: int, data_bytes: int, position: Position, last_offset: int) -> None:
+        self.elements = elements
+        self.count = count
+        self.data_bytes = data_bytes
+        self.position = position
+        self.last_offset = last_offset
+
+    def __len__(self) -> int:
+        return self.count
+
+
+Converted = Document4 | AttachmentPut4 | Delete4 | Index4 | Identity4 | Skipped | DocumentRun | AttachmentRun

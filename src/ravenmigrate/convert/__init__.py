@@ -19,6 +19,7 @@ from ..fields import Fields
 from ..records import (
     Attachment,
     AttachmentDeletion,
+    AttachmentRun,
     Converted,
     Delete4,
     Document,
@@ -112,7 +113,7 @@ class Converter:
             self.documents.new_section()
         self._index = pos.index
 
-    def convert(self, record: Record | DocumentRun) -> Iterable[Converted]:
+    def convert(self, record: Record | DocumentRun | AttachmentRun) -> Iterable[Converted]:
         self._track_section(record)
         if isinstance(record, Document):
             try:
@@ -130,6 +131,9 @@ class Converter:
             self._index = record.position.index + len(record) - 1
             self.sample.observe_run(record.results)
             return (self.documents.convert_run(record),)
+        if isinstance(record, AttachmentRun):  # converted already (convert/attachrun.py)
+            self._index = record.position.index + len(record) - 1
+            return (record,)
         if isinstance(record, Attachment):
             out = convert_attachment(record)
             return (out,) if isinstance(out, Skipped) else out

@@ -37,11 +37,13 @@ def register_opener(opener: Opener) -> None:
 
 
 def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool = False, runs: bool = False,
-                rejects: Rejects | None = None, **options) -> Source:
+                rejects: Rejects | None = None, attachment_runs: bool = False, **options) -> Source:
     """Open *path* by its content: see the module doc. Raises :class:`SourceError` when unreadable.
 
     ``runs``: exports yield their common documents as already converted
-    ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it. ``rejects``:
+    ``DocumentRun`` records (``ravenmigrate.convert.docrun``); raw storage ignores it.
+    ``attachment_runs``: exports yield their common attachments as ``AttachmentRun`` records, already
+    legacy dump elements (``ravenmigrate.convert.attachrun``); other sources ignore it. ``rejects``:
     bad records of an export, and bad rows of raw Voron and Esent storage, within its ``--max-rejects``
     are written there and skipped (docs/reliability.md).
 
@@ -62,10 +64,12 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
         if source is not None:
             return source
     if p.is_dir():
-        return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects)
+        return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects,
+                          attachment_runs=attachment_runs)
     if sniff(p) == "zip":
         raise UnsupportedSource(_zip_message(p), path=str(path))
-    return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects)
+    return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects,
+                          attachment_runs=attachment_runs)
 
 
 def _zip_message(path: Path) -> str:

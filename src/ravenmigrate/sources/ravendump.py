@@ -77,11 +77,12 @@ class DumpSource:
     """
 
     def __init__(self, path: str | os.PathLike, *, compact: bool = False, salvage: bool = False,
-                 runs: bool = False, rejects: Rejects | None = None) -> None:
+                 runs: bool = False, rejects: Rejects | None = None, attachment_runs: bool = False) -> None:
         self.path = str(path)
         self.rejects = rejects
         self.compact = compact
         self.runs = runs
+        self.attachment_runs = attachment_runs
         self.salvage = salvage
         root = Path(path)
         if root.is_dir():
@@ -139,6 +140,7 @@ class DumpSource:
                 offset = after.offset
             reader = DumpFile(path, compact=self.compact, salvage=self.salvage, findings=self.findings,
                               evidence=self.evidence, skip_sections=skip, after=offset, runs=self.runs,
+                              attachment_runs=self.attachment_runs,
                               rejects=self.rejects)
             self._reader = reader
             try:

@@ -16,7 +16,7 @@ from .. import _twins
 from ..codecs.jsonsplit import SPAN_FIELDS
 from ..codecs.jsonvalue import JSONValueError, loads
 from ..errors import SourceError, UnsupportedSource
-from ..records import SECTIONS, Document, DocumentRun, Finding, Offsets, Position, Record
+from ..records import SECTIONS, AttachmentRun, Document, DocumentRun, Finding, Offsets, Position, Record
 from ..rejects import Rejects
 from . import items
 from .era import FULL_SAMPLE, SAMPLE_EVERY, Evidence
@@ -24,6 +24,7 @@ from .stream import UTF8_BOM, ByteStream, Prefetch, StreamError
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _twins.register("docrun", "ravenmigrate.convert.docrun")
+_twins.register("attachrun", "ravenmigrate.convert.attachrun")
 
 _SKIP = re.compile(rb"(?:[ \t\r\n\f\v]++|//[^\n]*+\n|/\*(?:[^*]++|\*(?!/))*+\*/)*+")
 _TRIM_AT = 1 << 20
@@ -64,7 +65,9 @@ class DumpFile:
     ``docrun`` twin (what ``convert`` and ``load`` read, with ``compact``; ``inspect`` reads them
     without: its other documents keep their bytes as they are in the source). ``rejects``: bad
     records within its ``--max-rejects`` are written there and skipped (docs/reliability.md).
-    ``open_stream``: where the bytes come from (default: the file *path*; a live 3.x export for
+    ``attachment_runs``: common attachments come as :class:`~ravenmigrate.records.AttachmentRun`
+    records, already written as legacy elements by the ``attachrun`` twin (``convert`` into one
+    dump with legacy attachments reads them). ``open_stream``: where the bytes come from (default: the file *path*; a live 3.x export for
     ``sources.live3x``).
 
     Every record is checked the same way whatever the options (one validation for ``inspect``,
@@ -75,11 +78,13 @@ class DumpFile:
     def __init__(self, path: Path, *, compact: bool = False, salvage: bool = False,
                  findings: list[Finding] | None = None, evidence: Evidence | None = None,
                  skip_sections: frozenset[str] = frozenset(), after: int = -1, runs: bool = False,
-                 rejects: Rejects | None = None, open_stream: Callable[[], ByteStream] | None = None) -> None:
+                 rejects: Rejects | None = None, open_stream: Callable[[], ByteStream] | None = None,
+                 attachment_runs: bool = False) -> None:
         self.path = Path(path)
         self._open_stream = open_stream or (lambda: ByteStream(self.path))
         self.rejects = rejects
         self.docrun = _twins.load("docrun") if runs else None
+        self.attachrun = _twins.load("attachrun") if attachment_runs else None
         self.name = str(path)
         self.compact = compact
         self.salvage = salvage
@@ -300,6 +305,7 @@ class DumpFile:
                 nl = self.buf.rfind(b"\n", 0, p)
                 indent = bytes(self.buf[nl + 1:p]) if nl >= 0 and not self.buf[nl + 1:p].strip() else b""
             lane = self.docrun is not None and build is None and not skip
+            attachment_lane = self.attachrun is not None and section == "Attachments" and not skip
             if lane:  # delimited and compacted in one pass (spans packed); the lane converts the compact bytes
                 spans, compacted, after_batch = self._scanner.scan_compact_items(self.buf, p, _BATCH)
                 count = len(spans) // SPAN_FIELDS
@@ -318,6 +324,13 @@ class DumpFile:
                     elif lane and self.base + spans[SPAN_FIELDS * j] > self.after:
                         bad = None
                         run = self._run(section, spans, j, stop, compacted)
+                        if run is not None:
+                            j += len(run)
+                            yield run
+                            continue
+                    elif attachment_lane and self.base + batch[j][0] > self.after:
+                        bad = None
+                        run = self._attachment_run(section, batch, j, stop)
                         if run is not None:
                             j += len(run)
                             yield run
@@ -438,6 +451,22 @@ class DumpFile:
         self.evidence.sample(*era_values(results, 0, sample, 1))
         self.evidence.sample(*era_values(results, sample + (-(seen + sample + 1)) % SAMPLE_EVERY, n, SAMPLE_EVERY))
         self.last_id = results[-1][0]
+        self.index = self.counts[section]
+        return run
+
+    def _attachment_run(self, section: str, batch, first: int, count: int) -> AttachmentRun | None:
+        """The common attachments from item *first* on as legacy elements (the ``attachrun`` twin);
+        None when item *first* is not one."""
+        elements, stop, data_bytes, null_etags = self.attachrun.legacy_run(self.buf, batch, first, count)
+        n = stop - first
+        if not n:
+            return None
+        index = self.counts[section]
+        run = AttachmentRun(elements, n, data_bytes, Position(self.name, section, index, self.base + batch[first][0]),
+                            self.base + batch[stop - 1][0])
+        self.counts[section] += n
+        self.evidence.attachments += n
+        self.evidence.attachments_null_etag += null_etags
         self.index = self.counts[section]
         return run
 

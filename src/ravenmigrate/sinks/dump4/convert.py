@@ -17,7 +17,7 @@ from ...convert.indexes import IndexReport, outcome_of, want
 from ...convert.selection import Selection, Selector
 from ...errors import OutputError, RavenMigrateError
 from ...fields import Fields
-from ...records import Attachment, Document, DocumentRun, File, Index, Record
+from ...records import Attachment, AttachmentRun, Document, DocumentRun, File, Index, Record
 from ...rejects import Rejects
 from ...sources import open_source
 from ...sources.stream import uncompressed_size
@@ -71,9 +71,13 @@ def convert_to_dump4(source: str | os.PathLike, out: str | os.PathLike, options:
     opts = options or Dump4Options()
     rejects = rejects if rejects is not None else Rejects()
     started = time.perf_counter()
-    src = open_source(source, compact=True, runs=True, rejects=rejects, **opts.source_options)
-    converter = Converter(opts.convert, rejects=rejects)
     selector = None if opts.selection is None or opts.selection.everything else Selector(opts.selection)
+    # Common attachments as runs of legacy elements (convert/attachrun.py) when each is written as one
+    # legacy element of one dump, with nothing to select.
+    attachment_runs = opts.attachments == "legacy" and opts.split_size is None and selector is None
+    src = open_source(source, compact=True, runs=True, rejects=rejects, attachment_runs=attachment_runs,
+                      **opts.source_options)
+    converter = Converter(opts.convert, rejects=rejects)
     measure = _InputMeasure()
     total = uncompressed_size(Path(source))
     try:
@@ -157,7 +161,12 @@ class _InputMeasure:
         self.data = 0
 
     def add(self, record: Record) -> None:
-        offset = record.offsets[-1] if isinstance(record, DocumentRun) else record.position.offset
+        if isinstance(record, DocumentRun):
+            offset = record.offsets[-1]
+        elif isinstance(record, AttachmentRun):
+            offset = record.last_offset
+        else:
+            offset = record.position.offset
         if offset > self.furthest:
             self.furthest = offset
         elif offset < 0 and isinstance(record, Document | Attachment):

@@ -33,6 +33,7 @@ from ... import _twins
 from ...fields import Fields
 from ...records import (
     AttachmentPut4,
+    AttachmentRun,
     Converted,
     Delete4,
     Document4,
@@ -187,6 +188,9 @@ class Dump4Writer:
         elif isinstance(record, DocumentRun):
             self._release()
             self._write_run(record)
+        elif isinstance(record, AttachmentRun):
+            self._release()
+            self._write_attachment_run(record)
         elif isinstance(record, AttachmentPut4):
             if self._pending is None or self._pending.id != record.document_id:
                 self._release()
@@ -281,13 +285,27 @@ class Dump4Writer:
         elements = _docrun.dump4_elements(run.results)
         self._section_has_last_modified = True
         self.stats.documents += len(run)
+        self._append(buf, elements)
+        self._end_element()
+
+    def _write_attachment_run(self, run: AttachmentRun) -> None:
+        """A run's legacy ``Attachments`` elements, as :meth:`_release` writes each attachment of it."""
+        if self.attachments != "legacy":
+            raise ValueError("an AttachmentRun holds legacy elements; this writer streams attachments")
+        buf = self._element("Attachments")
+        self.stats.attachments += run.count
+        self.stats.attachment_bytes += run.data_bytes
+        self._append(buf, run.elements)
+        self._end_element()
+
+    def _append(self, buf: bytearray, elements: bytes) -> None:
+        """*elements* after the buffer *buf*: copied into it when small, else queued as they are."""
         if len(elements) < self.buffer_size >> 3:
             buf += elements
-        else:  # queued as it is, not copied into the buffer
+        else:
             self._pieces += (buf, elements)
             self._pieces_size += len(buf) + len(elements)
             self._buf = bytearray()
-        self._end_element()
 
     def _count_attachment(self, put: AttachmentPut4) -> None:
         self.stats.attachments += 1
