@@ -30,6 +30,7 @@ from ..sinks.server.client import RavenClient, answered
 from ..sinks.server.http import db_path
 from ..sinks.server.loader import convert, make_converter, open_records
 from ..sinks.server.target import Target
+from ..threads import responsive
 
 _twins.register("canonical", "ravenmigrate.codecs.canonical")
 _canonical = _twins.load("canonical")
@@ -312,12 +313,13 @@ def expected_from(source: str, bulk: bool, convert_options: Any = None, selectio
         selector = Selector(selection)
     records, _, close = open_records(source, runs=True, **source_options)
     try:
-        for record in records:
-            converted = convert(converter, record, keep_runs=True)
-            if selector is not None:
-                converted = selector.select(record, converted)
-            for conv in converted:
-                exp.add(conv, bulk)
+        with responsive():  # the inflate thread's hand-off and buffer reuse, as in convert and load
+            for record in records:
+                converted = convert(converter, record, keep_runs=True)
+                if selector is not None:
+                    converted = selector.select(record, converted)
+                for conv in converted:
+                    exp.add(conv, bulk)
     finally:
         close()
     return exp
