@@ -446,6 +446,11 @@ cdef class Run:
     def __len__(self):
         return self.n
 
+    def packed(self):
+        """``(blob, index)``: the packed bytes and a copy of the index (``FIELDS`` Py_ssize_t per
+        document), for a native reader of the run in another module (``ext/expected.pyx``)."""
+        return self.blob, PyBytes_FromStringAndSize(<const char*>self.index, self.n * FIELDS * sizeof(Py_ssize_t))
+
     cdef tuple _tuple(self, Py_ssize_t k):
         cdef const char* b = PyBytes_AS_STRING(self.blob)
         cdef Py_ssize_t* x = self.index + FIELDS * k

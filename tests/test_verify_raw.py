@@ -10,7 +10,7 @@ from conftest import real
 
 from ravenmigrate import cli
 from ravenmigrate.sinks.server.client import RavenClient
-from ravenmigrate.verify.documents import digests, metadata_member, raw_digests
+from ravenmigrate.verify.digests import digests, metadata_member, raw_digests
 
 NORTHWIND = "Northwind_3.5.35168.ravendump"
 

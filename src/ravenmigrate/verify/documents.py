@@ -16,8 +16,6 @@ when verifying with ``transport="bulk-insert"``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -31,73 +29,15 @@ from ..sinks.server.http import db_path
 from ..sinks.server.loader import convert, make_converter, open_records
 from ..sinks.server.target import Target
 from ..threads import responsive
+from .digests import add_document, digests, raw_digests
 
-_twins.register("canonical", "ravenmigrate.codecs.canonical")
-_canonical = _twins.load("canonical")
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _split = _twins.load("jsonsplit")
+_twins.register("expected", "ravenmigrate.verify.digests")
+_expected = _twins.load("expected")
 
-SERVER_KEYS = frozenset({"@id", "@change-vector", "@flags", "@attachments", "@counters", "@last-modified"})
-LEGACY_ATTACHMENT_METADATA = "@legacy-attachment-metadata"
 LIST_LIMIT = 1000
 READ_SIZE = 1 << 20
-
-
-def _names(names: frozenset[str]) -> frozenset[bytes]:
-    return frozenset(json.dumps(n).encode() for n in names)
-
-
-DROP = _names(SERVER_KEYS)
-DROP_BULK = _names(SERVER_KEYS | {LEGACY_ATTACHMENT_METADATA})
-
-
-def digests(data: bytes, bulk: bool) -> tuple[bytes, bytes]:
-    """(body digest, metadata digest) of a document's JSON: BLAKE2b of the canonical texts
-    (``codecs.canonical``: numbers by value, key order and escaping ignored) of the document without
-    ``@metadata`` and of ``@metadata`` without what the server assigns (``SERVER_KEYS``)."""
-    body, meta = _canonical.split_canonical(data, DROP_BULK if bulk else DROP)
-    return hashlib.blake2b(body, digest_size=16).digest(), hashlib.blake2b(meta, digest_size=16).digest()
-
-
-_WS = b" \t\r\n"
-_META_MEMBER = b'"@metadata"'
-
-
-def metadata_member(buf: Any, start: int, ms: int, me: int) -> tuple[int, int] | None:
-    """Where the ``@metadata`` member whose value is ``buf[ms:me]`` lies in the document that starts
-    at *start*, with the one comma beside it: ``[a, b)`` to leave out for the document's raw body
-    (``{"A":1,"@metadata":{}}`` and ``{"@metadata":{},"A":1}`` both leave ``{"A":1}``). None when
-    the member's name is not written literally."""
-    k = buf.rfind(_META_MEMBER, start, ms)
-    if k < 0 or buf[k + 11:ms].strip(_WS) != b":":
-        return None
-    p = k - 1
-    while buf[p] in _WS:
-        p -= 1
-    if buf[p] == 0x2C:
-        return p, me
-    q = me
-    while buf[q] in _WS:
-        q += 1
-    return (k, q + 1) if buf[q] == 0x2C else (k, me)
-
-
-def raw_digests(buf: Any, start: int, end: int, ms: int, me: int, bulk: bool) -> tuple[bytes, bytes] | None:
-    """The fast pair of digests of the document ``buf[start:end]`` whose ``@metadata`` value is
-    ``buf[ms:me]``: BLAKE2b of its raw bytes without the ``@metadata`` member (``metadata_member``),
-    and the metadata's digest as :func:`digests` gives it (canonical, small). Equal raw bodies hold
-    equal values; different ones may still hold equal values written differently, which
-    :func:`digests` decides. None when there is no literal ``@metadata`` object member."""
-    if ms < 0 or buf[ms] != 0x7B:
-        return None
-    span = metadata_member(buf, start, ms, me)
-    if span is None:
-        return None
-    view = memoryview(buf)
-    h = hashlib.blake2b(view[start:span[0]], digest_size=16)
-    h.update(view[span[1]:end])
-    _, meta = _canonical.split_canonical(b'{"@metadata":' + view[ms:me] + b"}", DROP_BULK if bulk else DROP)
-    return h.digest(), hashlib.blake2b(meta, digest_size=16).digest()
 
 
 def stream_documents(client: RavenClient, database: str, raw: bool = False) -> Iterator[tuple[Any, ...]]:
@@ -235,8 +175,7 @@ class Expected:
 
     def add(self, conv: Any, bulk: bool) -> None:
         if isinstance(conv, DocumentRun):  # common documents, converted natively; no revisions among them
-            for doc_id, data, _, last_modified, _, _ in conv.results:
-                self.document(doc_id, data, last_modified, bulk)
+            _expected.add_documents(conv.results, self.documents, self.ids, bulk)
         elif isinstance(conv, Document4):
             if conv.revision_of is not None:
                 self.revisions.setdefault(conv.revision_of.lower(), set()).add(conv.change_vector or "")
@@ -258,23 +197,7 @@ class Expected:
             self.skipped += 1
 
     def document(self, doc_id: str, data: bytes, last_modified: str | None, bulk: bool) -> None:
-        low = doc_id.lower()
-        body, meta = self._raw(data, bulk) or digests(data, bulk)
-        self.documents[low] = body + meta + (last_modified.encode("ascii") if last_modified else b"")
-        if doc_id != low:
-            self.ids[low] = doc_id
-        else:
-            self.ids.pop(low, None)
-
-    def _raw(self, data: bytes, bulk: bool) -> tuple[bytes, bytes] | None:
-        """:func:`raw_digests` of a converted document; None where only :func:`digests` applies."""
-        scanner = self._scanner
-        scanner.reset(0)
-        try:
-            end = scanner.scan(data, True)
-        except _split.ScanError:
-            return None
-        return raw_digests(data, 0, end, scanner.meta_start, scanner.meta_end, bulk) if end > 0 else None
+        add_document(self.documents, self.ids, doc_id, data, last_modified, bulk, self._scanner)
 
 
 class Canonical:

@@ -1,0 +1,113 @@
+"""The digests verify compares documents by, and the expected entry of a converted document.
+
+The pure twin of ``ext/expected.pyx`` (``ravenmigrate._native.expected``): :func:`add_documents`
+fills verify's expected dicts from the results of a document run (``DocumentRun.results``: tuples
+here, a ``docrun.Run``'s packed bytes natively). Per document the body is digested from its raw
+bytes without the ``@metadata`` member (:func:`raw_digests`; the 4.x server returns a body as it
+was sent) and the metadata from its canonical text (``codecs.canonical``), or both canonically
+(:func:`digests`) where the raw form does not apply. docs/loading.md ("Verify").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .. import _twins
+
+_twins.register("canonical", "ravenmigrate.codecs.canonical")
+_canonical = _twins.load("canonical")
+_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+_split = _twins.load("jsonsplit")
+
+SERVER_KEYS = frozenset({"@id", "@change-vector", "@flags", "@attachments", "@counters", "@last-modified"})
+LEGACY_ATTACHMENT_METADATA = "@legacy-attachment-metadata"
+
+
+def _names(names: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(json.dumps(n).encode() for n in names)
+
+
+DROP = _names(SERVER_KEYS)
+DROP_BULK = _names(SERVER_KEYS | {LEGACY_ATTACHMENT_METADATA})
+
+
+def digests(data: bytes, bulk: bool) -> tuple[bytes, bytes]:
+    """(body digest, metadata digest) of a document's JSON: BLAKE2b of the canonical texts
+    (``codecs.canonical``: numbers by value, key order and escaping ignored) of the document without
+    ``@metadata`` and of ``@metadata`` without what the server assigns (``SERVER_KEYS``)."""
+    body, meta = _canonical.split_canonical(data, DROP_BULK if bulk else DROP)
+    return hashlib.blake2b(body, digest_size=16).digest(), hashlib.blake2b(meta, digest_size=16).digest()
+
+
+_WS = b" \t\r\n"
+_META_MEMBER = b'"@metadata"'
+
+
+def metadata_member(buf: Any, start: int, ms: int, me: int) -> tuple[int, int] | None:
+    """Where the ``@metadata`` member whose value is ``buf[ms:me]`` lies in the document that starts
+    at *start*, with the one comma beside it: ``[a, b)`` to leave out for the document's raw body
+    (``{"A":1,"@metadata":{}}`` and ``{"@metadata":{},"A":1}`` both leave ``{"A":1}``). None when
+    the member's name is not written literally."""
+    k = buf.rfind(_META_MEMBER, start, ms)
+    if k < 0 or buf[k + 11:ms].strip(_WS) != b":":
+        return None
+    p = k - 1
+    while buf[p] in _WS:
+        p -= 1
+    if buf[p] == 0x2C:
+        return p, me
+    q = me
+    while buf[q] in _WS:
+        q += 1
+    return (k, q + 1) if buf[q] == 0x2C else (k, me)
+
+
+def raw_digests(buf: Any, start: int, end: int, ms: int, me: int, bulk: bool) -> tuple[bytes, bytes] | None:
+    """The fast pair of digests of the document ``buf[start:end]`` whose ``@metadata`` value is
+    ``buf[ms:me]``: BLAKE2b of its raw bytes without the ``@metadata`` member (``metadata_member``),
+    and the metadata's digest as :func:`digests` gives it (canonical, small). Equal raw bodies hold
+    equal values; different ones may still hold equal values written differently, which
+    :func:`digests` decides. None when there is no literal ``@metadata`` object member."""
+    if ms < 0 or buf[ms] != 0x7B:
+        return None
+    span = metadata_member(buf, start, ms, me)
+    if span is None:
+        return None
+    view = memoryview(buf)
+    h = hashlib.blake2b(view[start:span[0]], digest_size=16)
+    h.update(view[span[1]:end])
+    _, meta = _canonical.split_canonical(b'{"@metadata":' + view[ms:me] + b"}", DROP_BULK if bulk else DROP)
+    return h.digest(), hashlib.blake2b(meta, digest_size=16).digest()
+
+
+def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, data: bytes,
+                 last_modified: str | None, bulk: bool, scanner: Any) -> None:
+    """The expected entry of one converted document: under its lower-cased id, one bytes object,
+    the body and metadata digests (16 bytes each, :func:`raw_digests` where it applies, else
+    :func:`digests`) and the last-modified value when it has one; its id as written in *ids* only
+    where that differs from the lower-cased one. *scanner*: a ``jsonsplit`` Scanner to reuse."""
+    low = doc_id.lower()
+    pair = None
+    scanner.reset(0)
+    try:
+        end = scanner.scan(data, True)
+    except _split.ScanError:
+        end = 0
+    if end > 0:
+        pair = raw_digests(data, 0, end, scanner.meta_start, scanner.meta_end, bulk)
+    body, meta = pair or digests(data, bulk)
+    documents[low] = body + meta + (last_modified.encode("ascii") if last_modified else b"")
+    if doc_id != low:
+        ids[low] = doc_id
+    else:
+        ids.pop(low, None)
+
+
+def add_documents(results: Any, documents: dict[str, bytes], ids: dict[str, str], bulk: bool) -> None:
+    """:func:`add_document` for every ``(id, data, collection, last_modified, ...)`` of a document
+    run's *results*, in order."""
+    scanner = _split.Scanner()
+    for r in results:
+        add_document(documents, ids, r[0], r[1], r[3], bulk, scanner)

@@ -1,0 +1,149 @@
+"""verify's expected entries of a document run (``expected`` twins): the native twin, reading a
+``docrun.Run`` from its packed bytes, fills the same ``documents`` and ``ids`` dicts as the pure
+twin does from the run's result tuples, on real dumps, generated variants and damaged runs."""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+import twins
+from conftest import real
+
+from ravenmigrate import _twins
+from ravenmigrate.verify import documents
+from ravenmigrate.verify.digests import digests, raw_digests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+import generate  # noqa: E402
+
+native = twins.native("expected")
+pytestmark = pytest.mark.skipif(native is None, reason="native expected twin not built")
+pure = _twins.both("expected")["pure"]
+LM = "2016-08-22T11:23:36.1861726Z"
+RUNS_PACKED = _twins.kind(_twins.load("docrun")) == "native"  # else runs are result tuples (pure docrun)
+
+
+def _both(monkeypatch, source: Path, bulk: bool) -> tuple:
+    """The expected dicts of *source* made with each twin, and how many runs the native one read
+    from packed bytes."""
+    packed = 0
+    real_add = native.add_documents
+
+    def counting(results, docs, ids, bulk):
+        nonlocal packed
+        packed += hasattr(results, "packed")
+        real_add(results, docs, ids, bulk)
+
+    out = []
+    for add in (pure.add_documents, counting):
+        monkeypatch.setattr(documents, "_expected", type("Twin", (), {"add_documents": staticmethod(add)}))
+        out.append(documents.expected_from(str(source), bulk))
+    return out[0], out[1], packed
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["import", "bulk"])
+@pytest.mark.parametrize("name", ["Northwind_3.5.35168.ravendump", "Periodic_full_3.5.ravendump",
+                                  "Sandbox_2.0.ravendump", "MvcMusicStore_2.0.json"])
+def test_real_dumps_give_the_same_expected_entries(monkeypatch, name, bulk):
+    a, b, packed = _both(monkeypatch, real(name), bulk)
+    assert a.documents == b.documents and a.ids == b.ids
+    assert len(a.documents) > 0
+    if name.startswith("Northwind_3.5"):
+        assert len(a.documents) == 1059 and (packed > 0) == RUNS_PACKED  # native read the runs' packed bytes
+
+
+VARIANTS = {
+    "unicode-ids": dict(unicode_ids=True),
+    "nested-metadata": dict(nested_metadata=True),
+    "last-modified-formats": dict(last_modified_formats=True),
+    "all": dict(unicode_ids=True, nested_metadata=True, last_modified_formats=True, expiration=True,
+                deletions=9, revisions=3, attachments=4),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_generated_variants_give_the_same_expected_entries(monkeypatch, tmp_path, variant):
+    source = tmp_path / f"{variant}.ravendump"
+    generate.generate(source, docs=300, seed=7, level=1, **VARIANTS[variant])
+    a, b, packed = _both(monkeypatch, source, False)
+    assert len(a.documents) >= 250 and (packed > 0) == RUNS_PACKED
+    assert a.documents == b.documents and a.ids == b.ids
+
+
+class PackedRun:
+    """A run in ``docrun.Run``'s packed layout (ext/docrun.pyx ``FIELDS``) made from result tuples;
+    *tails* bytes after a document's data still inside its span (a document that does not end where
+    the run says)."""
+
+    def __init__(self, results: list[tuple], tails: dict[int, bytes] | None = None) -> None:
+        blob, index = bytearray(), []
+        for k, (doc_id, data, collection, lm, *_) in enumerate(results):
+            x = [len(blob)]
+            blob += data + (tails or {}).get(k, b"")
+            for part in (doc_id.encode(), collection.encode(), (lm or "").encode(), b"", b""):
+                x.append(len(blob))
+                blob += part
+            x.append(len(blob))
+            index += x[:7] + [1 if lm else 0]
+        self.blob, self.index = bytes(blob), struct.pack(f"{len(index)}q", *index)
+
+    def packed(self) -> tuple[bytes, bytes]:
+        return self.blob, self.index
+
+
+DOCS = [
+    ("orders/1", b'{"A":1,"@metadata":{"@collection":"Orders","@id":"orders/1"}}', LM),
+    ("Orders/2", b'{"@metadata": {"@collection":"Orders"} , "B":[1,{"@metadata":{}}]}', None),
+    ("Ünïcode/É", b'{"A":"\\u00e9","@metadata":{"@collection":"X","Raven-Clr-Type":"\xc3\xa9"}}', LM),
+    ("x" * 300 + "/Upper", b'{"A":1,"@metadata":{"@collection":"Y"}}', LM),
+    ("escaped/1", b'{"A":1,"\\u0040metadata":{"@collection":"Y"}}', LM),  # no literal member: canonical
+    ("notobject/1", b'{"A":1,"@metadata":[1]}', None),
+    ("nometa/1", b'{"A":{"b":[true,false,null]}}', LM),
+    ("lenient/1", b"{'A':1, /* c */ \"@metadata\":{\"@collection\":\"Y\"},}", LM),
+    ("spaced/1", b' { "A" : 1 ,\n "@metadata" :\t{ "@collection" : "Y" , "@flags":"x" } } ', LM),
+    ("bigmeta/1", b'{"@metadata":{"@collection":"Z","N":1e400,"M":12345678901234567890123},"A":2}', LM),
+    ("orders/1", b'{"A":2,"@metadata":{"@collection":"Orders"}}', LM),  # the same id again: replaced
+]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["import", "bulk"])
+def test_hand_made_and_damaged_runs_give_the_same_entries(bulk):
+    results = [(i, d, "C", lm, None, None) for i, d, lm in DOCS]
+    want_docs, want_ids = {}, {}
+    pure.add_documents(results, want_docs, want_ids, bulk)
+    got_docs, got_ids = {}, {}
+    native.add_documents(PackedRun(results), got_docs, got_ids, bulk)
+    assert got_docs == want_docs and got_ids == want_ids
+    assert want_ids == {"orders/2": "Orders/2", "ünïcode/é": "Ünïcode/É", ("x" * 300 + "/upper"): "x" * 300 + "/Upper"}
+    d = DOCS[1][1]
+    ms = d.index(b"{", 1)
+    assert want_docs["orders/2"] == b"".join(raw_digests(d, 0, len(d), ms, d.index(b"}") + 1, bulk))
+    assert want_docs["escaped/1"] == b"".join(digests(DOCS[4][1], bulk)) + LM.encode()
+    native.add_documents(results, got_docs, got_ids, bulk)  # tuples: the pure twin's way
+    assert got_docs == want_docs and got_ids == want_ids
+
+
+def test_a_document_that_does_not_end_where_the_run_says_is_taken_as_the_pure_twin_takes_it():
+    results = [(i, d, "C", lm, None, None) for i, d, lm in DOCS[:3]]
+    tails = {0: b'  ', 1: b'{"more":1}', 2: b"}"}
+    want_docs, want_ids = {}, {}
+    pure.add_documents([(i, d + tails[k], c, lm, e, g) for k, (i, d, c, lm, e, g) in enumerate(results)],
+                       want_docs, want_ids, False)
+    got_docs, got_ids = {}, {}
+    native.add_documents(PackedRun(results, tails), got_docs, got_ids, False)
+    assert got_docs == want_docs and got_ids == want_ids
+
+
+@pytest.mark.parametrize("bad", [b'{"A":1,"@metadata":{"@collection":}}', b'{"A":1,"@metadata":{"x":1}', b'{"A":tru}'])
+def test_broken_json_fails_alike(bad):
+    results = [("ok/1", DOCS[0][1], "C", LM, None, None), ("bad/1", bad, "C", LM, None, None)]
+    errors = []
+    for add, arg in ((pure.add_documents, results), (native.add_documents, PackedRun(results))):
+        docs: dict = {}
+        with pytest.raises(ValueError) as exc:
+            add(arg, docs, {}, False)
+        errors.append((str(exc.value), list(docs)))
+    assert errors[0] == errors[1] and errors[0][1] == ["ok/1"]
