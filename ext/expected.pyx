@@ -1,5 +1,8 @@
 # cython: language_level=3
-"""Native twin of ravenmigrate.verify.digests: verify's expected entries of a whole document run.
+"""Native twin of ravenmigrate.verify.digests: verify's expected entries of a whole document run
+(``add_documents``) and the server's documents of a read that are exactly as expected
+(``match_documents``: the metadata's ``@id`` and ``@last-modified`` read from its bytes, the same
+digests compared in place; everything else is left to verify's Python path, as the pure twin does).
 
 A ``docrun.Run`` is read from its packed bytes (``Run.packed``; the layout is ``ext/docrun.pyx``'s
 ``FIELDS``): per document no result tuple, no copy of the document, one scan by the ``jsonsplit``
@@ -11,7 +14,7 @@ Results as tuples (the pure ``docrun``) go to the pure twin too.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeASCII
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 
 from hashlib import blake2b
 
@@ -29,6 +32,39 @@ cdef inline bint _ws(unsigned char c) noexcept nogil:
     return c == 32 or c == 9 or c == 13 or c == 10
 
 
+cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t e) noexcept nogil:
+    """The first position from *i* before *e* that is not JSON whitespace (*e* when none is)."""
+    while i < e and _ws(b[i]):
+        i += 1
+    return i
+
+
+cdef object _meta_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, drop, dict seen):
+    """BLAKE2b of the canonical text of the metadata value ``b[ms:me]`` without *drop*
+    (``digests``), remembered in *seen* (at most ``SEEN``)."""
+    meta = PyBytes_FromStringAndSize(NULL, me - ms + 14)
+    cdef char* o = PyBytes_AS_STRING(meta)
+    memcpy(o, b'{"@metadata":', 13)
+    memcpy(o + 13, b + ms, me - ms)
+    o[me - ms + 13] = 125
+    canon = split_canonical(meta, drop)[1]
+    digest = seen.get(canon)
+    if digest is None:
+        if len(seen) >= SEEN:
+            seen.clear()
+        digest = seen[canon] = blake2b(canon, digest_size=16).digest()
+    return digest
+
+
+cdef object _body_digest(const char* b, Py_ssize_t start, Py_ssize_t a, Py_ssize_t z, Py_ssize_t end):
+    """BLAKE2b of ``b[start:a] + b[z:end]``: a document without its ``@metadata`` member."""
+    body = PyBytes_FromStringAndSize(NULL, (a - start) + (end - z))
+    cdef char* o = PyBytes_AS_STRING(body)
+    memcpy(o, b + start, a - start)
+    memcpy(o + (a - start), b + z, end - z)
+    return blake2b(body, digest_size=16).digest()
+
+
 cdef bint _member(const unsigned char* b, Py_ssize_t start, Py_ssize_t ms, Py_ssize_t me,
                   Py_ssize_t* a, Py_ssize_t* z) noexcept nogil:
     """ravenmigrate.verify.digests.metadata_member: the span ``[a, z)`` to leave out."""
@@ -39,15 +75,10 @@ cdef bint _member(const unsigned char* b, Py_ssize_t start, Py_ssize_t ms, Py_ss
         k -= 1
     if k < start:
         return False
-    i = k + 11
-    while i < ms and _ws(b[i]):
-        i += 1
+    i = _skip(b, k + 11, ms)
     if i >= ms or b[i] != 58:
         return False
-    i += 1
-    while i < ms and _ws(b[i]):
-        i += 1
-    if i != ms:
+    if _skip(b, i + 1, ms) != ms:
         return False
     p = k - 1
     while _ws(b[p]):
@@ -63,33 +94,36 @@ cdef bint _member(const unsigned char* b, Py_ssize_t start, Py_ssize_t ms, Py_ss
     return True
 
 
-cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, value):
-    """``documents[id.lower()] = value`` (``str.lower``), and the id as written in *ids* only where
-    it differs from the lower-cased one."""
+cdef object _lower_key(const unsigned char* s, Py_ssize_t n):
+    """``id.lower()`` of the UTF-8 id ``s[:n]``."""
     cdef char low[ID_BUFFER]
     cdef Py_ssize_t i
-    cdef bint changed = False
     cdef unsigned char c
     if n <= ID_BUFFER:
         for i in range(n):
             c = s[i]
             if c >= 128:
                 break
-            if 65 <= c <= 90:
-                c += 32
-                changed = True
-            low[i] = <char>c
+            low[i] = <char>(c + 32 if 65 <= c <= 90 else c)
         else:
-            key = PyUnicode_DecodeASCII(low, n, NULL)
-            documents[key] = value
-            if changed:
-                ids[key] = PyUnicode_DecodeASCII(<const char*>s, n, NULL)
-            elif ids:
-                ids.pop(key, None)
-            return
-    doc_id = (<const char*>s)[:n].decode("utf-8")
-    key = doc_id.lower()
+            return PyUnicode_DecodeASCII(low, n, NULL)
+    return (<const char*>s)[:n].decode("utf-8").lower()
+
+
+cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, value):
+    """``documents[id.lower()] = value`` (``str.lower``), and the id as written in *ids* only where
+    it differs from the lower-cased one."""
+    cdef Py_ssize_t i
+    key = _lower_key(s, n)
     documents[key] = value
+    for i in range(n):
+        if s[i] >= 128 or 65 <= s[i] <= 90:
+            break
+    else:  # ASCII without a capital: the id is its own lower-cased form
+        if ids:
+            ids.pop(key, None)
+        return
+    doc_id = (<const char*>s)[:n].decode("utf-8")
     if key != doc_id:
         ids[key] = doc_id
     else:
@@ -127,22 +161,8 @@ def add_documents(results, dict documents, dict ids, bint bulk):
                                b[x[3]:x[4]].decode("ascii") if x[7] & HAS_LM else None, bulk, scanner)
             x += FIELDS
             continue
-        body = PyBytes_FromStringAndSize(NULL, (a - start) + (end - z))
-        o = PyBytes_AS_STRING(body)
-        memcpy(o, b + start, a - start)
-        memcpy(o + (a - start), b + z, end - z)
-        meta = PyBytes_FromStringAndSize(NULL, me - ms + 14)
-        o = PyBytes_AS_STRING(meta)
-        memcpy(o, b'{"@metadata":', 13)
-        memcpy(o + 13, b + ms, me - ms)
-        o[me - ms + 13] = 125
-        canon = split_canonical(meta, drop)[1]
-        meta_digest = seen.get(canon)
-        if meta_digest is None:
-            if len(seen) >= SEEN:
-                seen.clear()
-            meta_digest = seen[canon] = blake2b(canon, digest_size=16).digest()
-        body_digest = blake2b(body, digest_size=16).digest()
+        meta_digest = _meta_digest(b, ms, me, drop, seen)
+        body_digest = _body_digest(b, start, a, z, end)
         value = PyBytes_FromStringAndSize(NULL, 32 + lm)
         o = PyBytes_AS_STRING(value)
         memcpy(o, PyBytes_AS_STRING(body_digest), 16)
@@ -150,3 +170,135 @@ def add_documents(results, dict documents, dict ids, bint bulk):
         memcpy(o + 32, b + x[3], lm)
         _store(documents, ids, u + x[1], x[2] - x[1], value)
         x += FIELDS
+
+
+cdef Py_ssize_t _count(const unsigned char* b, Py_ssize_t s, Py_ssize_t e, const char* what, Py_ssize_t m) noexcept nogil:
+    """How many times *what* occurs in ``b[s:e]`` (``bytes.count``: not overlapping)."""
+    cdef Py_ssize_t found = 0
+    cdef const unsigned char* q
+    while s + m <= e:
+        q = <const unsigned char*>memchr(b + s, what[0], e - m + 1 - s)
+        if q == NULL:
+            break
+        s = q - b
+        if memcmp(b + s, what, m) == 0:
+            found += 1
+            s += m
+        else:
+            s += 1
+    return found
+
+
+cdef Py_ssize_t _value_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t e) noexcept nogil:
+    """The end of the JSON value at ``b[i]`` (no backslash in ``b``: strings end at the next quote);
+    -1 when it does not end before *e*."""
+    cdef Py_ssize_t depth = 0
+    cdef unsigned char c
+    while i < e:
+        c = b[i]
+        if c == 34:
+            q = <const unsigned char*>memchr(b + i + 1, 34, e - i - 1)
+            if q == NULL:
+                return -1
+            i = q - b + 1
+            if depth == 0:
+                return i
+            continue
+        if c == 123 or c == 91:
+            depth += 1
+        elif c == 125 or c == 93:
+            if depth == 0:
+                return i
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif depth == 0 and (c == 44 or _ws(c)):
+            return i
+        i += 1
+    return -1
+
+
+cdef bint _top_members(const unsigned char* b, Py_ssize_t ms, Py_ssize_t me, Py_ssize_t* id_s, Py_ssize_t* id_e,
+                       Py_ssize_t* lm_s, Py_ssize_t* lm_e) noexcept nogil:
+    """The values of the ``@id`` and ``@last-modified`` members of the metadata object ``b[ms:me]``
+    (no backslash in it); False when its shape is not read here (then the caller's pure path decides)."""
+    cdef Py_ssize_t i = ms + 1, ks, ke, ve
+    id_s[0] = lm_s[0] = -1
+    while True:
+        i = _skip(b, i, me)
+        if i >= me:
+            return False
+        if b[i] == 125:
+            return i + 1 == me
+        if b[i] != 34:
+            return False
+        ks = i + 1
+        q = <const unsigned char*>memchr(b + ks, 34, me - ks)
+        if q == NULL:
+            return False
+        ke = q - b
+        i = _skip(b, ke + 1, me)
+        if i >= me or b[i] != 58:
+            return False
+        i = _skip(b, i + 1, me)
+        ve = _value_end(b, i, me)
+        if ve <= i:
+            return False
+        if ke - ks == 3 and memcmp(b + ks, b"@id", 3) == 0:
+            id_s[0], id_e[0] = i, ve
+        elif ke - ks == 14 and memcmp(b + ks, b"@last-modified", 14) == 0:
+            lm_s[0], lm_e[0] = i, ve
+        i = _skip(b, ve, me)
+        if i < me and b[i] == 44:
+            i += 1
+        elif not (i < me and b[i] == 125):
+            return False
+
+
+def match_documents(const unsigned char[:] buf, list items, dict documents, bint bulk):
+    """See ravenmigrate.verify.digests.match_documents."""
+    cdef Py_ssize_t n = buf.shape[0]
+    cdef const unsigned char* b = &buf[0] if n > 0 else NULL
+    cdef Py_ssize_t i, start, end, ms, me, a = 0, z = 0, id_s, id_e = 0, lm_s, lm_e = 0, matched = 0
+    cdef const char* w
+    cdef list others = []
+    cdef dict seen = {}
+    drop = _pure.DROP_BULK if bulk else _pure.DROP
+    for i in range(len(items)):
+        start, end, ms, me = items[i]
+        if (ms < 0 or me > n or b[ms] != 123 or memchr(b + ms, 92, me - ms) != NULL
+                or _count(b, ms, me, b'"@id"', 5) != 1 or _count(b, ms, me, b'"@last-modified"', 16) > 1
+                or _count(b, ms, me, b'"@attachments"', 14) != 0
+                or not _top_members(b, ms, me, &id_s, &id_e, &lm_s, &lm_e)
+                or id_s < 0 or b[id_s] != 34 or not _member(b, start, ms, me, &a, &z)):
+            others.append(i)
+            continue
+        try:
+            key = _lower_key(b + id_s + 1, id_e - id_s - 2)
+        except UnicodeDecodeError:
+            others.append(i)
+            continue
+        want = documents.get(key)
+        if want is None:
+            others.append(i)
+            continue
+        w = PyBytes_AS_STRING(want)
+        if PyBytes_GET_SIZE(want) > 32 and (lm_s < 0 or b[lm_s] != 34 or lm_e - lm_s - 2 != PyBytes_GET_SIZE(want) - 32
+                                            or memcmp(b + lm_s + 1, w + 32, lm_e - lm_s - 2) != 0):
+            others.append(i)
+            continue
+        try:
+            meta_digest = _meta_digest(<const char*>b, ms, me, drop, seen)
+        except ValueError:
+            others.append(i)
+            continue
+        if memcmp(PyBytes_AS_STRING(meta_digest), w + 16, 16) != 0:
+            others.append(i)
+            continue
+        body_digest = _body_digest(<const char*>b, start, a, z, end)
+        if memcmp(PyBytes_AS_STRING(body_digest), w, 16) != 0:
+            others.append(i)
+            continue
+        del documents[key]
+        matched += 1
+    return matched, others

@@ -5,7 +5,9 @@ fills verify's expected dicts from the results of a document run (``DocumentRun.
 here, a ``docrun.Run``'s packed bytes natively). Per document the body is digested from its raw
 bytes without the ``@metadata`` member (:func:`raw_digests`; the 4.x server returns a body as it
 was sent) and the metadata from its canonical text (``codecs.canonical``), or both canonically
-(:func:`digests`) where the raw form does not apply. docs/loading.md ("Verify").
+(:func:`digests`) where the raw form does not apply. :func:`match_documents` takes the server's
+documents that are exactly as expected out of the expected entries a read at a time, so verify
+looks at the others only. docs/loading.md ("Verify").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 from typing import Any
 
 from .. import _twins
+from ..codecs import jsonvalue
 
 _twins.register("canonical", "ravenmigrate.codecs.canonical")
 _canonical = _twins.load("canonical")
@@ -111,3 +114,64 @@ def add_documents(results: Any, documents: dict[str, bytes], ids: dict[str, str]
     scanner = _split.Scanner()
     for r in results:
         add_document(documents, ids, r[0], r[1], r[3], bulk, scanner)
+
+
+def _server_metadata() -> Any:
+    """The parser of the server's ``@metadata`` objects, of which verify reads only strings (``@id``,
+    ``@last-modified``, ``@attachments``; the digests come from the bytes): orjson when installed
+    (the "fast" extra; a third of the time of ``jsonvalue.loads``, measured on 38 904 documents:
+    0.028 s against 0.09), ``jsonvalue.loads`` for what orjson refuses (a number past a double's
+    range) and when it is not installed."""
+    try:
+        from orjson import loads
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        return jsonvalue.loads
+
+    def parse(data: memoryview) -> Any:
+        try:
+            return loads(data)
+        except ValueError:
+            return jsonvalue.loads(data)
+    return parse
+
+
+server_metadata = _server_metadata()
+
+
+def match_documents(buf: Any, items: list[tuple[int, int, int, int]], documents: dict[str, bytes],
+                    bulk: bool) -> tuple[int, list[int]]:
+    """The server's documents ``items`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as
+    ``jsonsplit`` delimits them) that are exactly as expected, taken out of *documents*: how many,
+    and the positions in *items* of all the others, for verify to look at one by one (missing from
+    *documents*, differing, with attachments, or anything this does not decide: metadata with a
+    backslash, with ``"@id"`` not exactly once or ``"@last-modified"`` more than once, not JSON)."""
+    matched = 0
+    others = []
+    for i, (start, end, ms, me) in enumerate(items):
+        if _matches(buf, start, end, ms, me, documents, bulk):
+            matched += 1
+        else:
+            others.append(i)
+    return matched, others
+
+
+def _matches(buf: Any, start: int, end: int, ms: int, me: int, documents: dict[str, bytes], bulk: bool) -> bool:
+    if ms < 0 or buf[ms] != 0x7B:
+        return False
+    meta_bytes = bytes(buf[ms:me])
+    if (b"\\" in meta_bytes or meta_bytes.count(b'"@id"') != 1 or meta_bytes.count(b'"@last-modified"') > 1
+            or b'"@attachments"' in meta_bytes):
+        return False
+    try:
+        meta = server_metadata(meta_bytes)
+        doc_id = meta.get("@id")
+        want = documents.get(doc_id.lower()) if isinstance(doc_id, str) else None
+        pair = raw_digests(buf, start, end, ms, me, bulk) if want is not None else None
+    except ValueError:
+        return False
+    if pair is None or pair[0] != want[:16] or pair[1] != want[16:32]:
+        return False
+    if len(want) > 32 and meta.get("@last-modified") != want[32:].decode("ascii"):
+        return False
+    del documents[doc_id.lower()]
+    return True
