@@ -26,14 +26,7 @@ for _k in range(64):
     B64[<unsigned char>_ALPHABET[_k]] = _k
 
 
-cdef inline bint _ws(unsigned char c) noexcept nogil:
-    return c == 32 or c == 9 or c == 10 or c == 13
-
-
-cdef inline Py_ssize_t _skip(const unsigned char* p, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
-    while i < end and _ws(p[i]):
-        i += 1
-    return i
+include "json_ws.pxi"
 
 
 cdef Py_ssize_t _members(const unsigned char* p, Py_ssize_t start, Py_ssize_t end, Member* out) noexcept nogil:

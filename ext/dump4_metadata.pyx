@@ -12,8 +12,7 @@ from ravenmigrate.sinks.dump4 import metadata as _pure
 cdef bytes KEY = b'"@metadata"'
 
 
-cdef inline bint _ws(unsigned char c):
-    return c == 32 or c == 9 or c == 10 or c == 13
+include "json_ws.pxi"
 
 
 cdef Py_ssize_t _skip_back(const unsigned char* p, Py_ssize_t i):

@@ -28,15 +28,7 @@ DEF ID_BUFFER = 256
 DEF SEEN = 1024  # at most this many metadata digests remembered within a run
 
 
-cdef inline bint _ws(unsigned char c) noexcept nogil:
-    return c == 32 or c == 9 or c == 13 or c == 10
-
-
-cdef inline Py_ssize_t _skip(const unsigned char* b, Py_ssize_t i, Py_ssize_t e) noexcept nogil:
-    """The first position from *i* before *e* that is not JSON whitespace (*e* when none is)."""
-    while i < e and _ws(b[i]):
-        i += 1
-    return i
+include "json_ws.pxi"
 
 
 cdef object _meta_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, drop, dict seen):
