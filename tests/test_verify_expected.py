@@ -33,12 +33,12 @@ def test_server_metadata_parsed_whatever_its_numbers():
     """The server's @metadata is parsed by orjson when installed, by jsonvalue for what orjson
     refuses (a number past a double's range); anything not JSON is a located ServerError."""
     from ravenmigrate.errors import ServerError
-    from ravenmigrate.verify.documents import _document
+    from ravenmigrate.verify.documents import _metadata
 
     doc = b'{"A":1,"@metadata":{"@id":"a/1","Big":1e400,"N":123456789012345678901234567890}}'
     ms = doc.index(b'{"@id"')
-    data, meta = _document(bytearray(doc), 0, len(doc), ms, len(doc) - 1, "GET x", 0)
-    assert data == doc and meta["@id"] == "a/1" and meta["N"] == 123456789012345678901234567890
+    meta = _metadata(bytearray(doc), 0, ms, len(doc) - 1, "GET x", 0)
+    assert meta["@id"] == "a/1" and meta["N"] == 123456789012345678901234567890
     bad = b'{"A":1,"@metadata":{"@id":}}'
     with pytest.raises(ServerError, match="invalid @metadata at byte 1019"):
-        _document(bytearray(bad), 0, len(bad), bad.index(b'{"@id"'), len(bad) - 1, "GET x", 1000)
+        _metadata(bytearray(bad), 0, bad.index(b'{"@id"'), len(bad) - 1, "GET x", 1000)

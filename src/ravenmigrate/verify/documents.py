@@ -39,22 +39,11 @@ LIST_LIMIT = 1000
 READ_SIZE = 1 << 20
 
 
-def stream_documents(client: RavenClient, database: str, raw: bool = False) -> Iterator[tuple[Any, ...]]:
-    """Every document of *database* from ``GET /streams/docs``: its JSON bytes and its parsed
-    ``@metadata``. The ``Results`` array is split by the ``jsonsplit`` twin; only the metadata of
-    each document is parsed here. With *raw*, ``(buffer, start, end, metadata start, metadata end,
-    metadata)`` instead, without a copy: the buffer holds the document only until the next one is
-    asked for."""
-    for buf, items, read, where in stream_batches(client, database):
-        for start, end, ms, me in items:
-            yield _document(buf, start, end, ms, me, where, read, raw)
-
-
 def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
     """The documents of ``GET /streams/docs`` a read at a time: ``(buffer, spans, offset, where)``,
     the ``(start, end, metadata start, metadata end)`` of each complete document in the buffer
     (valid until the next batch is asked for), the response offset of ``buffer[0]`` and the
-    request, for messages. The metadata is not parsed here (:func:`_document` does)."""
+    request, for messages. The metadata is not parsed here (:func:`_metadata` does)."""
     conn = client._connection()
     path = db_path(database, "streams/docs")
     where = f"GET {client.url}{path}"
@@ -129,20 +118,16 @@ def _batches(scanner, buf: bytearray, pos: int, where: str, read: int):
         pos = q + 1
 
 
-def _document(buf: bytearray, start: int, end: int, ms: int, me: int, where: str,
-              read: int, raw: bool = False) -> tuple[Any, ...]:
-    view = memoryview(buf)
+def _metadata(buf: bytearray, start: int, ms: int, me: int, where: str, read: int) -> dict[str, Any]:
+    """The parsed ``@metadata`` of the server's document at ``buf[start:]`` whose metadata value is
+    ``buf[ms:me]`` (``ms`` < 0: none); a located :class:`ServerError` when it is not an object."""
     try:
-        metadata = server_metadata(view[ms:me]) if ms >= 0 else None
+        metadata = server_metadata(memoryview(buf)[ms:me]) if ms >= 0 else None
     except ValueError as exc:
         raise ServerError(f"{where}: invalid @metadata at byte {read + ms} of the response ({exc})") from None
     if not isinstance(metadata, dict):
         raise ServerError(f"{where}: a document without a @metadata object at byte {read + start} of the response")
-    if raw:
-        return buf, start, end, ms, me, metadata
-    return bytes(view[start:end]), metadata
-
-
+    return metadata
 
 
 class Expected:
@@ -282,7 +267,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
             matched, others = _expected.match_documents(buf, items, exp.documents, bulk)  # as expected: done
             docs.found += matched
             for i in others:  # the rest one by one
-                _, start, end, ms, me, meta = _document(buf, *items[i], where, read, raw=True)
+                start, end, ms, me = items[i]
+                meta = _metadata(buf, start, ms, me, where, read)
                 doc_id = meta.get("@id", "")
                 low = doc_id.lower()
                 want = exp.documents.pop(low, None)  # what is left at the end is missing
