@@ -20,8 +20,8 @@ from ...records import File, FileContent, Finding, Position
 from ..stream import StreamError
 from . import etag
 from .client import LiveClient, LiveError, LiveOptions
-from .export import Build, build_version
-from .source import STATE_KEY_PREFIX
+from .export import Build
+from .source import LiveSource
 from .url import LiveUrl
 
 PAGE_SIZE = 32  # Migrator_V3's RavenFsHeadersPageSize
@@ -61,7 +61,7 @@ class HttpFileContent(FileContent):
             resp.close()
 
 
-class LiveFileSystemSource:
+class LiveFileSystemSource(LiveSource):
     """``http(s)://HOST:PORT/fs/NAME``; ``start`` is the RavenFS etag to page from."""
 
     kind = "live 3.x file system"
@@ -80,16 +80,6 @@ class LiveFileSystemSource:
     @property
     def era(self) -> str:
         return "3.x RavenFS (live)"
-
-    @property
-    def build(self) -> Build:
-        if self._build is None:
-            self._build = build_version(self.client)
-        return self._build
-
-    @property
-    def state_key(self) -> str:
-        return f"{STATE_KEY_PREFIX}{self.build.major}/{self.url.name}/{self.url.server}"
 
     # -- the incremental protocol (incremental.py) ------------------------------------------------
     def begin(self, state: dict | None) -> None:

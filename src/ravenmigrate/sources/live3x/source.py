@@ -24,7 +24,28 @@ from .url import LiveUrl
 STATE_KEY_PREFIX = "Raven/Migration/Status/"
 
 
-class LiveDatabaseSource:
+class LiveSource:
+    """What a live 3.x database and a live file system source share: the server's build, asked once,
+    and the key Migrator_V3 keeps the last etags under (the subclasses set ``client``, ``url`` and
+    ``_build = None``)."""
+
+    client: LiveClient
+    url: LiveUrl
+    _build: Build | None
+
+    @property
+    def build(self) -> Build:
+        if self._build is None:
+            self._build = build_version(self.client)
+        return self._build
+
+    @property
+    def state_key(self) -> str:
+        """Where Migrator_V3 keeps the last etags in the target (Migrator.cs MigrationStateKeyBase)."""
+        return f"{STATE_KEY_PREFIX}{self.build.major}/{self.url.name}/{self.url.server}"
+
+
+class LiveDatabaseSource(LiveSource):
     """``http(s)://HOST:PORT/databases/NAME``; iterate ``records()`` once per export wanted."""
 
     def __init__(self, url: LiveUrl, options: LiveOptions, *, compact: bool = False, salvage: bool = False,
@@ -49,19 +70,8 @@ class LiveDatabaseSource:
         self._response = None
 
     @property
-    def build(self) -> Build:
-        if self._build is None:
-            self._build = build_version(self.client)
-        return self._build
-
-    @property
     def era(self) -> str:
         return self.evidence.era()
-
-    @property
-    def state_key(self) -> str:
-        """Where Migrator_V3 keeps the last etags in the target (Migrator.cs MigrationStateKeyBase)."""
-        return f"{STATE_KEY_PREFIX}{self.build.major}/{self.url.name}/{self.url.server}"
 
     # -- the incremental protocol (incremental.py) ------------------------------------------------
     def begin(self, state: dict | None) -> None:
