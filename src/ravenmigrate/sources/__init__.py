@@ -65,11 +65,11 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
             return source
     if p.is_dir():
         return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects,
-                          attachment_runs=attachment_runs)
+                      attachment_runs=attachment_runs)
     if sniff(p) == "zip":
         raise UnsupportedSource(_zip_message(p), path=str(path))
     return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects,
-                          attachment_runs=attachment_runs)
+                      attachment_runs=attachment_runs)
 
 
 def _zip_message(path: Path) -> str:

@@ -67,8 +67,8 @@ class DumpFile:
     records within its ``--max-rejects`` are written there and skipped (docs/reliability.md).
     ``attachment_runs``: common attachments come as :class:`~ravenmigrate.records.AttachmentRun`
     records, already written as legacy elements by the ``attachrun`` twin (``convert`` into one
-    dump with legacy attachments reads them). ``open_stream``: where the bytes come from (default: the file *path*; a live 3.x export for
-    ``sources.live3x``).
+    dump with legacy attachments reads them). ``open_stream``: where the bytes come from (default:
+    the file *path*; a live 3.x export for ``sources.live3x``).
 
     Every record is checked the same way whatever the options (one validation for ``inspect``,
     ``convert`` and ``load``): valid JSON as 3.x reads it, valid UTF-8 throughout (the bytes are
