@@ -6,7 +6,7 @@ digests compared in place; everything else is left to verify's Python path, as t
 
 A ``docrun.Run`` is read from its packed bytes (``Run.packed``; the layout is ``ext/docrun.pyx``'s
 ``FIELDS``): per document no result tuple, no copy of the document, one scan by the ``jsonsplit``
-Scanner to find ``@metadata``, and the two BLAKE2b digests from ``hashlib``. Anything the fast path
+Scanner to find ``@metadata``, and the two XXH3-128 digests from ``xxhash``. Anything the fast path
 does not take (no literal ``@metadata`` object member, a document the scanner refuses or that does
 not end where the run says) goes to the pure twin's ``add_document``, which is the specification.
 Results as tuples (the pure ``docrun``) go to the pure twin too.
@@ -16,7 +16,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.string cimport memchr, memcmp, memcpy
 
-from hashlib import blake2b
+from xxhash import xxh3_128_digest
 
 from ravenmigrate._native.canonical import split_canonical
 from ravenmigrate._native.jsonsplit import ScanError, Scanner
@@ -32,7 +32,7 @@ include "json_ws.pxi"
 
 
 cdef object _meta_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, drop, dict seen):
-    """BLAKE2b of the canonical text of the metadata value ``b[ms:me]`` without *drop*
+    """XXH3-128 of the canonical text of the metadata value ``b[ms:me]`` without *drop*
     (``digests``), remembered in *seen* (at most ``SEEN``)."""
     meta = PyBytes_FromStringAndSize(NULL, me - ms + 14)
     cdef char* o = PyBytes_AS_STRING(meta)
@@ -44,17 +44,17 @@ cdef object _meta_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, drop, dict
     if digest is None:
         if len(seen) >= SEEN:
             seen.clear()
-        digest = seen[canon] = blake2b(canon, digest_size=16).digest()
+        digest = seen[canon] = xxh3_128_digest(canon)
     return digest
 
 
 cdef object _body_digest(const char* b, Py_ssize_t start, Py_ssize_t a, Py_ssize_t z, Py_ssize_t end):
-    """BLAKE2b of ``b[start:a] + b[z:end]``: a document without its ``@metadata`` member."""
+    """XXH3-128 of ``b[start:a] + b[z:end]``: a document without its ``@metadata`` member."""
     body = PyBytes_FromStringAndSize(NULL, (a - start) + (end - z))
     cdef char* o = PyBytes_AS_STRING(body)
     memcpy(o, b + start, a - start)
     memcpy(o + (a - start), b + z, end - z)
-    return blake2b(body, digest_size=16).digest()
+    return xxh3_128_digest(body)
 
 
 cdef bint _member(const unsigned char* b, Py_ssize_t start, Py_ssize_t ms, Py_ssize_t me,

@@ -12,9 +12,10 @@ looks at the others only. docs/loading.md ("Verify").
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
+
+from xxhash import xxh3_128, xxh3_128_digest
 
 from .. import _twins
 from ..codecs import jsonvalue
@@ -37,11 +38,11 @@ DROP_BULK = _names(SERVER_KEYS | {LEGACY_ATTACHMENT_METADATA})
 
 
 def digests(data: bytes, bulk: bool) -> tuple[bytes, bytes]:
-    """(body digest, metadata digest) of a document's JSON: BLAKE2b of the canonical texts
+    """(body digest, metadata digest) of a document's JSON: XXH3-128 of the canonical texts
     (``codecs.canonical``: numbers by value, key order and escaping ignored) of the document without
     ``@metadata`` and of ``@metadata`` without what the server assigns (``SERVER_KEYS``)."""
     body, meta = _canonical.split_canonical(data, DROP_BULK if bulk else DROP)
-    return hashlib.blake2b(body, digest_size=16).digest(), hashlib.blake2b(meta, digest_size=16).digest()
+    return xxh3_128_digest(body), xxh3_128_digest(meta)
 
 
 _WS = b" \t\r\n"
@@ -69,7 +70,7 @@ def metadata_member(buf: Any, start: int, ms: int, me: int) -> tuple[int, int] |
 
 def raw_digests(buf: Any, start: int, end: int, ms: int, me: int, bulk: bool) -> tuple[bytes, bytes] | None:
     """The fast pair of digests of the document ``buf[start:end]`` whose ``@metadata`` value is
-    ``buf[ms:me]``: BLAKE2b of its raw bytes without the ``@metadata`` member (``metadata_member``),
+    ``buf[ms:me]``: XXH3-128 of its raw bytes without the ``@metadata`` member (``metadata_member``),
     and the metadata's digest as :func:`digests` gives it (canonical, small). Equal raw bodies hold
     equal values; different ones may still hold equal values written differently, which
     :func:`digests` decides. None when there is no literal ``@metadata`` object member."""
@@ -79,10 +80,10 @@ def raw_digests(buf: Any, start: int, end: int, ms: int, me: int, bulk: bool) ->
     if span is None:
         return None
     view = memoryview(buf)
-    h = hashlib.blake2b(view[start:span[0]], digest_size=16)
+    h = xxh3_128(view[start:span[0]])
     h.update(view[span[1]:end])
     _, meta = _canonical.split_canonical(b'{"@metadata":' + view[ms:me] + b"}", DROP_BULK if bulk else DROP)
-    return h.digest(), hashlib.blake2b(meta, digest_size=16).digest()
+    return h.digest(), xxh3_128_digest(meta)
 
 
 def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, data: bytes,
