@@ -1,11 +1,12 @@
-"""``verify.documents.Expected``: one small entry per document, the id as written kept for reports."""
+"""``verify.expected.Expected``: one small entry per document, the id as written kept for reports."""
 
 from __future__ import annotations
 
 import pytest
 
 from ravenmigrate.records import Delete4, Document4, Position
-from ravenmigrate.verify.documents import Expected, digests, raw_digests
+from ravenmigrate.verify.digests import digests, raw_digests
+from ravenmigrate.verify.expected import Expected
 
 LM = "2016-08-22T11:23:36.1861726Z"
 AT = Position("x.ravendump", "Docs", 0, 0)
@@ -33,12 +34,12 @@ def test_server_metadata_parsed_whatever_its_numbers():
     """The server's @metadata is parsed by orjson when installed, by jsonvalue for what orjson
     refuses (a number past a double's range); anything not JSON is a located ServerError."""
     from ravenmigrate.errors import ServerError
-    from ravenmigrate.verify.documents import _metadata
+    from ravenmigrate.verify.stream import metadata
 
     doc = b'{"A":1,"@metadata":{"@id":"a/1","Big":1e400,"N":123456789012345678901234567890}}'
     ms = doc.index(b'{"@id"')
-    meta = _metadata(bytearray(doc), 0, ms, len(doc) - 1, "GET x", 0)
+    meta = metadata(bytearray(doc), 0, ms, len(doc) - 1, "GET x", 0)
     assert meta["@id"] == "a/1" and meta["N"] == 123456789012345678901234567890
     bad = b'{"A":1,"@metadata":{"@id":}}'
     with pytest.raises(ServerError, match="invalid @metadata at byte 1019"):
-        _metadata(bytearray(bad), 0, bad.index(b'{"@id"'), len(bad) - 1, "GET x", 1000)
+        metadata(bytearray(bad), 0, bad.index(b'{"@id"'), len(bad) - 1, "GET x", 1000)

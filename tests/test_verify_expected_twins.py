@@ -13,7 +13,8 @@ import twins
 from conftest import real
 
 from ravenmigrate import _twins
-from ravenmigrate.verify import documents
+from ravenmigrate.verify import expected as verify_expected
+from ravenmigrate.verify import stream
 from ravenmigrate.verify.digests import digests, raw_digests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
@@ -39,8 +40,8 @@ def _both(monkeypatch, source: Path, bulk: bool) -> tuple:
 
     out = []
     for add in (pure.add_documents, counting):
-        monkeypatch.setattr(documents, "_expected", type("Twin", (), {"add_documents": staticmethod(add)}))
-        out.append(documents.expected_from(str(source), bulk))
+        monkeypatch.setattr(verify_expected, "_expected", type("Twin", (), {"add_documents": staticmethod(add)}))
+        out.append(verify_expected.expected_from(str(source), bulk))
     return out[0], out[1], packed
 
 
@@ -183,10 +184,10 @@ def test_server_documents_of_a_real_load_match_alike(ravendb, new_database, tmp_
     assert cli.main(["load", str(source), "--url", ravendb.url, "-d", db, "--transport", transport, "-q",
                      "--report", str(tmp_path / "load.json")]) == 0
     bulk = transport == "bulk-insert"
-    exp = documents.expected_from(str(source), bulk)
+    exp = verify_expected.expected_from(str(source), bulk)
     expected, matched, others = len(exp.documents), 0, 0
     with RavenClient(ravendb.url) as client:
-        for buf, items, _, _ in documents.stream_batches(client, db):
+        for buf, items, _, _ in stream.stream_batches(client, db):
             (m, rest), left = _match_both(buf, items, exp.documents, bulk)
             matched, others = matched + m, others + len(rest)
             exp.documents = {k: exp.documents[k] for k in left}

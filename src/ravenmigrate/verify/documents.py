@@ -17,210 +17,17 @@ when verifying with ``transport="bulk-insert"``.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
-from .. import _twins
 from ..errors import ServerError
-from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
-from ..sinks.server.client import RavenClient, answered
+from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
-from ..sinks.server.loader import convert, make_converter, open_records
 from ..sinks.server.target import Target
-from ..threads import responsive
-from .digests import add_document, digests, raw_digests, server_metadata
-
-_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
-_split = _twins.load("jsonsplit")
-_twins.register("expected", "ravenmigrate.verify.digests")
-_expected = _twins.load("expected")
+from .digests import digests, raw_digests
+from .expected import Canonical, Expected, _expected, expected_from
+from .stream import metadata, stream_batches
 
 LIST_LIMIT = 1000
-READ_SIZE = 1 << 20
-
-
-def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
-    """The documents of ``GET /streams/docs`` a read at a time: ``(buffer, spans, offset, where)``,
-    the ``(start, end, metadata start, metadata end)`` of each complete document in the buffer
-    (valid until the next batch is asked for), the response offset of ``buffer[0]`` and the
-    request, for messages. The metadata is not parsed here (:func:`_metadata` does)."""
-    conn = client._connection()
-    path = db_path(database, "streams/docs")
-    where = f"GET {client.url}{path}"
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        if resp.status != 200:
-            raise answered("GET", client.url + path, resp.status, resp.read())
-        scanner = _split.Scanner()
-        buf = bytearray()
-        pos = -1  # before the Results array
-        read = 0  # bytes of the response before buf[0]
-        while True:
-            chunk = resp.read(READ_SIZE)
-            if pos > 0:
-                del buf[:pos]
-                read += pos
-                pos = 0
-            buf += chunk
-            if pos < 0:
-                start = buf.find(b"[")
-                if start < 0:
-                    if not chunk:
-                        raise ServerError(f"{where}: no Results array")
-                    continue
-                pos = start + 1
-            pos, done = yield from _batches(scanner, buf, pos, where, read)
-            if done:
-                break
-            if not chunk:
-                raise ServerError(f"{where}: truncated document stream at byte {read + pos}")
-        resp.read()
-    except (OSError, ConnectionError) as exc:
-        client.close()
-        raise client.failure("GET", path, exc) from exc
-
-
-def _batches(scanner, buf: bytearray, pos: int, where: str, read: int):
-    """Yield the spans of the complete documents of *buf* from *pos*, as :func:`stream_batches` does;
-    ``(position, whether "]" ended the array)``."""
-    n = len(buf)
-    while True:
-        items, pos = scanner.scan_items(buf, pos, 1 << 30)  # every complete document followed by ","
-        if items:
-            yield buf, items, read, where
-        p = pos
-        while p < n and buf[p] in b" \t\r\n":
-            p += 1
-        if p >= n:
-            return pos, False
-        if buf[p] == 0x5D:
-            return p + 1, True
-        if buf[p] != 0x7B:
-            raise ServerError(f"{where}: invalid JSON at byte {read + p} of the response")
-        scanner.reset(p)  # the last document, or one that continues in the next read
-        try:
-            end = scanner.scan(buf, False)
-        except _split.ScanError as exc:
-            raise ServerError(f"{where}: invalid JSON at byte {read + p} of the response ({exc})") from None
-        if end < 0:
-            return pos, False
-        q = end
-        while q < n and buf[q] in b" \t\r\n":
-            q += 1
-        if q >= n:
-            return pos, False  # whether "," or "]" follows is in the next read
-        if buf[q] not in b",]":
-            raise ServerError(f"{where}: invalid JSON at byte {read + q} of the response")
-        yield buf, [(p, end, scanner.meta_start, scanner.meta_end)], read, where
-        if buf[q] == 0x5D:
-            return q + 1, True
-        pos = q + 1
-
-
-def _metadata(buf: bytearray, start: int, ms: int, me: int, where: str, read: int) -> dict[str, Any]:
-    """The parsed ``@metadata`` of the server's document at ``buf[start:]`` whose metadata value is
-    ``buf[ms:me]`` (``ms`` < 0: none); a located :class:`ServerError` when it is not an object."""
-    try:
-        metadata = server_metadata(memoryview(buf)[ms:me]) if ms >= 0 else None
-    except ValueError as exc:
-        raise ServerError(f"{where}: invalid @metadata at byte {read + ms} of the response ({exc})") from None
-    if not isinstance(metadata, dict):
-        raise ServerError(f"{where}: a document without a @metadata object at byte {read + start} of the response")
-    return metadata
-
-
-class Expected:
-    """What the converted source says the database must hold.
-
-    A document is kept as small as it can be, since a large database has millions: under its
-    lower-cased id, one bytes object, the body and metadata digests (16 bytes each) and the
-    last-modified value when it has one (28 ASCII characters); its id as written only where that
-    differs from the lower-cased one (``ids``). About 240 bytes a document in all (docs/loading.md)."""
-
-    def __init__(self) -> None:
-        self._scanner = _split.Scanner()
-        self.documents: dict[str, bytes] = {}
-        self.ids: dict[str, str] = {}
-        self.attachments: dict[tuple[str, str], str] = {}
-        self.revisions: dict[str, set[str]] = {}
-        self.identities: dict[str, int] = {}
-        self.indexes: set[str] = set()
-        self.skipped = 0
-
-    def add(self, conv: Any, bulk: bool) -> None:
-        if isinstance(conv, DocumentRun):  # common documents, converted natively; no revisions among them
-            _expected.add_documents(conv.results, self.documents, self.ids, bulk)
-        elif isinstance(conv, Document4):
-            if conv.revision_of is not None:
-                self.revisions.setdefault(conv.revision_of.lower(), set()).add(conv.change_vector or "")
-                return
-            self.document(conv.id, conv.data, conv.last_modified, bulk)
-        elif isinstance(conv, AttachmentPut4):
-            self.attachments[(conv.document_id.lower(), conv.name)] = conv.hash
-        elif isinstance(conv, Delete4):
-            low = conv.id.lower()
-            self.documents.pop(low, None)
-            self.ids.pop(low, None)
-            for key in [k for k in self.attachments if k[0] == low]:
-                del self.attachments[key]
-        elif isinstance(conv, Index4):
-            self.indexes.add(conv.name)
-        elif isinstance(conv, Identity4):
-            self.identities[conv.name.lower()] = max(conv.value, self.identities.get(conv.name.lower(), conv.value))
-        else:
-            self.skipped += 1
-
-    def document(self, doc_id: str, data: bytes, last_modified: str | None, bulk: bool) -> None:
-        add_document(self.documents, self.ids, doc_id, data, last_modified, bulk, self._scanner)
-
-
-class Canonical:
-    """The canonical body digests (:func:`digests`) of the converted documents *ids*: the second pass
-    over the source for the documents whose raw bodies differed from the server's."""
-
-    def __init__(self, ids: Any) -> None:
-        self.ids = ids
-        self.bodies: dict[str, bytes] = {}
-
-    def add(self, conv: Any, bulk: bool) -> None:
-        if isinstance(conv, DocumentRun):
-            items = [(r[0], r[1]) for r in conv.results]
-        elif isinstance(conv, Document4) and conv.revision_of is None:
-            items = [(conv.id, conv.data)]
-        else:
-            return
-        for doc_id, data in items:
-            low = doc_id.lower()
-            if low in self.ids:
-                self.bodies[low] = digests(data, bulk)[0]
-
-
-def expected_from(source: str, bulk: bool, convert_options: Any = None, selection: Any = None, *,
-                  into: Any = None, **source_options: Any) -> Any:
-    """What the database should hold: the converted source, with the load's ``ConvertOptions`` and
-    selection (``ravenmigrate.convert.selection``; its transform script run here for every transport).
-    ``rejects`` in *source_options*: records the load rejected from the source are not expected.
-    *into*: what takes the converted records (default a new :class:`Expected`), e.g. a :class:`Canonical`."""
-    exp = Expected() if into is None else into
-    converter = make_converter(convert_options, source_options.get("rejects"))
-    selector = None
-    if selection is not None and not selection.everything:
-        from ..convert.selection import Selector
-
-        selector = Selector(selection)
-    records, _, close = open_records(source, runs=True, **source_options)
-    try:
-        with responsive():  # the inflate thread's hand-off and buffer reuse, as in convert and load
-            for record in records:
-                converted = convert(converter, record, keep_runs=True)
-                if selector is not None:
-                    converted = selector.select(record, converted)
-                for conv in converted:
-                    exp.add(conv, bulk)
-    finally:
-        close()
-    return exp
 
 
 class _Section:
@@ -268,7 +75,7 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
             docs.found += matched
             for i in others:  # the rest one by one
                 start, end, ms, me = items[i]
-                meta = _metadata(buf, start, ms, me, where, read)
+                meta = metadata(buf, start, ms, me, where, read)
                 doc_id = meta.get("@id", "")
                 low = doc_id.lower()
                 want = exp.documents.pop(low, None)  # what is left at the end is missing

@@ -1,0 +1,111 @@
+"""Verify's reading of the server's documents: ``GET /streams/docs`` split into documents as it
+arrives (the ``jsonsplit`` twin), a read at a time, and the ``@metadata`` of a document verify
+looks at one by one (docs/loading.md "Verify"; the stream's form: docs/formats/import-4x.md §10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .. import _twins
+from ..errors import ServerError
+from ..sinks.server.client import RavenClient, answered
+from ..sinks.server.http import db_path
+from .digests import server_metadata
+
+_twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
+_split = _twins.load("jsonsplit")
+
+READ_SIZE = 1 << 20
+
+
+def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
+    """The documents of ``GET /streams/docs`` a read at a time: ``(buffer, spans, offset, where)``,
+    the ``(start, end, metadata start, metadata end)`` of each complete document in the buffer
+    (valid until the next batch is asked for), the response offset of ``buffer[0]`` and the
+    request, for messages. The metadata is not parsed here (:func:`metadata` does)."""
+    conn = client._connection()
+    path = db_path(database, "streams/docs")
+    where = f"GET {client.url}{path}"
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise answered("GET", client.url + path, resp.status, resp.read())
+        scanner = _split.Scanner()
+        buf = bytearray()
+        pos = -1  # before the Results array
+        read = 0  # bytes of the response before buf[0]
+        while True:
+            chunk = resp.read(READ_SIZE)
+            if pos > 0:
+                del buf[:pos]
+                read += pos
+                pos = 0
+            buf += chunk
+            if pos < 0:
+                start = buf.find(b"[")
+                if start < 0:
+                    if not chunk:
+                        raise ServerError(f"{where}: no Results array")
+                    continue
+                pos = start + 1
+            pos, done = yield from _batches(scanner, buf, pos, where, read)
+            if done:
+                break
+            if not chunk:
+                raise ServerError(f"{where}: truncated document stream at byte {read + pos}")
+        resp.read()
+    except (OSError, ConnectionError) as exc:
+        client.close()
+        raise client.failure("GET", path, exc) from exc
+
+
+def _batches(scanner, buf: bytearray, pos: int, where: str, read: int):
+    """Yield the spans of the complete documents of *buf* from *pos*, as :func:`stream_batches` does;
+    ``(position, whether "]" ended the array)``."""
+    n = len(buf)
+    while True:
+        items, pos = scanner.scan_items(buf, pos, 1 << 30)  # every complete document followed by ","
+        if items:
+            yield buf, items, read, where
+        p = pos
+        while p < n and buf[p] in b" \t\r\n":
+            p += 1
+        if p >= n:
+            return pos, False
+        if buf[p] == 0x5D:
+            return p + 1, True
+        if buf[p] != 0x7B:
+            raise ServerError(f"{where}: invalid JSON at byte {read + p} of the response")
+        scanner.reset(p)  # the last document, or one that continues in the next read
+        try:
+            end = scanner.scan(buf, False)
+        except _split.ScanError as exc:
+            raise ServerError(f"{where}: invalid JSON at byte {read + p} of the response ({exc})") from None
+        if end < 0:
+            return pos, False
+        q = end
+        while q < n and buf[q] in b" \t\r\n":
+            q += 1
+        if q >= n:
+            return pos, False  # whether "," or "]" follows is in the next read
+        if buf[q] not in b",]":
+            raise ServerError(f"{where}: invalid JSON at byte {read + q} of the response")
+        yield buf, [(p, end, scanner.meta_start, scanner.meta_end)], read, where
+        if buf[q] == 0x5D:
+            return q + 1, True
+        pos = q + 1
+
+
+def metadata(buf: bytearray, start: int, ms: int, me: int, where: str, read: int) -> dict[str, Any]:
+    """The parsed ``@metadata`` of the server's document at ``buf[start:]`` whose metadata value is
+    ``buf[ms:me]`` (``ms`` < 0: none); a located :class:`ServerError` when it is not an object."""
+    try:
+        metadata = server_metadata(memoryview(buf)[ms:me]) if ms >= 0 else None
+    except ValueError as exc:
+        raise ServerError(f"{where}: invalid @metadata at byte {read + ms} of the response ({exc})") from None
+    if not isinstance(metadata, dict):
+        raise ServerError(f"{where}: a document without a @metadata object at byte {read + start} of the response")
+    return metadata
