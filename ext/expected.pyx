@@ -102,11 +102,19 @@ cdef object _lower_key(const unsigned char* s, Py_ssize_t n):
     return (<const char*>s)[:n].decode("utf-8").lower()
 
 
-cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, value):
-    """``documents[id.lower()] = value`` (``str.lower``), and the id as written in *ids* only where
-    it differs from the lower-cased one."""
+cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, value, dict early, list ready,
+            set recheck):
+    """``store`` (the pure twin's) under ``id.lower()`` (``str.lower``), and the id as written in *ids*
+    only where it differs from the lower-cased one. *early*, *ready*, *recheck*: the ``Join``'s, or
+    None."""
     cdef Py_ssize_t i
     key = _lower_key(s, n)
+    if recheck is not None:
+        old = documents.get(key)
+        if old is not None and PyBytes_GET_SIZE(old) == 0:  # MATCHED
+            recheck.add(key)
+        if key in early:
+            ready.append(key)
     documents[key] = value
     for i in range(n):
         if s[i] >= 128 or 65 <= s[i] <= 90:
@@ -122,11 +130,14 @@ cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, valu
         ids.pop(key, None)
 
 
-def add_documents(results, dict documents, dict ids, bint bulk):
+def add_documents(results, dict documents, dict ids, bint bulk, join=None):
     """See ravenmigrate.verify.digests.add_documents."""
     if not hasattr(results, "packed"):
-        _pure.add_documents(results, documents, ids, bulk)
+        _pure.add_documents(results, documents, ids, bulk, join)
         return
+    cdef dict early = join.early if join is not None else None
+    cdef list ready = join.ready if join is not None else None
+    cdef set recheck = join.recheck if join is not None else None
     blob, index = results.packed()
     cdef const char* b = PyBytes_AS_STRING(blob)
     cdef const unsigned char* u = <const unsigned char*>b
@@ -150,7 +161,7 @@ def add_documents(results, dict documents, dict ids, bint bulk):
         if (end <= start or end > stop or ms < 0 or u[ms] != 123
                 or not _member(u, start, ms, me, &a, &z)):
             _pure.add_document(documents, ids, b[x[1]:x[2]].decode("utf-8"), b[start:stop],
-                               b[x[3]:x[4]].decode("ascii") if x[7] & HAS_LM else None, bulk, scanner)
+                               b[x[3]:x[4]].decode("ascii") if x[7] & HAS_LM else None, bulk, scanner, join)
             x += FIELDS
             continue
         meta_digest = _meta_digest(b, ms, me, drop, seen)
@@ -160,7 +171,7 @@ def add_documents(results, dict documents, dict ids, bint bulk):
         memcpy(o, PyBytes_AS_STRING(body_digest), 16)
         memcpy(o + 16, PyBytes_AS_STRING(meta_digest), 16)
         memcpy(o + 32, b + x[3], lm)
-        _store(documents, ids, u + x[1], x[2] - x[1], value)
+        _store(documents, ids, u + x[1], x[2] - x[1], value, early, ready, recheck)
         x += FIELDS
 
 
@@ -247,9 +258,9 @@ cdef bint _top_members(const unsigned char* b, Py_ssize_t ms, Py_ssize_t me, Py_
             return False
 
 
-def match_documents(const unsigned char[:] buf, list items, dict documents, bint bulk):
+def match_documents(const unsigned char[:] buf, list items, dict documents, bint bulk, dict early=None):
     """See ravenmigrate.verify.digests.match_documents."""
-    cdef Py_ssize_t n = buf.shape[0]
+    cdef Py_ssize_t n = buf.shape[0], kept = 0
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
     cdef Py_ssize_t i, start, end, ms, me, a = 0, z = 0, id_s, id_e = 0, lm_s, lm_e = 0, matched = 0
     cdef const char* w
@@ -271,7 +282,11 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
             others.append(i)
             continue
         want = documents.get(key)
-        if want is None:
+        if want is None and early is not None:  # its entry has not come yet
+            early[key] = (PyBytes_FromStringAndSize(<const char*>b + start, end - start), ms - start, me - start)
+            kept += end - start
+            continue
+        if want is None or PyBytes_GET_SIZE(want) == 0:  # none, or MATCHED: verify decides
             others.append(i)
             continue
         w = PyBytes_AS_STRING(want)
@@ -291,6 +306,6 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
         if memcmp(PyBytes_AS_STRING(body_digest), w, 16) != 0:
             others.append(i)
             continue
-        del documents[key]
+        documents[key] = _pure.MATCHED
         matched += 1
-    return matched, others
+    return matched, others, kept

@@ -33,10 +33,10 @@ def _both(monkeypatch, source: Path, bulk: bool) -> tuple:
     packed = 0
     real_add = native.add_documents
 
-    def counting(results, docs, ids, bulk):
+    def counting(results, docs, ids, bulk, join=None):
         nonlocal packed
         packed += hasattr(results, "packed")
-        real_add(results, docs, ids, bulk)
+        real_add(results, docs, ids, bulk, join)
 
     out = []
     for add in (pure.add_documents, counting):
@@ -163,13 +163,17 @@ def _spans(docs: list[bytes]) -> tuple[bytearray, list]:
     return buf, items
 
 
-def _match_both(buf, items, expected: dict, bulk: bool = False) -> tuple:
+def _match_both(buf, items, expected: dict, bulk: bool = False, early: dict | None = None) -> tuple:
+    """Both twins' match of *items* against a copy of *expected* (and of *early*, when given: the
+    documents kept there must be the same too)."""
     out = []
     for twin in (pure, native):
         left = dict(expected)
-        out.append((twin.match_documents(buf, items, left, bulk), list(left)))
+        kept = None if early is None else dict(early)
+        out.append((twin.match_documents(buf, items, left, bulk, kept), [k for k, v in left.items() if v], kept))
+        assert all(v == (b"" if k not in out[-1][1] else expected[k]) for k, v in left.items())  # matched: MATCHED
     assert out[0] == out[1]
-    return out[0]
+    return out[0][:2] if early is None else out[0]
 
 
 @pytest.mark.parametrize("transport", ["import", "bulk-insert"])
@@ -188,7 +192,7 @@ def test_server_documents_of_a_real_load_match_alike(ravendb, new_database, tmp_
     expected, matched, others = len(exp.documents), 0, 0
     with RavenClient(ravendb.url) as client:
         for buf, items, _, _ in stream.stream_batches(client, db):
-            (m, rest), left = _match_both(buf, items, exp.documents, bulk)
+            (m, rest, _), left = _match_both(buf, items, exp.documents, bulk)
             matched, others = matched + m, others + len(rest)
             exp.documents = {k: exp.documents[k] for k in left}
     assert matched + others == 1059 and len(exp.documents) == expected - matched
@@ -230,7 +234,33 @@ def test_damaged_and_differing_server_documents_are_left_alike():
         b'{"A":1,"\\u0040metadata":{"@collection":"Orders","@id":"orders/1",' + lm + b"}}",
     ]
     buf, items = _spans(server)
-    (matched, others), left = _match_both(buf, items, expected)
+    (matched, others, _), left = _match_both(buf, items, expected)
     assert matched == 3 and others == list(range(3, len(server))) and left == []
     buf, items = _spans(server[3:] + server[:3])  # the differing ones first: none of them taken
-    assert _match_both(buf, items, expected)[0] == (3, list(range(len(server) - 3)))
+    assert _match_both(buf, items, expected)[0] == (3, list(range(len(server) - 3)), 0)
+
+
+def test_documents_without_an_entry_are_kept_alike():
+    """verify's join: with ``early`` given, a server document whose entry has not come is kept there
+    (its bytes and where its metadata lies), by both twins alike; one the fast path does not read
+    is left to verify's one-by-one path, and one with an entry is matched or left as before."""
+    lm = f'"@last-modified":"{LM}"'.encode()
+    expected: dict = {}
+    pure.add_documents([("orders/1", b'{"A":1,"@metadata":{"@collection":"Orders"}}', "C", LM, None, None)],
+                       expected, {}, False)
+    server = [
+        b'{"A":1,"@metadata":{"@collection":"Orders","@id":"orders/1",' + lm + b"}}",  # matched
+        b'{"A":2,"@metadata":{"@collection":"Orders","@id":"Orders/2",' + lm + b"}}",  # kept as orders/2
+        b'{"@metadata" : {"@id":"\\u00dcn\\u00ef/1","@collection":"X"} ,"B":2}',  # escaped id: one by one
+        b'{"B":3 , "@metadata":{"@id":"\xc3\x9cn\xc3\xaf/2"}}',  # kept under its lower-cased id
+        b'{"A":1,"@metadata":{"@collection":"Orders","@id":"orders/3",' + lm + b',"@attachments":[]}}',
+        b'{"A":1,"\\u0040metadata":{"@id":"orders/4"}}',
+        b'{"A":1,"@metadata":{"@id":7}}',
+    ]
+    buf, items = _spans(server)
+    (matched, others, kept), left, early = _match_both(buf, items, expected, early={})
+    assert matched == 1 and others == [2, 4, 5, 6] and left == []
+    assert sorted(early) == ["orders/2", "ünï/2"] and kept == len(server[1]) + len(server[3])
+    for low, i in (("orders/2", 1), ("ünï/2", 3)):
+        data, ms, me = early[low]
+        assert data == server[i] and data[ms] == 0x7B and data[me - 1] == 0x7D and b'"@id"' in data[ms:me]

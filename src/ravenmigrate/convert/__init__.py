@@ -98,6 +98,7 @@ class Converter:
         self._index = -1
         self.sample = CollectionSample()
         self._rewritten: set[str] = set()
+        self._identities: dict[str, int] = {}  # the largest value of each identity so far (§8)
 
     def _deviate(self, deviation: Deviation) -> None:
         self.deviation_counts[deviation.code] += 1
@@ -168,14 +169,18 @@ class Converter:
         return out
 
     def _identity(self, identity: Identity) -> Identity4 | Skipped:
-        """§8: stored lower-cased; the server drops integer-valued identities (we keep them)."""
+        """§8: stored lower-cased; the server drops integer-valued identities (we keep them). The value
+        is the largest this source has given the identity so far: the server's imports of the dumps
+        of an incremental export one by one keep the larger value, and one import of them all would
+        keep the last."""
         name = identity.key.lower()
         if not identity.value_was_string:
             if self.options.server_quirks:
                 return Skipped("identity", identity.key, "integer value: the 4.x import drops it (docs/formats/import-4x.md §8)",
                                identity.position)
             self._deviate(Deviation("identity-integer", name, None, identity.value))
-        return Identity4(name, identity.value, identity.position)
+        value = self._identities[name] = max(identity.value, self._identities.get(name, identity.value))
+        return Identity4(name, value, identity.position)
 
     def convert_all(self, records: Iterable[Record]) -> Iterable[Converted]:
         """Every converted record of *records*, in order."""

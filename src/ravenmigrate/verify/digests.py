@@ -86,12 +86,42 @@ def raw_digests(buf: Any, start: int, end: int, ms: int, me: int, bulk: bool) ->
     return h.digest(), xxh3_128_digest(meta)
 
 
+MATCHED = b""  # the entry of a document the server's stream has matched already (an entry is >= 32 bytes)
+
+
+class Join:
+    """Where the source's side and the server's stream meet when verify runs them side by side
+    (docs/loading.md "Verify"): ``early`` holds the server's documents that came before their
+    expected entry (by lower-cased id), ``ready`` the ids of those whose entry has come since, and
+    ``recheck`` the ids the source put again or deleted after the server's document had matched
+    (their entry was ``MATCHED``): the last word on those is the source's, checked at the end."""
+
+    __slots__ = ("early", "ready", "recheck")
+
+    def __init__(self) -> None:
+        self.early: dict[str, Any] = {}
+        self.ready: list[str] = []
+        self.recheck: set[str] = set()
+
+
+def store(documents: dict[str, bytes], low: str, value: bytes, join: Join | None) -> None:
+    """``documents[low] = value``, telling *join* (when given) of an entry replacing a matched one
+    (``recheck``) and of one a server's document is waiting for (``ready``)."""
+    if join is not None:
+        if documents.get(low) == MATCHED:
+            join.recheck.add(low)
+        if low in join.early:
+            join.ready.append(low)
+    documents[low] = value
+
+
 def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, data: bytes,
-                 last_modified: str | None, bulk: bool, scanner: Any) -> None:
+                 last_modified: str | None, bulk: bool, scanner: Any, join: Join | None = None) -> None:
     """The expected entry of one converted document: under its lower-cased id, one bytes object,
     the body and metadata digests (16 bytes each, :func:`raw_digests` where it applies, else
-    :func:`digests`) and the last-modified value when it has one; its id as written in *ids* only
-    where that differs from the lower-cased one. *scanner*: a ``jsonsplit`` Scanner to reuse."""
+    :func:`digests`) and the last-modified value when it has one (:func:`store`); its id as written
+    in *ids* only where that differs from the lower-cased one. *scanner*: a ``jsonsplit`` Scanner
+    to reuse."""
     low = doc_id.lower()
     pair = None
     scanner.reset(0)
@@ -102,19 +132,20 @@ def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, 
     if end > 0:
         pair = raw_digests(data, 0, end, scanner.meta_start, scanner.meta_end, bulk)
     body, meta = pair or digests(data, bulk)
-    documents[low] = body + meta + (last_modified.encode("ascii") if last_modified else b"")
+    store(documents, low, body + meta + (last_modified.encode("ascii") if last_modified else b""), join)
     if doc_id != low:
         ids[low] = doc_id
     else:
         ids.pop(low, None)
 
 
-def add_documents(results: Any, documents: dict[str, bytes], ids: dict[str, str], bulk: bool) -> None:
+def add_documents(results: Any, documents: dict[str, bytes], ids: dict[str, str], bulk: bool,
+                  join: Join | None = None) -> None:
     """:func:`add_document` for every ``(id, data, collection, last_modified, ...)`` of a document
     run's *results*, in order."""
     scanner = _split.Scanner()
     for r in results:
-        add_document(documents, ids, r[0], r[1], r[3], bulk, scanner)
+        add_document(documents, ids, r[0], r[1], r[3], bulk, scanner, join)
 
 
 def _server_metadata() -> Any:
@@ -140,39 +171,51 @@ server_metadata = _server_metadata()
 
 
 def match_documents(buf: Any, items: list[tuple[int, int, int, int]], documents: dict[str, bytes],
-                    bulk: bool) -> tuple[int, list[int]]:
+                    bulk: bool, early: dict[str, Any] | None = None) -> tuple[int, list[int], int]:
     """The server's documents ``items`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as
-    ``jsonsplit`` delimits them) that are exactly as expected, taken out of *documents*: how many,
-    and the positions in *items* of all the others, for verify to look at one by one (missing from
-    *documents*, differing, with attachments, or anything this does not decide: metadata with a
-    backslash, with ``"@id"`` not exactly once or ``"@last-modified"`` more than once, not JSON)."""
-    matched = 0
+    ``jsonsplit`` delimits them) that are exactly as expected, their entries in *documents* replaced
+    by ``MATCHED``: how many; the positions in *items* of all the others, for verify to look at one
+    by one (differing, with attachments, or anything this does not decide: metadata with a
+    backslash, with ``"@id"`` not exactly once or ``"@last-modified"`` more than once, not JSON);
+    and the bytes of those kept in *early* when it is given: a document without an entry is then
+    kept there under its lower-cased id as ``(its bytes, meta_start, meta_end)`` (``Join.early``),
+    else it is one of the others."""
+    matched, kept = 0, 0
     others = []
     for i, (start, end, ms, me) in enumerate(items):
-        if _matches(buf, start, end, ms, me, documents, bulk):
+        outcome = _matches(buf, start, end, ms, me, documents, bulk, early)
+        if outcome == "matched":
             matched += 1
+        elif outcome == "kept":
+            kept += end - start
         else:
             others.append(i)
-    return matched, others
+    return matched, others, kept
 
 
-def _matches(buf: Any, start: int, end: int, ms: int, me: int, documents: dict[str, bytes], bulk: bool) -> bool:
+def _matches(buf: Any, start: int, end: int, ms: int, me: int, documents: dict[str, bytes], bulk: bool,
+             early: dict[str, Any] | None) -> str:
     if ms < 0 or buf[ms] != 0x7B:
-        return False
+        return "other"
     meta_bytes = bytes(buf[ms:me])
     if (b"\\" in meta_bytes or meta_bytes.count(b'"@id"') != 1 or meta_bytes.count(b'"@last-modified"') > 1
             or b'"@attachments"' in meta_bytes):
-        return False
+        return "other"
     try:
         meta = server_metadata(meta_bytes)
         doc_id = meta.get("@id")
-        want = documents.get(doc_id.lower()) if isinstance(doc_id, str) else None
-        pair = raw_digests(buf, start, end, ms, me, bulk) if want is not None else None
+        if not isinstance(doc_id, str) or metadata_member(buf, start, ms, me) is None:
+            return "other"
+        want = documents.get(doc_id.lower())
+        if want is None and early is not None:  # its entry has not come yet
+            early[doc_id.lower()] = (bytes(buf[start:end]), ms - start, me - start)
+            return "kept"
+        pair = raw_digests(buf, start, end, ms, me, bulk) if want else None  # none, or MATCHED: verify decides
     except ValueError:
-        return False
+        return "other"
     if pair is None or pair[0] != want[:16] or pair[1] != want[16:32]:
-        return False
+        return "other"
     if len(want) > 32 and meta.get("@last-modified") != want[32:].decode("ascii"):
-        return False
-    del documents[doc_id.lower()]
-    return True
+        return "other"
+    documents[doc_id.lower()] = MATCHED
+    return "matched"

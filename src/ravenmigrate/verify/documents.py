@@ -1,7 +1,8 @@
 """Verify a load: the converted source against what the 4.x server holds, document by document.
 
 Expected values come from ``ravenmigrate.convert`` (what 4.x's legacy import stores, docs/formats/import-4x.md
-§3-§8); the server's side is streamed from ``GET /streams/docs`` (§10). Per document the body is compared
+§3-§8); the server's side is streamed oldest first (``stream.EVERY_DOCUMENT``, §10), side by side with the
+source (``feed``). Per document the body is compared
 by a digest of its raw bytes (``raw_digests``; the server returns a body as it was sent), and where
 those differ by the digests of the canonical texts (``codecs.canonical``: numbers compared exactly
 by value, key order and escaping ignored; a second pass over the source for those documents). The
@@ -23,9 +24,11 @@ from ..errors import ServerError
 from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
 from ..sinks.server.target import Target
-from .digests import digests, raw_digests
+from ..threads import responsive
+from .digests import MATCHED, Join, digests, raw_digests
 from .expected import Canonical, Expected, _expected, expected_from
-from .stream import metadata, stream_batches
+from .feed import EarlyDocuments, SourceFeed
+from .stream import EVERY_DOCUMENT, metadata, one_document, stream_batches
 
 LIST_LIMIT = 1000
 
@@ -52,6 +55,205 @@ class _Section:
 
 # Where a live import from a 3.x server keeps its last etags (sources/live3x/incremental.py).
 MIGRATION_STATE_PREFIX = "raven/migration/status/"
+# Bytes of the server's documents kept while their expected entries have not come (past it, verify
+# reads on once the source has caught up with half of them), and decisions kept while the source
+# may still put a document again (past it, verify waits for the whole source before it reads on);
+# docs/loading.md "Verify".
+EARLY_LIMIT = 32 << 20
+PENDING_LIMIT = 100_000
+
+
+class _Documents:
+    """The documents section: the server's documents joined with the expected entries as both come
+    (``digests.Join``), then the attachments, the documents to look at again and the missing ones.
+
+    A difference found while the source is still being read is kept (``pending``) until the source
+    is done, since a later put or delete of the same document in the source (an incremental
+    export) has the last word; such a document is read again from the server at the end."""
+
+    def __init__(self, exp: Expected, feed: SourceFeed, bulk: bool) -> None:
+        self.exp, self.feed, self.bulk = exp, feed, bulk
+        self.join = exp.join
+        self.early = EarlyDocuments(self.join.early)
+        self.section = _Section()
+        self.attachments_section = _Section()
+        self.deviations = {"last_modified": 0, "revisions_not_stored": 0}
+        self.pending: dict[str, tuple[str, list[str], bool]] = {}  # id -> (id as written, what, @last-modified deviation)
+        self.suspects: dict[str, tuple[str, bytes, list[str], bool]] = {}  # raw bodies differ: a second pass decides
+        self.attachments: dict[tuple[str, str], tuple[str, Any]] = {}  # (id, name) -> (id as written, hash)
+
+    def batch(self, buf: Any, items: list, read: int, where: str) -> None:
+        """One read of the stream: the documents exactly as expected are matched natively, the others
+        one by one; then the early documents whose entries have come since."""
+        if self.feed.error is not None:
+            self.feed.finish()  # the source's located error, now
+        self.decide(buf, items, read, where)
+        if self.join.ready:
+            with self.feed.lock:
+                lows, self.join.ready = self.join.ready, []
+            self.rematch(lows, where)
+        if self.early.size > EARLY_LIMIT:
+            self.catch_up(where)
+        if len(self.pending) > PENDING_LIMIT:
+            self.feed.finish()
+            self.rematch(list(self.join.early), where)
+            self.settle()
+
+    def catch_up(self, where: str) -> None:
+        """Too many of the server's documents wait for their entries: read no further until the
+        source has caught up with half of them, or is done."""
+        while self.early.size > EARLY_LIMIT // 2 and not self.feed.done:
+            with self.feed.changed:
+                self.feed.changed.wait_for(lambda: self.join.ready or self.feed.done)
+                lows, self.join.ready = self.join.ready, []
+            self.rematch(lows, where)
+        if self.feed.done:
+            self.feed.finish()  # the source's error, if it failed
+            self.rematch(list(self.join.early), where)
+
+    def decide(self, buf: Any, items: list, read: int, where: str) -> None:
+        with self.feed.lock:
+            early = None if self.feed.done else self.join.early  # else a document without an entry is extra
+            matched, others, kept = _expected.match_documents(buf, items, self.exp.documents, self.bulk, early)
+        self.section.found += matched
+        self.early.size += kept
+        for i in others:
+            start, end, ms, me = items[i]
+            self.document(buf, start, end, ms, me, metadata(buf, start, ms, me, where, read))
+
+    def rematch(self, lows: list[str], where: str) -> None:
+        """The early documents *lows* again, now that their entries may be there."""
+        buf, items = self.early.take(lows)
+        if items:
+            self.decide(buf, items, 0, f"{where} (kept)")
+
+    def document(self, buf: Any, start: int, end: int, ms: int, me: int, meta: dict[str, Any]) -> None:
+        """One server document the native match did not take: kept while its entry may still come,
+        else extra, or compared."""
+        doc_id = meta.get("@id", "")
+        low = doc_id.lower()
+        with self.feed.lock:
+            want = self.exp.documents.get(low)
+            if want is None and not self.feed.done:
+                self.early.keep(low, buf, start, end, ms, me)
+                return
+            if want:
+                self.exp.documents[low] = MATCHED
+        if not want:
+            if not low.startswith(MIGRATION_STATE_PREFIX):  # the live-import state (docs/live3x.md), not data
+                self.section.add("extra", doc_id)
+            return
+        self.section.found += 1
+        for att in meta.get("@attachments") or []:
+            self.attachments[(low, att.get("Name"))] = (doc_id, att.get("Hash"))
+        self.compare(doc_id, low, want, buf, start, end, ms, me, meta)
+
+    def compare(self, doc_id: str, low: str, want: bytes, buf: Any, start: int, end: int, ms: int, me: int,
+                meta: dict[str, Any]) -> None:
+        """The server's document against its entry *want*: the decision now, kept, or left to the
+        second pass (``suspects``: the raw bodies differ)."""
+        final = self.feed.done  # no later put of the source can change the entry
+        try:
+            pair = raw_digests(buf, start, end, ms, me, self.bulk)
+            suspect = pair is None or pair[0] != want[:16]
+            if suspect:
+                pair = digests(bytes(memoryview(buf)[start:end]), self.bulk)
+                suspect = pair[0] != want[:16]
+        except ValueError as exc:
+            raise ServerError(f"document {doc_id!r} from the server: {exc}") from None
+        body, meta_digest = pair
+        want_lm = want[32:].decode("ascii") or None
+        what = []
+        if meta_digest != want[16:32]:
+            what.append("metadata")
+        lm_deviation = False
+        if want_lm is not None and meta.get("@last-modified") != want_lm:
+            if self.bulk:
+                lm_deviation = True
+            else:
+                what.append(f"@last-modified {meta.get('@last-modified')!r} != {want_lm!r}")
+        if suspect:
+            self.suspects[low] = (doc_id, body, what, lm_deviation)
+        elif final:
+            self._record(doc_id, what, lm_deviation)
+        elif what or lm_deviation:
+            self.pending[low] = (doc_id, what, lm_deviation)
+
+    def _record(self, doc_id: str, what: list[str], lm_deviation: bool) -> None:
+        if lm_deviation:
+            self.deviations["last_modified"] += 1
+        if what:
+            self.section.add("different", {"id": doc_id, "what": what})
+
+    def settle(self) -> None:
+        """The source is read: the kept decisions are final, but for the documents it put again or
+        deleted after they matched (``recheck``), decided again by :meth:`again`."""
+        for low in self.join.recheck:
+            self.pending.pop(low, None)
+            self.suspects.pop(low, None)
+        for doc_id, what, lm_deviation in self.pending.values():
+            self._record(doc_id, what, lm_deviation)
+        self.pending.clear()
+
+    def finish(self, client: RavenClient, database: str, where: str) -> None:
+        """After the stream and the source: the documents still kept, the kept decisions, the
+        documents the source changed after they matched (read again from the server), the
+        attachments."""
+        self.rematch(list(self.join.early), where)
+        self.settle()
+        for low in sorted(self.join.recheck):
+            self.again(client, database, low)
+        self.join.recheck.clear()
+        exp, atts = self.exp, self.attachments_section
+        atts.expected = len(exp.attachments)
+        for key, (doc_id, digest) in self.attachments.items():
+            if key in exp.attachments:
+                atts.found += 1
+                if exp.attachments[key] != digest:
+                    atts.add("different", {"document": doc_id, "name": key[1], "hash": digest,
+                                           "expected": exp.attachments[key]})
+            else:
+                atts.add("extra", {"document": doc_id, "name": key[1]})
+        for (doc_low, name) in exp.attachments.keys() - self.attachments.keys():
+            atts.add("missing", {"document": doc_low, "name": name})
+
+    def again(self, client: RavenClient, database: str, low: str) -> None:
+        """A document the source put again or deleted after the server's had matched: the source's
+        last word against what the server holds now."""
+        want = self.exp.documents.get(low)
+        if want == MATCHED:
+            return
+        doc_id = self.exp.ids.get(low, low)
+        got = one_document(client, database, doc_id)
+        meta = None
+        if got is not None:
+            data, start, end, ms, me = got
+            meta = metadata(data, start, ms, me, f"GET {client.url} {doc_id}", 0)
+            doc_id = meta.get("@id", doc_id)
+        if want is None or meta is None:  # deleted by the source at the end, or gone from the server
+            self.section.found -= 1
+            if meta is not None:
+                self.section.add("extra", doc_id)
+            for key in [k for k in self.attachments if k[0] == low]:
+                del self.attachments[key]
+            return
+        self.exp.documents[low] = MATCHED
+        self.compare(doc_id, low, want, data, start, end, ms, me, meta)
+
+    def conclude(self, source: str, convert_options: Any, selection: Any, source_options: dict[str, Any]) -> None:
+        """The documents whose raw bodies differed, by their canonical bodies (a second pass over the
+        source for them only), then the missing ones."""
+        if self.suspects:
+            canonical = expected_from(source, self.bulk, convert_options, selection, into=Canonical(self.suspects),
+                                      **source_options).bodies
+            for low, (doc_id, body, what, lm_deviation) in self.suspects.items():
+                if canonical.get(low) != body:
+                    what.insert(0, "body")
+                self._record(doc_id, what, lm_deviation)
+        self.section.expected = len(self.exp.documents)
+        for low, entry in self.exp.documents.items():
+            if entry:
+                self.section.add("missing", self.exp.ids.get(low, low))
 
 
 def verify(source: str, url: str, database: str, transport: str = "import", convert_options: Any = None,
@@ -59,86 +261,39 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     """Compare *database* at *url* with the converted *source*; a report with ``ok``. *convert_options*
     and *selection* are the load's (docs/options.md); *target* carries the TLS settings of a secured
     server (docs/security.md); *source_options* go to ``open_source`` (raw storage: journals path,
-    bundle settings)."""
+    bundle settings). The source is converted on its own thread while the server's documents are
+    read (``feed.SourceFeed``)."""
     bulk = transport == "bulk-insert"
-    exp = expected_from(source, bulk, convert_options, selection, **source_options)
+    exp = Expected(Join())
+    feed = SourceFeed(exp, source, bulk, convert_options, selection, source_options)
+    docs = _Documents(exp, feed, bulk)
     client = (target or Target.parse(url)).client(url)
-    docs, atts, revs, idents, idxs = _Section(), _Section(), _Section(), _Section(), _Section()
-    deviations = {"last_modified": 0, "revisions_not_stored": 0}
-    docs.expected = len(exp.documents)
-    atts.expected = len(exp.attachments)
-    found_atts: set[tuple[str, str]] = set()
+    revs, idents, idxs = _Section(), _Section(), _Section()
+    where = f"GET {url} {EVERY_DOCUMENT}"
     try:
-        suspects: dict[str, tuple[str, bytes, list[str]]] = {}  # raw bodies differ: decided by a second pass
-        for buf, items, read, where in stream_batches(client, database):
-            matched, others = _expected.match_documents(buf, items, exp.documents, bulk)  # as expected: done
-            docs.found += matched
-            for i in others:  # the rest one by one
-                start, end, ms, me = items[i]
-                meta = metadata(buf, start, ms, me, where, read)
-                doc_id = meta.get("@id", "")
-                low = doc_id.lower()
-                want = exp.documents.pop(low, None)  # what is left at the end is missing
-                if want is None and low.startswith(MIGRATION_STATE_PREFIX):
-                    continue  # the live-import state (docs/live3x.md), not data
-                if want is None:
-                    docs.add("extra", doc_id)
-                    continue
-                docs.found += 1
-                try:
-                    pair = raw_digests(buf, start, end, ms, me, bulk)
-                    recheck = pair is None or pair[0] != want[:16]
-                    if recheck:
-                        pair = digests(bytes(memoryview(buf)[start:end]), bulk)
-                        recheck = pair[0] != want[:16]
-                except ValueError as exc:
-                    raise ServerError(f"document {doc_id!r} from the server: {exc}") from None
-                body, meta_digest = pair
-                want_lm = want[32:].decode("ascii") or None
-                what = []
-                if meta_digest != want[16:32]:
-                    what.append("metadata")
-                if want_lm is not None and meta.get("@last-modified") != want_lm:
-                    if bulk:
-                        deviations["last_modified"] += 1
-                    else:
-                        what.append(f"@last-modified {meta.get('@last-modified')!r} != {want_lm!r}")
-                if recheck:
-                    suspects[low] = (doc_id, body, what)
-                elif what:
-                    docs.add("different", {"id": doc_id, "what": what})
-                for att in meta.get("@attachments") or []:
-                    key = (low, att.get("Name"))
-                    if key in exp.attachments:
-                        atts.found += 1
-                        found_atts.add(key)
-                        if exp.attachments[key] != att.get("Hash"):
-                            atts.add("different", {"document": doc_id, "name": key[1], "hash": att.get("Hash"),
-                                                   "expected": exp.attachments[key]})
-                    else:
-                        atts.add("extra", {"document": doc_id, "name": key[1]})
-        if suspects:
-            canonical = expected_from(source, bulk, convert_options, selection, into=Canonical(suspects),
-                                      **source_options).bodies
-            for low, (doc_id, body, what) in suspects.items():
-                if canonical.get(low) != body:
-                    what.insert(0, "body")
-                if what:
-                    docs.add("different", {"id": doc_id, "what": what})
-        for low in exp.documents:
-            docs.add("missing", exp.ids.get(low, low))
-        for (doc_low, name) in exp.attachments.keys() - found_atts:
-            atts.add("missing", {"document": doc_low, "name": name})
-        _verify_revisions(client, database, exp, revs, deviations, bulk)
+        with responsive():  # the two threads' hand-off, as in convert and load
+            feed.start()
+            for buf, items, read, where in stream_batches(client, database):
+                docs.batch(buf, items, read, where)
+            feed.finish()
+            docs.finish(client, database, where)
+        docs.conclude(source, convert_options, selection, source_options)
+        _verify_revisions(client, database, exp, revs, docs.deviations, bulk)
         _verify_identities(client, database, exp, idents)
         _verify_indexes(client, database, exp, idxs)
+    except BaseException:
+        feed.cancel()
+        if feed.error is not None:  # the source's own error first, as when it was read before the server
+            raise feed.error from None
+        raise
     finally:
+        feed.cancel()
         client.close()
-    sections = {"documents": docs.to_dict(), "attachments": atts.to_dict(), "revisions": revs.to_dict(),
-                "identities": idents.to_dict(), "indexes": idxs.to_dict()}
+    sections = {"documents": docs.section.to_dict(), "attachments": docs.attachments_section.to_dict(),
+                "revisions": revs.to_dict(), "identities": idents.to_dict(), "indexes": idxs.to_dict()}
     bad = sum(s["missing"] + s["different"] + s["extra"] for s in sections.values())
     return {"ok": bad == 0, "source": str(source), "url": url, "database": database, "transport": transport,
-            **sections, "deviations": deviations if bulk else {}, "skipped_in_source": exp.skipped}
+            **sections, "deviations": docs.deviations if bulk else {}, "skipped_in_source": exp.skipped}
 
 
 def _verify_revisions(client: RavenClient, database: str, exp: Expected, revs: _Section,

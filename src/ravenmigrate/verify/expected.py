@@ -11,7 +11,7 @@ from .. import _twins
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
 from ..sinks.server.loader import convert, make_converter, open_records
 from ..threads import responsive
-from .digests import add_document, digests
+from .digests import MATCHED, Join, add_document, digests
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _split = _twins.load("jsonsplit")
@@ -25,9 +25,12 @@ class Expected:
     A document is kept as small as it can be, since a large database has millions: under its
     lower-cased id, one bytes object, the body and metadata digests (16 bytes each) and the
     last-modified value when it has one (28 ASCII characters); its id as written only where that
-    differs from the lower-cased one (``ids``). About 240 bytes a document in all (docs/loading.md)."""
+    differs from the lower-cased one (``ids``). About 240 bytes a document in all (docs/loading.md).
+    *join*: where the entries meet the server's documents when verify reads both side by side
+    (``digests.Join``); a matched document's entry is then ``MATCHED``."""
 
-    def __init__(self) -> None:
+    def __init__(self, join: Join | None = None) -> None:
+        self.join = join
         self._scanner = _split.Scanner()
         self.documents: dict[str, bytes] = {}
         self.ids: dict[str, str] = {}
@@ -39,7 +42,7 @@ class Expected:
 
     def add(self, conv: Any, bulk: bool) -> None:
         if isinstance(conv, DocumentRun):  # common documents, converted natively; no revisions among them
-            _expected.add_documents(conv.results, self.documents, self.ids, bulk)
+            _expected.add_documents(conv.results, self.documents, self.ids, bulk, self.join)
         elif isinstance(conv, Document4):
             if conv.revision_of is not None:
                 self.revisions.setdefault(conv.revision_of.lower(), set()).add(conv.change_vector or "")
@@ -49,7 +52,8 @@ class Expected:
             self.attachments[(conv.document_id.lower(), conv.name)] = conv.hash
         elif isinstance(conv, Delete4):
             low = conv.id.lower()
-            self.documents.pop(low, None)
+            if self.documents.pop(low, None) == MATCHED and self.join is not None:
+                self.join.recheck.add(low)  # the server had it when the source still did
             self.ids.pop(low, None)
             for key in [k for k in self.attachments if k[0] == low]:
                 del self.attachments[key]
@@ -61,7 +65,7 @@ class Expected:
             self.skipped += 1
 
     def document(self, doc_id: str, data: bytes, last_modified: str | None, bulk: bool) -> None:
-        add_document(self.documents, self.ids, doc_id, data, last_modified, bulk, self._scanner)
+        add_document(self.documents, self.ids, doc_id, data, last_modified, bulk, self._scanner, self.join)
 
 
 class Canonical:

@@ -1,10 +1,13 @@
-"""Verify's reading of the server's documents: ``GET /streams/docs`` split into documents as it
-arrives (the ``jsonsplit`` twin), a read at a time, and the ``@metadata`` of a document verify
-looks at one by one (docs/loading.md "Verify"; the stream's form: docs/formats/import-4x.md §10).
+"""Verify's reading of the server's documents: all of them in the order they were stored (``GET
+/docs?etag=0``, oldest first, which is the order a load or import wrote them: verify joins them with
+the source as both come; ``/streams/docs`` gives them newest first), split into documents as they
+arrive (the ``jsonsplit`` twin), a read at a time, and the ``@metadata`` of a document verify looks
+at one by one (docs/loading.md "Verify"; the endpoints: docs/formats/import-4x.md §10).
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,15 +21,17 @@ _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _split = _twins.load("jsonsplit")
 
 READ_SIZE = 1 << 20
+EVERY_DOCUMENT = "docs?etag=0&start=0&pageSize=2147483647"  # oldest first, streamed (§10)
 
 
 def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
-    """The documents of ``GET /streams/docs`` a read at a time: ``(buffer, spans, offset, where)``,
+    """The documents of ``GET /docs?etag=0`` (every document, oldest first) a read at a time:
+    ``(buffer, spans, offset, where)``,
     the ``(start, end, metadata start, metadata end)`` of each complete document in the buffer
     (valid until the next batch is asked for), the response offset of ``buffer[0]`` and the
     request, for messages. The metadata is not parsed here (:func:`metadata` does)."""
     conn = client._connection()
-    path = db_path(database, "streams/docs")
+    path = db_path(database, EVERY_DOCUMENT)
     where = f"GET {client.url}{path}"
     try:
         conn.request("GET", path)
@@ -109,3 +114,32 @@ def metadata(buf: bytearray, start: int, ms: int, me: int, where: str, read: int
     if not isinstance(metadata, dict):
         raise ServerError(f"{where}: a document without a @metadata object at byte {read + start} of the response")
     return metadata
+
+
+def one_document(client: RavenClient, database: str, doc_id: str) -> tuple[bytes, int, int, int, int] | None:
+    """The server's document *doc_id* as it stores it (``GET /docs?id=``; the raw bytes, as the stream
+    gives them): ``(data, start, end, meta_start, meta_end)`` as :func:`stream_batches` spans it, or
+    None when the server does not hold it."""
+    q = urllib.parse.urlencode({"id": doc_id})
+    path = db_path(database, f"docs?{q}")
+    status, data = client.request("GET", path, ok=(200, 404))
+    where = f"GET {client.url}{path}"
+    if status == 404:
+        return None
+    start = data.find(b"[")
+    p = start + 1
+    while 0 < p < len(data) and data[p] in b" \t\r\n":
+        p += 1
+    if start < 0 or p >= len(data) or data[p] not in b"{]":
+        raise ServerError(f"{where}: no Results array")
+    if data[p] == 0x5D:
+        return None
+    scanner = _split.Scanner()
+    scanner.reset(p)
+    try:
+        end = scanner.scan(data, True)
+    except _split.ScanError as exc:
+        raise ServerError(f"{where}: invalid JSON at byte {p} of the response ({exc})") from None
+    if end < 0:
+        raise ServerError(f"{where}: truncated document at byte {p} of the response")
+    return data, p, end, scanner.meta_start, scanner.meta_end
