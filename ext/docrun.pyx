@@ -276,7 +276,7 @@ cdef bint _surrogate_escape(const unsigned char* b, Py_ssize_t n) noexcept nogil
 
 
 cdef struct Info:
-    Py_ssize_t id_s, id_e, co_s, co_e, et_s, et_e, ll_s, ll_e
+    Py_ssize_t id_s, id_e, co_s, co_e, et_s, et_e, ll_s, ll_e, meta
     bint coll_null, etag_string, legacy_string, has_lm
     char lm[28]
 
@@ -304,6 +304,7 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
         k = _compact(b, start, ms, out, 0)
         if k < 0:
             return -1
+    info.meta = k
     out[k] = 123
     k += 1
     i = rm_skip_ws(b, ms + 1, me)
@@ -414,6 +415,7 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
         if _surrogate_escape(b + start, end - start):
             return -1  # reported as a deviation by the general path
         k = _raw_unicode(out, k, out)
+        info.meta = -1  # moved by the unescaping (and the body may now name "@metadata" itself)
     info.id_s, info.id_e, info.co_s, info.co_e = id_s, id_e, co_s, co_e
     info.et_s, info.et_e, info.ll_s, info.ll_e = et_s, et_e, ll_s, ll_e
     info.coll_null, info.etag_string, info.legacy_string, info.has_lm = coll_null, etag_string, legacy_string, lm_s >= 0
@@ -423,12 +425,16 @@ cdef Py_ssize_t _convert(const unsigned char* b, Py_ssize_t start, Py_ssize_t en
 include "utf8.pxi"
 
 
-DEF FIELDS = 8  # per document in Run.index: the offsets of data, id, collection, last-modified, etag,
-                # legacy last-modified and the end (each field runs to the next offset), then flags
+DEF FIELDS = 9  # per document in Run.index: the offsets of data, id, collection, last-modified, etag,
+                # legacy last-modified and the end (each field runs to the next offset), then flags,
+                # then the offset of the @metadata value (METADATA)
 DEF HAS_LM = 1
 DEF ETAG_STRING = 2
 DEF LEGACY_STRING = 4
 DEF NAMED = 8  # a string collection (else @empty, whether null or absent)
+DEF METADATA = 8  # the field of where the document's "@metadata" value starts in the blob: the document
+                  # is written as its compact body, then '"@metadata":{...}}' (the metadata its last
+                  # member, the name written once); -1 where escapes were unescaped after writing
 
 
 cdef class Run:
@@ -586,6 +592,7 @@ cdef tuple _convert_spans(const unsigned char[:] buf, const long long* spans, Py
                 x[7] = ((HAS_LM if info.has_lm else 0) | (ETAG_STRING if info.etag_string else 0)
                         | (LEGACY_STRING if info.legacy_string else 0)
                         | (NAMED if info.co_s >= 0 and not info.coll_null else 0))
+                x[METADATA] = x[0] + info.meta if info.meta >= 0 else -1
                 run.n += 1
         run.blob = out_done(&blob, k)
     finally:

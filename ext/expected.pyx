@@ -5,10 +5,13 @@
 digests compared in place; everything else is left to verify's Python path, as the pure twin does).
 
 A ``docrun.Run`` is read from its packed bytes (``Run.packed``; the layout is ``ext/docrun.pyx``'s
-``FIELDS``): per document no result tuple, no copy of the document, one scan by the ``jsonsplit``
-Scanner to find ``@metadata``, and the two XXH3-128 digests from ``xxhash``. Anything the fast path
-does not take (no literal ``@metadata`` object member, a document the scanner refuses or that does
-not end where the run says) goes to the pure twin's ``add_document``, which is the specification.
+``FIELDS``): per document no result tuple, no copy of the document, and the two XXH3-128 digests
+from ``xxhash``. Where the ``@metadata`` value lies the run says itself (``METADATA``: docrun wrote
+the document, from an item the splitter accepted, as its compact body and then the metadata as its
+last member); where it does not (-1), one scan by the ``jsonsplit`` Scanner finds it, exactly where
+the carried offset would be (``tests/test_verify_expected_twins.py``). Anything the fast path does
+not take (no literal ``@metadata`` object member, a document the scanner refuses or that does not
+end where the run says) goes to the pure twin's ``add_document``, which is the specification.
 Results as tuples (the pure ``docrun``) go to the pure twin too.
 """
 
@@ -22,8 +25,10 @@ from ravenmigrate._native.canonical import split_canonical
 from ravenmigrate._native.jsonsplit import ScanError, Scanner
 from ravenmigrate.verify import digests as _pure
 
-DEF FIELDS = 8  # ext/docrun.pyx: offsets of data, id, collection, last-modified, etag, legacy, end; flags
+DEF FIELDS = 9  # ext/docrun.pyx: offsets of data, id, collection, last-modified, etag, legacy, end; flags;
+                # the offset of the @metadata value (METADATA) or -1
 DEF HAS_LM = 1
+DEF METADATA = 8
 DEF ID_BUFFER = 256
 DEF SEEN = 1024  # at most this many metadata digests remembered within a run
 
@@ -86,6 +91,22 @@ cdef bint _member(const unsigned char* b, Py_ssize_t start, Py_ssize_t ms, Py_ss
     return True
 
 
+cdef bint _carried(const unsigned char* b, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t meta, Py_ssize_t* ms,
+                   Py_ssize_t* me, Py_ssize_t* a, Py_ssize_t* z) noexcept nogil:
+    """The ``@metadata`` value ``[ms, me)`` of the document ``b[start:stop]`` that docrun wrote, from the
+    run's offset *meta* (``METADATA``), and the member ``[a, z)`` to leave out (``_member``): the
+    document is ``{...,"@metadata":{...}}`` or ``{"@metadata":{...}}``. False when the run does not say
+    or the bytes are not laid out so (then the scanner finds it)."""
+    if meta < start + 13 or meta > stop - 3 or b[meta] != 123 or b[stop - 1] != 125 or b[stop - 2] != 125:
+        return False
+    if memcmp(b + meta - 12, b'"@metadata":', 12) != 0 or (b[meta - 13] != 44 and b[meta - 13] != 123):
+        return False
+    ms[0], me[0] = meta, stop - 1
+    a[0] = meta - 13 if b[meta - 13] == 44 else meta - 12
+    z[0] = stop - 1
+    return True
+
+
 cdef object _lower_key(const unsigned char* s, Py_ssize_t n):
     """``id.lower()`` of the UTF-8 id ``s[:n]``."""
     cdef char low[ID_BUFFER]
@@ -144,6 +165,7 @@ def add_documents(results, dict documents, dict ids, bint bulk, join=None):
     cdef const Py_ssize_t* x = <const Py_ssize_t*>PyBytes_AS_STRING(index)
     cdef Py_ssize_t count = PyBytes_GET_SIZE(index) // (FIELDS * sizeof(Py_ssize_t))
     cdef Py_ssize_t k, start, stop, end, ms, me, a = 0, z = 0, lm
+    cdef bint carried
     cdef char* o
     drop = _pure.DROP_BULK if bulk else _pure.DROP
     scanner = Scanner()
@@ -151,14 +173,18 @@ def add_documents(results, dict documents, dict ids, bint bulk, join=None):
     for k in range(count):
         start, stop = x[0], x[1]
         lm = x[4] - x[3] if x[7] & HAS_LM else 0
-        end = -1
-        scanner.reset(start)
-        try:
-            end = scanner.scan(blob, True)
-        except ScanError:
-            pass
-        ms, me = scanner.meta_start, scanner.meta_end
-        if (end <= start or end > stop or ms < 0 or u[ms] != 123
+        carried = _carried(u, start, stop, x[METADATA], &ms, &me, &a, &z)
+        if carried:
+            end = stop
+        else:
+            end = -1
+            scanner.reset(start)
+            try:
+                end = scanner.scan(blob, True)
+            except ScanError:
+                pass
+            ms, me = scanner.meta_start, scanner.meta_end
+        if not carried and (end <= start or end > stop or ms < 0 or u[ms] != 123
                 or not _member(u, start, ms, me, &a, &z)):
             _pure.add_document(documents, ids, b[x[1]:x[2]].decode("utf-8"), b[start:stop],
                                b[x[3]:x[4]].decode("ascii") if x[7] & HAS_LM else None, bulk, scanner, join)

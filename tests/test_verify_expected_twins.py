@@ -74,21 +74,35 @@ def test_generated_variants_give_the_same_expected_entries(monkeypatch, tmp_path
     assert a.documents == b.documents and a.ids == b.ids
 
 
+FIELDS = 9  # ext/docrun.pyx: seven offsets, the flags, the offset of the @metadata value or -1
+
+
+def _docrun_layout(data: bytes) -> int:
+    """Where the ``@metadata`` value of *data* starts when *data* is laid out as docrun writes a
+    document (``{...,"@metadata":{...}}``, the name written once), else -1."""
+    at = data.find(b'"@metadata":{') + 12
+    if at < 12 or data.count(b"@metadata") != 1 or not data.endswith(b"}}") or data[at - 13] not in b",{":
+        return -1
+    return at
+
+
 class PackedRun:
     """A run in ``docrun.Run``'s packed layout (ext/docrun.pyx ``FIELDS``) made from result tuples;
     *tails* bytes after a document's data still inside its span (a document that does not end where
-    the run says)."""
+    the run says). *carry*: the offset of each document's ``@metadata`` value is given where the
+    document is laid out as docrun writes one (else -1: the native twin scans for it)."""
 
-    def __init__(self, results: list[tuple], tails: dict[int, bytes] | None = None) -> None:
+    def __init__(self, results: list[tuple], tails: dict[int, bytes] | None = None, carry: bool = False) -> None:
         blob, index = bytearray(), []
         for k, (doc_id, data, collection, lm, *_) in enumerate(results):
             x = [len(blob)]
+            meta = _docrun_layout(data) if carry else -1
             blob += data + (tails or {}).get(k, b"")
             for part in (doc_id.encode(), collection.encode(), (lm or "").encode(), b"", b""):
                 x.append(len(blob))
                 blob += part
             x.append(len(blob))
-            index += x[:7] + [1 if lm else 0]
+            index += x[:7] + [1 if lm else 0, x[0] + meta if meta >= 0 else -1]
         self.blob, self.index = bytes(blob), struct.pack(f"{len(index)}q", *index)
 
     def packed(self) -> tuple[bytes, bytes]:
@@ -111,13 +125,14 @@ DOCS = [
 ]
 
 
+@pytest.mark.parametrize("carry", [False, True], ids=["scanned", "carried"])
 @pytest.mark.parametrize("bulk", [False, True], ids=["import", "bulk"])
-def test_hand_made_and_damaged_runs_give_the_same_entries(bulk):
+def test_hand_made_and_damaged_runs_give_the_same_entries(bulk, carry):
     results = [(i, d, "C", lm, None, None) for i, d, lm in DOCS]
     want_docs, want_ids = {}, {}
     pure.add_documents(results, want_docs, want_ids, bulk)
     got_docs, got_ids = {}, {}
-    native.add_documents(PackedRun(results), got_docs, got_ids, bulk)
+    native.add_documents(PackedRun(results, carry=carry), got_docs, got_ids, bulk)
     assert got_docs == want_docs and got_ids == want_ids
     assert want_ids == {"ünïcode/é": "Ünïcode/É", ("x" * 300 + "/upper"): "x" * 300 + "/Upper"}
     d = DOCS[1][1]
@@ -139,6 +154,45 @@ def test_a_document_that_does_not_end_where_the_run_says_is_taken_as_the_pure_tw
     got_docs, got_ids = {}, {}
     native.add_documents(PackedRun(results, tails), got_docs, got_ids, False)
     assert got_docs == want_docs and got_ids == want_ids
+
+
+@pytest.mark.skipif(not RUNS_PACKED, reason="runs are result tuples (pure docrun)")
+@pytest.mark.parametrize("name", ["Northwind_3.5.35168.ravendump", "Periodic_full_3.5.ravendump", "generated"])
+def test_a_run_carries_where_the_scanner_finds_the_metadata(tmp_path, name):
+    """docrun's offset of each document's ``@metadata`` value (``METADATA``) is where the ``jsonsplit``
+    Scanner finds it in the written document, and the document ends where the run says; -1 only
+    for documents whose escapes were unescaped after writing."""
+    from ravenmigrate.codecs.jsonsplit import Scanner
+
+    if name == "generated":
+        source = tmp_path / "all.ravendump"
+        generate.generate(source, docs=300, seed=7, level=1, **VARIANTS["all"])
+    else:
+        source = real(name)
+    runs = []
+
+    class Runs:
+        def add(self, conv, bulk):
+            if hasattr(getattr(conv, "results", None), "packed"):
+                runs.append(conv.results)
+
+    verify_expected.expected_from(str(source), False, into=Runs())
+    carried = unescaped = 0
+    for run in runs:
+        blob, index = run.packed()
+        x = struct.unpack(f"{len(index) // 8}q", index)
+        for k in range(len(run)):
+            start, stop, meta = x[FIELDS * k], x[FIELDS * k + 1], x[FIELDS * k + 8]
+            scanner = Scanner()
+            scanner.reset(start)
+            assert scanner.scan(blob, True) == stop
+            if meta < 0:
+                unescaped += 1
+                continue
+            carried += 1
+            assert (scanner.meta_start, scanner.meta_end) == (meta, stop - 1)
+            assert _docrun_layout(blob[start:stop]) == meta - start
+    assert carried >= 10 and unescaped < carried / 10, (carried, unescaped)
 
 
 @pytest.mark.parametrize("bad", [b'{"A":1,"@metadata":{"@collection":}}', b'{"A":1,"@metadata":{"x":1}', b'{"A":tru}'])
