@@ -31,9 +31,16 @@ DEF HAS_LM = 1
 DEF METADATA = 8
 DEF ID_BUFFER = 256
 DEF SEEN = 1024  # at most this many metadata digests remembered within a run
+DEF CUTS = 8  # at most this many server-assigned members cut out of a metadata's shape
 
 
 include "json_ws.pxi"
+include "utf8.pxi"
+
+# The server-assigned members a metadata's shape leaves out (_shape_digest): names the digests drop
+# (verify.digests.SERVER_KEYS) whose values are strings, so their values do not change the digest.
+if not {b'"@id"', b'"@change-vector"', b'"@flags"', b'"@last-modified"'} <= _pure.DROP:
+    raise ImportError("ext/expected.pyx cuts a metadata member that verify.digests.DROP keeps")
 
 
 cdef object _meta_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, drop, dict seen):
@@ -50,6 +57,37 @@ cdef object _meta_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, drop, dict
         if len(seen) >= SEEN:
             seen.clear()
         digest = seen[canon] = xxh3_128_digest(canon)
+    return digest
+
+
+cdef object _shape_digest(const char* b, Py_ssize_t ms, Py_ssize_t me, const Py_ssize_t* cuts, int ncuts, drop,
+                          dict seen, dict shapes):
+    """``_meta_digest`` of the metadata value ``b[ms:me]``, remembered in *shapes* (at most ``SEEN``)
+    under its shape: its bytes without the *ncuts* members ``cuts`` (``[start, end)`` pairs in order:
+    server-assigned members whose names the digest drops and whose values are plain strings, see
+    ``_top_members``). Two metadata of one shape differ only in such members, so they have the same
+    canonical text, or both are refused (a refused one is not remembered); the server writes a
+    distinct ``@id``, ``@change-vector`` and ``@last-modified`` in every document, but its shapes repeat.
+    *ncuts* < 0: no shape, the digest is made from the bytes (``_meta_digest``)."""
+    cdef Py_ssize_t n = me - ms, p = ms, k = 0
+    cdef int j
+    if ncuts < 0:
+        return _meta_digest(b, ms, me, drop, seen)
+    for j in range(ncuts):
+        n -= cuts[2 * j + 1] - cuts[2 * j]
+    key = PyBytes_FromStringAndSize(NULL, n)
+    cdef char* o = PyBytes_AS_STRING(key)
+    for j in range(ncuts):
+        memcpy(o + k, b + p, cuts[2 * j] - p)
+        k += cuts[2 * j] - p
+        p = cuts[2 * j + 1]
+    memcpy(o + k, b + p, me - p)
+    digest = shapes.get(key)
+    if digest is None:
+        digest = _meta_digest(b, ms, me, drop, seen)
+        if len(shapes) >= SEEN:
+            shapes.clear()
+        shapes[key] = digest
     return digest
 
 
@@ -170,6 +208,7 @@ def add_documents(results, dict documents, dict ids, bint bulk, join=None):
     drop = _pure.DROP_BULK if bulk else _pure.DROP
     scanner = Scanner()
     cdef dict seen = {}  # canonical metadata -> its digest: documents of a collection mostly share it
+    cdef dict shapes = {}  # metadata bytes -> its digest: the same bytes in most documents of a collection
     for k in range(count):
         start, stop = x[0], x[1]
         lm = x[4] - x[3] if x[7] & HAS_LM else 0
@@ -190,7 +229,7 @@ def add_documents(results, dict documents, dict ids, bint bulk, join=None):
                                b[x[3]:x[4]].decode("ascii") if x[7] & HAS_LM else None, bulk, scanner, join)
             x += FIELDS
             continue
-        meta_digest = _meta_digest(b, ms, me, drop, seen)
+        meta_digest = _shape_digest(b, ms, me, NULL, 0, drop, seen, shapes)
         body_digest = _body_digest(b, start, a, z, end)
         value = PyBytes_FromStringAndSize(NULL, 32 + lm)
         o = PyBytes_AS_STRING(value)
@@ -247,17 +286,40 @@ cdef Py_ssize_t _value_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t e) n
     return -1
 
 
+cdef inline bint _cut(const unsigned char* k, Py_ssize_t n) noexcept nogil:
+    """The member name ``k[:n]`` is one ``_shape_digest`` may cut (the module's check above)."""
+    return ((n == 3 and memcmp(k, b"@id", 3) == 0) or (n == 14 and memcmp(k, b"@change-vector", 14) == 0)
+            or (n == 6 and memcmp(k, b"@flags", 6) == 0) or (n == 14 and memcmp(k, b"@last-modified", 14) == 0))
+
+
+cdef inline bint _plain_string(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """``s[:n]`` (a string's characters, no backslash among them) holds no control character and is
+    strict UTF-8: a string every JSON reader here takes."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if s[i] < 32:
+            return False
+    return _utf8_valid(s, n)
+
+
 cdef bint _top_members(const unsigned char* b, Py_ssize_t ms, Py_ssize_t me, Py_ssize_t* id_s, Py_ssize_t* id_e,
-                       Py_ssize_t* lm_s, Py_ssize_t* lm_e) noexcept nogil:
+                       Py_ssize_t* lm_s, Py_ssize_t* lm_e, Py_ssize_t* cuts, int* ncuts) noexcept nogil:
     """The values of the ``@id`` and ``@last-modified`` members of the metadata object ``b[ms:me]``
-    (no backslash in it); False when its shape is not read here (then the caller's pure path decides)."""
+    (no backslash in it); False when its shape is not read here (then the caller's pure path decides).
+    *cuts*: the spans (``"name": "value"``) of up to ``CUTS`` members ``_shape_digest`` leaves out of
+    the metadata's shape (``_cut`` names with plain string values), *ncuts* how many; -1 when the
+    object ends with a comma (the shape would not tell that from a cut last member)."""
     cdef Py_ssize_t i = ms + 1, ks, ke, ve
+    cdef bint comma = False
     id_s[0] = lm_s[0] = -1
+    ncuts[0] = 0
     while True:
         i = _skip(b, i, me)
         if i >= me:
             return False
         if b[i] == 125:
+            if comma:
+                ncuts[0] = -1
             return i + 1 == me
         if b[i] != 34:
             return False
@@ -277,8 +339,13 @@ cdef bint _top_members(const unsigned char* b, Py_ssize_t ms, Py_ssize_t me, Py_
             id_s[0], id_e[0] = i, ve
         elif ke - ks == 14 and memcmp(b + ks, b"@last-modified", 14) == 0:
             lm_s[0], lm_e[0] = i, ve
+        if (0 <= ncuts[0] < CUTS and b[i] == 34 and _cut(b + ks, ke - ks)
+                and _plain_string(b + i + 1, ve - i - 2)):
+            cuts[2 * ncuts[0]], cuts[2 * ncuts[0] + 1] = ks - 1, ve
+            ncuts[0] += 1
         i = _skip(b, ve, me)
-        if i < me and b[i] == 44:
+        comma = i < me and b[i] == 44
+        if comma:
             i += 1
         elif not (i < me and b[i] == 125):
             return False
@@ -292,13 +359,16 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
     cdef const char* w
     cdef list others = []
     cdef dict seen = {}
+    cdef dict shapes = {}
+    cdef Py_ssize_t cuts[2 * CUTS]
+    cdef int ncuts = 0
     drop = _pure.DROP_BULK if bulk else _pure.DROP
     for i in range(len(items)):
         start, end, ms, me = items[i]
         if (ms < 0 or me > n or b[ms] != 123 or memchr(b + ms, 92, me - ms) != NULL
                 or _count(b, ms, me, b'"@id"', 5) != 1 or _count(b, ms, me, b'"@last-modified"', 16) > 1
                 or _count(b, ms, me, b'"@attachments"', 14) != 0
-                or not _top_members(b, ms, me, &id_s, &id_e, &lm_s, &lm_e)
+                or not _top_members(b, ms, me, &id_s, &id_e, &lm_s, &lm_e, cuts, &ncuts)
                 or id_s < 0 or b[id_s] != 34 or not _member(b, start, ms, me, &a, &z)):
             others.append(i)
             continue
@@ -321,7 +391,7 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
             others.append(i)
             continue
         try:
-            meta_digest = _meta_digest(<const char*>b, ms, me, drop, seen)
+            meta_digest = _shape_digest(<const char*>b, ms, me, cuts, ncuts, drop, seen, shapes)
         except ValueError:
             others.append(i)
             continue

@@ -318,3 +318,38 @@ def test_documents_without_an_entry_are_kept_alike():
     for low, i in (("orders/2", 1), ("ünï/2", 3)):
         data, ms, me = early[low]
         assert data == server[i] and data[ms] == 0x7B and data[me - 1] == 0x7D and b'"@id"' in data[ms:me]
+
+
+def test_server_metadata_of_one_shape_share_a_digest_only_where_they_hold_the_same_values():
+    """The native twin remembers a server metadata's digest under its shape (the metadata without
+    its ``@id``, ``@change-vector``, ``@flags`` and ``@last-modified`` string values): documents that
+    differ only there are taken as the pure twin takes them, and a document that differs anywhere
+    else, holds one of those values with a control character or bytes that are not UTF-8, or ends
+    its metadata with a comma (of the same shape as a valid one) is decided on its own, as the pure
+    twin decides it, whichever came first."""
+    ids = [f"orders/{k}" for k in range(1, 11)]
+    expected: dict = {}
+    pure.add_documents([(i, b'{"A":1,"@metadata":{"@collection":"Orders"}}', "C", None, None, None) for i in ids],
+                       expected, {}, False)
+
+    def doc(meta: bytes) -> bytes:
+        return b'{"A":1,"@metadata":{' + meta + b"}}"
+
+    lm = f'"@last-modified":"{LM}"'.encode()
+    server = [
+        doc(b'"@collection":"Orders","@change-vector":"A:1-x","@id":"orders/1",' + lm),
+        doc(b'"@collection":"Orders","@change-vector":"A:22-yz","@id":"orders/2",' + lm),
+        doc(b'"@collection":"Orders","@change-vector":"A:3-x","@flags":"HasRevisions","@id":"orders/3",' + lm),
+        doc(b'"@collection":"Other","@change-vector":"A:4-x","@id":"orders/4",' + lm),  # differs
+        doc(b'"@collection":"Orders","@change-vector":"A:5\x01","@id":"orders/5",' + lm),
+        doc(b'"@collection":"Orders","@change-vector":"A:6\xff","@id":"orders/6",' + lm),
+        doc(b'"@id":"orders/7","@collection":"Orders","@change-vector":"A:7"'),
+        doc(b'"@id":"orders/8","@collection":"Orders",'),  # the shape of orders/7, but not JSON
+        doc(b'"@collection":"Orders" , "@change-vector" : "A:9" ,"@id":"orders/9",' + lm),
+        doc(b'"@collection":"Orders","@change-vector":"A:10","@id":"orders/10","@counters":"x",' + lm),
+    ]
+    buf, items = _spans(server)
+    (matched, others, _), left = _match_both(buf, items, expected)
+    assert others == [3, 5, 7] and matched == 7
+    buf, items = _spans(server[::-1])
+    assert _match_both(buf, items, expected)[0] == (7, [2, 4, 6], 0)
