@@ -240,21 +240,40 @@ def add_documents(results, dict documents, dict ids, bint bulk, join=None):
         x += FIELDS
 
 
-cdef Py_ssize_t _count(const unsigned char* b, Py_ssize_t s, Py_ssize_t e, const char* what, Py_ssize_t m) noexcept nogil:
-    """How many times *what* occurs in ``b[s:e]`` (``bytes.count``: not overlapping)."""
-    cdef Py_ssize_t found = 0
+cdef inline bint _at(const unsigned char* b, Py_ssize_t i, Py_ssize_t e, Py_ssize_t* after, const char* what,
+                     Py_ssize_t m) noexcept nogil:
+    """*what* (``m`` bytes) occurs at ``b[i]``, inside ``b[:e]`` and not overlapping the last one found
+    (which ended at *after*), as ``bytes.count`` counts; *after* moves past it."""
+    if i < after[0] or i + m > e or memcmp(b + i, what, m) != 0:
+        return False
+    after[0] = i + m
+    return True
+
+
+cdef bint _names_once(const unsigned char* b, Py_ssize_t s, Py_ssize_t e) noexcept nogil:
+    """``"@id"`` occurs exactly once in ``b[s:e]``, ``"@last-modified"`` at most once and
+    ``"@attachments"`` not at all (each counted as ``bytes.count`` counts: not overlapping), found in
+    one pass over its quotes."""
+    cdef Py_ssize_t i = s, after_id = s, after_lm = s, after_att = s, ids = 0, modified = 0
     cdef const unsigned char* q
-    while s + m <= e:
-        q = <const unsigned char*>memchr(b + s, what[0], e - m + 1 - s)
+    while i < e:
+        q = <const unsigned char*>memchr(b + i, 34, e - i)
         if q == NULL:
             break
-        s = q - b
-        if memcmp(b + s, what, m) == 0:
-            found += 1
-            s += m
-        else:
-            s += 1
-    return found
+        i = q - b
+        if i + 1 < e and b[i + 1] == 64:
+            if _at(b, i, e, &after_id, b'"@id"', 5):
+                ids += 1
+                if ids > 1:
+                    return False
+            elif _at(b, i, e, &after_lm, b'"@last-modified"', 16):
+                modified += 1
+                if modified > 1:
+                    return False
+            elif _at(b, i, e, &after_att, b'"@attachments"', 14):
+                return False
+        i += 1
+    return ids == 1
 
 
 cdef Py_ssize_t _value_end(const unsigned char* b, Py_ssize_t i, Py_ssize_t e) noexcept nogil:
@@ -366,8 +385,7 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
     for i in range(len(items)):
         start, end, ms, me = items[i]
         if (ms < 0 or me > n or b[ms] != 123 or memchr(b + ms, 92, me - ms) != NULL
-                or _count(b, ms, me, b'"@id"', 5) != 1 or _count(b, ms, me, b'"@last-modified"', 16) > 1
-                or _count(b, ms, me, b'"@attachments"', 14) != 0
+                or not _names_once(b, ms, me)
                 or not _top_members(b, ms, me, &id_s, &id_e, &lm_s, &lm_e, cuts, &ncuts)
                 or id_s < 0 or b[id_s] != 34 or not _member(b, start, ms, me, &a, &z)):
             others.append(i)

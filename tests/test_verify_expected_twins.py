@@ -286,6 +286,9 @@ def test_damaged_and_differing_server_documents_are_left_alike():
         b'{"A":1,"@metadata":[1]}',
         b'{"A":1}',
         b'{"A":1,"\\u0040metadata":{"@collection":"Orders","@id":"orders/1",' + lm + b"}}",
+        b'{"A":1,"@metadata":{"@collection":"Orders","Tag":"@id","@id":"orders/1",' + lm + b"}}",
+        b'{"A":1,"@metadata":{"@collection":"Orders","@id":"orders/1",' + lm + b',"Tag":"@last-modified"}}',
+        b'{"A":1,"@metadata":{"Tag":"@attachments","@collection":"Orders","@id":"orders/1",' + lm + b"}}",
     ]
     buf, items = _spans(server)
     (matched, others, _), left = _match_both(buf, items, expected)
