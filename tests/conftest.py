@@ -50,6 +50,28 @@ def public_ravendb_file(name: str, blob: str, out_dir: Path) -> Path:
     pytest.skip(f"{name} (git blob {blob[:8]} of RavenDB's public repository) is not available here")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--twin-pass", action="store_true",
+                     help="run a test marked twin_pinned(kind) (a pure and a native variant, tests/twins.py) only "
+                          "in the pass whose twins are all of that kind: scripts/test.sh runs the native pass and "
+                          "the RAVENMIGRATE_PUREPYTHON=1 pass with it, so each variant runs once, in its own kind")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--twin-pass"):
+        return
+    from ravenmigrate import _twins
+
+    kinds = set(_twins.status().values())
+    if len(kinds) != 1:  # some native twin not built: this pass is neither kind, every variant runs
+        return
+    this = kinds.pop()
+    other = [i for i in items if (m := i.get_closest_marker("twin_pinned")) and m.args[0] != this]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [i for i in items if i not in other]
+
+
 @pytest.fixture(scope="session")
 def ravendb():
     """A RavenDB 4.1 server on loopback for the whole session; stopped (not left behind) at the end."""

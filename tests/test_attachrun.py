@@ -116,7 +116,7 @@ def assert_same(path: Path) -> int:
     return lane
 
 
-@pytest.fixture(params=["pure", "native"])
+@pytest.fixture(params=twins.TWINS)
 def twin(request, monkeypatch):
     import ravenmigrate.sources.reader  # noqa: F401 - registers attachrun
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import twins
 from conftest import real
-from twins import use_twin
+from twins import TWINS, use_twin
 
 from ravenmigrate import _twins
 from ravenmigrate.codecs import jsonsplit
@@ -121,7 +121,7 @@ def assert_same(path: Path, quirks: bool = False) -> int:
     return lane
 
 
-@pytest.fixture(params=["pure", "native"])
+@pytest.fixture(params=TWINS)
 def twin(request, monkeypatch):
     use_twin(request.param, monkeypatch)
     if request.param == "native" and native is None:

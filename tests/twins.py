@@ -8,7 +8,9 @@ import pytest
 
 from ravenmigrate import _twins
 
-TWINS = ("pure", "native")
+# The two kinds a test pins with use_twin/use_lane_twin, marked so that `pytest --twin-pass` (scripts/test.sh)
+# runs each variant only in the pass whose other twins are of the same kind (tests/conftest.py).
+TWINS = [pytest.param(kind, id=kind, marks=pytest.mark.twin_pinned(kind)) for kind in ("pure", "native")]
 
 
 def use_twin(kind: str, monkeypatch) -> None:
