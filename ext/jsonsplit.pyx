@@ -123,14 +123,15 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
     (a ``{``) that ends inside ``b[:n]``, nested at most 63 deep. Compacts it into
     ``out + k_io[0]`` and returns its end, with ``k_io[0]`` advanced and ``meta`` = (start, end,
     compact start, compact end) of the depth-1 ``@metadata`` value, all -1 when it has none: what
-    ``Scanner._scan`` gives for the same bytes. Anything else (lenient JSON, an error, the end of
+    ``Scanner._scan`` gives for the same bytes. *out* NULL: nothing is written (``scan_items``; the
+    compact offsets are then meaningless). Anything else (lenient JSON, an error, the end of
     the buffer) returns BAIL with ``k_io[0]`` unchanged; the general scanner then takes the item
     from its start, so errors and lenient forms have one implementation."""
     cdef Py_ssize_t k = k_io[0], j
     cdef unsigned long long objects = 0  # bit d-1: the container at depth d is an object
     cdef int depth = 0, state = F_VALUE
     cdef bint meta_pending = False
-    cdef unsigned char c
+    cdef unsigned char c, last = 0  # last: the last byte of the compact output so far (out[k - 1])
     cdef const unsigned char* end = b + n
     meta[0] = meta[1] = meta[2] = meta[3] = -1
     while True:
@@ -145,28 +146,31 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
                     return BAIL
                 if depth == 1:
                     meta_pending = j - i - 1 == 9 and memcmp(b + i + 1, b"@metadata", 9) == 0
-                rm_copy(out + k, b + i, j + 1 - i, end)
-                k += j + 1 - i
+                if out != NULL:
+                    rm_copy(out + k, b + i, j + 1 - i, end)
+                    out[k + j + 1 - i] = 58
+                k += j + 2 - i
+                last = 58
                 i = rm_skip_ws(b, j + 1, n)
                 if i >= n or b[i] != 58:
                     return BAIL
-                out[k] = 58
-                k += 1
                 i += 1
                 state = F_VALUE
                 continue
-            if c != 125 or out[k - 1] != 123:  # only '{}' closes where a key may stand (not ',}')
+            if c != 125 or last != 123:  # only '{}' closes where a key may stand (not ',}')
                 return BAIL
         elif state == F_AFTER:
             if c == 44:
-                out[k] = 44
+                if out != NULL:
+                    out[k] = 44
                 k += 1
+                last = 44
                 i += 1
                 state = F_KEY if (objects >> (depth - 1)) & 1 else F_VALUE
                 continue
             if c != (125 if (objects >> (depth - 1)) & 1 else 93):
                 return BAIL
-        elif c != 93 or depth == 0 or out[k - 1] != 91:  # a value ('[]' closes below)
+        elif c != 93 or depth == 0 or last != 91:  # a value ('[]' closes below)
             if meta_pending and depth == 1:
                 meta[0] = i
                 meta[2] = k
@@ -174,8 +178,10 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
                 j = _string_end(b, i + 1, n, 34)
                 if j + 1 >= n:  # unterminated here, or closed by the last byte: the caller's turn
                     return BAIL
-                rm_copy(out + k, b + i, j + 1 - i, end)
+                if out != NULL:
+                    rm_copy(out + k, b + i, j + 1 - i, end)
                 k += j + 1 - i
+                last = 34
                 i = j + 1
             elif c == 123 or c == 91:
                 if depth == 63:
@@ -186,8 +192,10 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
                 else:
                     objects &= ~(1ULL << depth)
                 depth += 1
-                out[k] = c
+                if out != NULL:
+                    out[k] = c
                 k += 1
+                last = c
                 i += 1
                 continue
             elif CLASS[c] == 2:
@@ -196,15 +204,19 @@ cdef inline Py_ssize_t _strict_item(const unsigned char* b, Py_ssize_t i, Py_ssi
                     j += 1
                 if j == n or not _valid_word(b + i, j - i):
                     return BAIL
-                rm_copy(out + k, b + i, j - i, end)
+                if out != NULL:
+                    rm_copy(out + k, b + i, j - i, end)
                 k += j - i
+                last = b[j - 1]
                 i = j
             else:
                 return BAIL
         if c == 125 or c == 93:  # a close: the value that ends is the container
             depth -= 1
-            out[k] = c
+            if out != NULL:
+                out[k] = c
             k += 1
+            last = c
             i += 1
         # a value ended at i
         if depth == 0:
@@ -421,7 +433,7 @@ cdef class Scanner:
                     if p >= n or b[p] != 123:
                         break
                     k0 = self.k
-                    end = _strict_item(b, p, n, self.out, &self.k, meta) if compacted else BAIL
+                    end = _strict_item(b, p, n, self.out, &self.k, meta)
                     if end == BAIL:
                         self._reset(p)
                         end = self._scan(b, n, False)

@@ -224,9 +224,10 @@ def _random_value(rng: random.Random, depth: int) -> bytes:
 
 
 def test_twins_agree_on_random_items_cut_anywhere():
-    """The native twin scans strict items in a fast path and gives anything else (lenient JSON,
-    errors, nesting deeper than 63, an item cut by the buffer end) to its general scanner: both
-    must give the pure twin's items, compact bytes, @metadata spans and position, byte for byte."""
+    """The native twin scans strict items in a fast path (compacting them or not) and gives anything
+    else (lenient JSON, errors, nesting deeper than 63, an item cut by the buffer end) to its general
+    scanner: both must give the pure twin's items, compact bytes, @metadata spans and position, byte
+    for byte."""
     if native is None:
         pytest.skip("native twin not built")
     rng = random.Random(5)
@@ -242,6 +243,7 @@ def test_twins_agree_on_random_items_cut_anywhere():
             part = buf[:cut]
             assert native.Scanner().scan_compact_items(part, 1, 100) == \
                 pure.Scanner().scan_compact_items(part, 1, 100), (round_, part)
+            assert native.Scanner().scan_items(part, 1, 100) == pure.Scanner().scan_items(part, 1, 100), (round_, part)
 
 
 UTF8_PIECES = [b"a", b" ", b"\r\n", "\u00e9".encode(), "\u4e2d".encode(), "\U0001f600".encode(), b"\xc2\x80", b"\xdf\xbf",
