@@ -15,6 +15,7 @@ import json
 import random
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import twins
@@ -129,9 +130,13 @@ def test_converted_document_survives_every_split(ravendb, new_database):
     converted = next(iter(Converter().convert(doc))).data
     first = converted.index(b'"ab')
     cuts = range(first, converted.index(b'n"', first) + 2)
-    for i, cut in enumerate(cuts):
+
+    def send(i: int) -> int:
         body = _put(f"d/{i}", converted)
-        assert _send_split(ravendb.url, db, body, body.index(converted) + cut) == 201
+        return _send_split(ravendb.url, db, body, body.index(converted) + cuts[i])
+
+    with ThreadPoolExecutor(len(cuts)) as pool:  # one connection per cut, each body still in two reads
+        assert list(pool.map(send, range(len(cuts)))) == [201] * len(cuts)
     for i in range(len(cuts)):
         assert _stored(ravendb.url, db, f"d/{i}") == TEXT, i
 
