@@ -59,6 +59,7 @@ def _drive(order: str, source: Path, url: str, db: str) -> tuple[dict, dict, dic
     exp = Expected(Join())
     feed = SourceFeed(exp, str(source), False, None, None, {})
     docs = _Documents(exp, feed, False)
+    docs.pace = order == "source-first"  # else the stream would wait for a source that is not read yet
     seen = {"early": 0, "recheck": 0}
     with RavenClient(url) as client:
         if order == "source-first":

@@ -73,6 +73,7 @@ class _Documents:
 
     def __init__(self, exp: Expected, feed: SourceFeed, bulk: bool) -> None:
         self.exp, self.feed, self.bulk = exp, feed, bulk
+        self.pace = True  # wait for the source to come as far as each read (else keep what is early)
         self.join = exp.join
         self.early = EarlyDocuments(self.join.early)
         self.section = _Section()
@@ -87,6 +88,11 @@ class _Documents:
         one by one; then the early documents whose entries have come since."""
         if self.feed.error is not None:
             self.feed.finish()  # the source's located error, now
+        if self.pace and items and not self.feed.done:  # wait for the source to come this far: none kept
+            start, _, ms, me = items[-1]
+            doc_id = metadata(buf, start, ms, me, where, read).get("@id")
+            if isinstance(doc_id, str):
+                self.feed.wait_for(doc_id.lower(), 2 * len(items))
         self.decide(buf, items, read, where)
         if self.join.ready:
             with self.feed.lock:

@@ -32,6 +32,7 @@ class SourceFeed(threading.Thread):
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)  # notified when documents the stream waits for come
         self.done = False
+        self.added = 0  # converted records in so far
         self.error: BaseException | None = None
         self._cancelled = False
         self._args = (source, bulk, convert_options, selection)
@@ -43,8 +44,8 @@ class SourceFeed(threading.Thread):
             raise _Cancelled
         with self.changed:
             self.expected.add(conv, bulk)
-            if self.expected.join is not None and self.expected.join.ready:
-                self.changed.notify()
+            self.added += len(conv.results) if hasattr(conv, "results") else 1
+            self.changed.notify()
 
     def run(self) -> None:
         try:
@@ -57,6 +58,14 @@ class SourceFeed(threading.Thread):
             with self.changed:
                 self.done = True
                 self.changed.notify()
+
+    def wait_for(self, low: str, count: int) -> None:
+        """Wait until the source has put the document *low* (or done it, or put *count* more records
+        without it: then the two sides are not in the same order here)."""
+        documents = self.expected.documents
+        with self.changed:
+            target = self.added + count
+            self.changed.wait_for(lambda: self.done or low in documents or self.added >= target)
 
     def finish(self) -> None:
         """Wait until the source is read; raise its error, if any."""
