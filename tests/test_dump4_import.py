@@ -81,7 +81,7 @@ CASES = [
     ("Northwind_2.5.dump", False),
     ("Sandbox_2.0.ravendump", False),
     ("MvcMusicStore_2.0.json", False),
-    pytest.param(GIVEN_DUMP, False, marks=pytest.mark.slow),
+    pytest.param(GIVEN_DUMP, False, marks=[pytest.mark.slow, pytest.mark.given_dump]),
 ]
 
 
