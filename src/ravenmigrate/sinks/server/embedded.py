@@ -8,10 +8,13 @@ import json
 import os
 from pathlib import Path
 
-from ...server import EmbeddedServer, cache_dir
+# ravenmigrate.server (the installer and process control, ~50 ms of imports) is imported only when
+# the embedded server is asked for: not at the start of every command that takes --url.
 
 
 def data_dir() -> Path:
+    from ...server import cache_dir
+
     return cache_dir().parent / "embedded-data"
 
 
@@ -25,6 +28,8 @@ def running_url() -> str | None:
         state = json.loads(_state_file().read_text())
     except (OSError, ValueError):
         return None
+    from ...server import EmbeddedServer
+
     srv = EmbeddedServer.__new__(EmbeddedServer)
     srv.port = state["port"]
     return srv.url if srv.is_up() else None
@@ -40,6 +45,8 @@ def ensure_running() -> tuple[str, int | None]:
         port = json.loads(_state_file().read_text()).get("port")
     except (OSError, ValueError):
         pass
+    from ...server import EmbeddedServer
+
     srv = EmbeddedServer(data_dir(), port=port, die_with_parent=False)
     try:
         srv.start()

@@ -18,12 +18,12 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+from typing import TYPE_CHECKING
 
 from ...errors import RavenMigrateError
+
+if TYPE_CHECKING:  # cryptography is imported where a certificate is read: not at every start-up (~30 ms)
+    from cryptography import x509
 
 
 class CertificateError(RavenMigrateError):
@@ -44,6 +44,8 @@ class ClientCertificate:
     @property
     def thumbprint(self) -> str:
         """SHA-1 of the DER certificate in upper-case hex: the key RavenDB registers certificates by."""
+        from cryptography.hazmat.primitives import hashes
+
         return self.certificate.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - RavenDB's thumbprint
 
     @property
@@ -75,6 +77,8 @@ def needs_password(data: bytes) -> bool:
     """Whether a certificate file's key cannot be read without a password."""
     if b"-----BEGIN" in data:
         return b"ENCRYPTED" in data
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         pkcs12.load_key_and_certificates(data, None)
     except (ValueError, TypeError):
@@ -100,6 +104,8 @@ def load_certificate(path: str | os.PathLike, password: str | None = None) -> Cl
                                f"certificate and its key, e.g. RavenDB's .crt and .key concatenated)")
     if cert is None:
         raise CertificateError(f"client certificate {path} holds a private key but no certificate")
+    from cryptography.hazmat.primitives import serialization
+
     passphrase = secrets.token_hex(16).encode()
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.BestAvailableEncryption(passphrase))
@@ -107,6 +113,9 @@ def load_certificate(path: str | os.PathLike, password: str | None = None) -> Cl
 
 
 def _from_pem(path: str, data: bytes, secret: bytes | None):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -137,6 +146,8 @@ def _key_block(data: bytes) -> int | None:
 
 
 def _from_pkcs12(path: str, data: bytes, secret: bytes | None):
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         key, cert, chain = pkcs12.load_key_and_certificates(data, secret)
     except ValueError as exc:
@@ -168,6 +179,8 @@ def context(certificate: ClientCertificate | None = None, ca: str | os.PathLike 
 
 
 def _load_chain(ctx: ssl.SSLContext, cert: ClientCertificate) -> None:
+    from cryptography.hazmat.primitives import serialization
+
     chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert.certificate, *cert.chain))
     with tempfile.TemporaryDirectory(prefix="ravenmigrate-tls-") as tmp:
         os.chmod(tmp, 0o700)
