@@ -16,6 +16,7 @@ Results as tuples (the pure ``docrun``) go to the pure twin too.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -35,6 +36,10 @@ DEF CUTS = 8  # at most this many server-assigned members cut out of a metadata'
 
 
 include "json_ws.pxi"
+
+
+cdef extern from "Python.h":
+    PyObject* PyDict_SetDefault(object d, object key, object default) except NULL  # borrowed
 include "utf8.pxi"
 
 # The server-assigned members a metadata's shape leaves out (_shape_digest): names the digests drop
@@ -168,13 +173,13 @@ cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, valu
     None."""
     cdef Py_ssize_t i
     key = _lower_key(s, n)
-    if recheck is not None:
-        old = documents.get(key)
-        if old is not None and PyBytes_GET_SIZE(old) == 0:  # MATCHED
+    old = <object>PyDict_SetDefault(documents, key, value)  # one lookup where the id is new
+    if old is not value:  # the source puts this document again
+        if recheck is not None and PyBytes_GET_SIZE(old) == 0:  # MATCHED
             recheck.add(key)
-        if key in early:
-            ready.append(key)
-    documents[key] = value
+        documents[key] = value
+    if early and key in early:
+        ready.append(key)
     for i in range(n):
         if s[i] >= 128 or 65 <= s[i] <= 90:
             break

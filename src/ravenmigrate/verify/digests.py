@@ -107,12 +107,13 @@ class Join:
 def store(documents: dict[str, bytes], low: str, value: bytes, join: Join | None) -> None:
     """``documents[low] = value``, telling *join* (when given) of an entry replacing a matched one
     (``recheck``) and of one a server's document is waiting for (``ready``)."""
-    if join is not None:
-        if documents.get(low) == MATCHED:
+    old = documents.setdefault(low, value)  # one lookup where the id is new (the common case)
+    if old is not value:  # the source puts this document again
+        if join is not None and old == MATCHED:
             join.recheck.add(low)
-        if low in join.early:
-            join.ready.append(low)
-    documents[low] = value
+        documents[low] = value
+    if join is not None and join.early and low in join.early:
+        join.ready.append(low)
 
 
 def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, data: bytes,
