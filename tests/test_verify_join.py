@@ -136,3 +136,39 @@ def test_differences_are_the_same_in_every_order(ravendb, new_database, tmp_path
     for order in ORDERS:
         documents, _, _ = _drive(order, folder, ravendb.url, db)
         assert _short(documents) == _short(result["documents"]), order
+
+
+def test_a_stream_far_ahead_of_the_source_waits_for_it(ravendb, new_database, tmp_path, incremental, monkeypatch):
+    """Past ``EARLY_LIMIT`` bytes of kept documents the stream stops until the source has caught up
+    with half of them (``catch_up``): here the source starts only once the first read is kept whole,
+    with a limit of 2 KB; what is kept after each read stays under 1 KB, and the report is still
+    the one of every other order."""
+    import threading
+
+    from ravenmigrate.verify import documents as verify_documents
+
+    folder, _ = incremental
+    db = new_database("joinwait")
+    assert cli.main(["load", str(folder), "--url", ravendb.url, "-d", db, "-q",
+                     "--report", str(tmp_path / "load.json")]) == 0
+    want, want_atts, _ = _drive("source-first", folder, ravendb.url, db)
+    monkeypatch.setattr(verify_documents, "EARLY_LIMIT", 2048)
+    exp = Expected(Join())
+    feed = SourceFeed(exp, str(folder), False, None, None, {})
+    docs = _Documents(exp, feed, False)
+    docs.pace = False  # every document without an entry is kept: the first read exceeds the limit
+    waits = []
+    catch_up = docs.catch_up
+    docs.catch_up = lambda where: (waits.append(docs.early.size), catch_up(where))
+    threading.Timer(0.3, feed.start).start()  # the source only after the first read is kept
+    after = []  # what is kept after each read: at most half the limit unless the source is done
+    with RavenClient(ravendb.url) as client:
+        for buf, items, read, where in stream_batches(client, db):
+            docs.batch(buf, items, read, where)
+            after.append(docs.early.size <= 1024 or feed.done)
+        feed.finish()
+        docs.finish(client, db, "test")
+        docs.conclude(str(folder), None, None, {})
+    assert waits and waits[0] > 2048 and all(after) and not docs.join.early
+    assert _short(docs.section.to_dict()) == _short(want)
+    assert _short(docs.attachments_section.to_dict()) == _short(want_atts)
