@@ -95,15 +95,23 @@ class _Documents:
                 self.feed.wait_for(doc_id.lower(), 2 * len(items))
         self.decide(buf, items, read, where)
         if self.join.ready:
-            with self.feed.lock:
-                lows, self.join.ready = self.join.ready, []
-            self.rematch(lows, where)
+            self.take_ready(where)
         if self.early.size > EARLY_LIMIT:
             self.catch_up(where)
         if len(self.pending) > PENDING_LIMIT:
-            self.feed.finish()
-            self.rematch(list(self.join.early), where)
+            self.source_done(where)
             self.settle()
+
+    def take_ready(self, where: str) -> None:
+        """The kept documents whose entries the source has put since."""
+        with self.feed.lock:
+            lows, self.join.ready = self.join.ready, []
+        self.rematch(lows, where)
+
+    def source_done(self, where: str) -> None:
+        """Wait for the whole source (raising its error, if it failed), then decide every kept document."""
+        self.feed.finish()
+        self.rematch(list(self.join.early), where)
 
     def catch_up(self, where: str) -> None:
         """Too many of the server's documents wait for their entries: read no further until the
@@ -111,11 +119,9 @@ class _Documents:
         while self.early.size > EARLY_LIMIT // 2 and not self.feed.done:
             with self.feed.changed:
                 self.feed.changed.wait_for(lambda: self.join.ready or self.feed.done)
-                lows, self.join.ready = self.join.ready, []
-            self.rematch(lows, where)
+            self.take_ready(where)
         if self.feed.done:
-            self.feed.finish()  # the source's error, if it failed
-            self.rematch(list(self.join.early), where)
+            self.source_done(where)
 
     def decide(self, buf: Any, items: list, read: int, where: str) -> None:
         with self.feed.lock:
