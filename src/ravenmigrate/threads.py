@@ -55,3 +55,21 @@ def responsive() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def run_behind(niceness: int = 10) -> bool:
+    """Give the calling thread (and the threads it starts later, which inherit it) a lower CPU
+    priority, *niceness* above the process's. For a thread that only works ahead of another
+    (verify's source, read ahead of the server's stream): where the cores are all busy, the
+    scheduler then runs the threads on the critical path first, and where a core is free it
+    changes nothing. Linux only (a niceness per thread); False where it is not applied."""
+    import os
+    import threading
+    if not sys.platform.startswith("linux"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except OSError:
+        return False
+    return True

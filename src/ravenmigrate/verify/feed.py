@@ -14,7 +14,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..threads import run_behind
 from .expected import Expected, expected_from
+
+# The source's threads (this one and its inflate thread) run behind the main thread, which reads
+# the server's stream, the critical path: where the cores are busy, they yield to it and to the
+# server (docs/loading.md "Verify"); where the source is the slower side, the main thread waits
+# for it and it has the cores.
+SOURCE_NICENESS = 10
 
 
 class _Cancelled(Exception):
@@ -48,6 +55,8 @@ class SourceFeed(threading.Thread):
             self.changed.notify()
 
     def run(self) -> None:
+        if threading.current_thread() is self:  # not when a caller runs the feed on its own thread
+            run_behind(SOURCE_NICENESS)
         try:
             expected_from(*self._args, into=self, **self._source_options)
         except _Cancelled:
