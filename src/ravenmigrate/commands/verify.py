@@ -8,7 +8,6 @@ import json
 from ..progress import table
 from ..rejects import Rejects
 from ..sinks.server import embedded, target
-from ..sinks.server.loader import TRANSPORTS
 from ..sinks.server.topology import Topology
 from ..sources.live3x import options as live_options
 from ..sources.voron import options as voron_options
@@ -23,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("source", metavar="SRC", help="the 3.x source that was loaded")
     target.add_arguments(p, "the embedded RavenDB 4.1")
     p.add_argument("--database", "-d", required=True, help="the loaded database")
-    p.add_argument("--transport", choices=TRANSPORTS, default="import",
+    p.add_argument("--transport", choices=target.TRANSPORTS, default=target.DEFAULT_TRANSPORT,
                    help="the transport the load used: with bulk-insert its documented deviations "
                         "(@last-modified, revisions) are counted apart, not as differences")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")

@@ -28,7 +28,7 @@ from ..threads import responsive
 from .digests import MATCHED, Join, digests, raw_digests
 from .expected import Canonical, Expected, _expected, expected_from
 from .feed import EarlyDocuments, SourceFeed
-from .stream import EVERY_DOCUMENT, metadata, one_document, stream_batches
+from .stream import EVERY_DOCUMENT, DocumentStream, metadata, one_document
 
 LIST_LIMIT = 1000
 
@@ -283,9 +283,9 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     revs, idents, idxs = _Section(), _Section(), _Section()
     where = f"GET {url} {EVERY_DOCUMENT}"
     try:
-        with responsive():  # the two threads' hand-off, as in convert and load
-            feed.start()
-            for buf, items, read, where in stream_batches(client, database):
+        with responsive(), DocumentStream(client, database) as stream:  # asked for first: the server
+            feed.start()  # writes it while the source thread imports the conversion and opens the source
+            for buf, items, read, where in stream:
                 docs.batch(buf, items, read, where)
             feed.finish()
             docs.finish(client, database, where)

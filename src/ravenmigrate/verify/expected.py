@@ -9,7 +9,6 @@ from typing import Any
 
 from .. import _twins
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
-from ..sinks.server.loader import convert, make_converter, open_records
 from ..threads import responsive
 from .digests import MATCHED, Join, add_document, digests
 
@@ -95,6 +94,8 @@ def expected_from(source: str, bulk: bool, convert_options: Any = None, selectio
     selection (``ravenmigrate.convert.selection``; its transform script run here for every transport).
     ``rejects`` in *source_options*: records the load rejected from the source are not expected.
     *into*: what takes the converted records (default a new :class:`Expected`), e.g. a :class:`Canonical`."""
+    from ..sinks.server.loader import convert, make_converter, open_records  # here: on verify's source thread
+
     exp = Expected() if into is None else into
     converter = make_converter(convert_options, source_options.get("rejects"))
     selector = None

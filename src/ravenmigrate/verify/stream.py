@@ -7,7 +7,12 @@ at one by one (docs/loading.md "Verify"; the endpoints: docs/formats/import-4x.m
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import socket
+import threading
 import urllib.parse
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,28 +27,85 @@ _split = _twins.load("jsonsplit")
 
 READ_SIZE = 1 << 20
 EVERY_DOCUMENT = "docs?etag=0&start=0&pageSize=2147483647"  # oldest first, streamed (§10)
+AHEAD = 32 << 20  # bytes of the response read ahead of the caller, at most
 
 
-def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
-    """The documents of ``GET /docs?etag=0`` (every document, oldest first) a read at a time:
-    ``(buffer, spans, offset, where)``,
-    the ``(start, end, metadata start, metadata end)`` of each complete document in the buffer
-    (valid until the next batch is asked for), the response offset of ``buffer[0]`` and the
-    request, for messages. The metadata is not parsed here (:func:`metadata` does)."""
-    conn = client._connection()
-    path = db_path(database, EVERY_DOCUMENT)
-    where = f"GET {client.url}{path}"
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        if resp.status != 200:
-            raise answered("GET", client.url + path, resp.status, resp.read())
+class DocumentStream:
+    """``GET /docs?etag=0`` (every document, oldest first), asked for at once and read on its own
+    thread (``verify-stream``) up to :data:`AHEAD` bytes ahead of the caller, so the server writes
+    it while the caller starts up or waits for the source (docs/loading.md "Verify"). Iterated, the
+    documents a read at a time: ``(buffer, spans, offset, where)``, the ``(start, end, metadata
+    start, metadata end)`` of each complete document in the buffer (valid until the next batch is
+    asked for), the response offset of ``buffer[0]`` and the request, for messages. The metadata is
+    not parsed here (:func:`metadata` does). :meth:`close` (or leaving the ``with`` block) before
+    the end closes the client's connection, which a half-read response leaves unusable."""
+
+    def __init__(self, client: RavenClient, database: str) -> None:
+        self.client = client
+        self.path = db_path(database, EVERY_DOCUMENT)
+        self.where = f"GET {client.url}{self.path}"
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
+        self._ended = self._stopped = False  # the response's end was taken; close() was called
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        try:
+            self._conn = conn = client._connection()
+            conn.request("GET", self.path)
+            self._resp = conn.getresponse()
+        except (OSError, ConnectionError, http.client.HTTPException) as exc:
+            client.close()
+            raise client.failure("GET", self.path, exc) from exc
+        if self._resp.status != 200:
+            raise answered("GET", client.url + self.path, self._resp.status, self._resp.read())
+        self._reader = threading.Thread(target=self._read, name="verify-stream", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        """The reader thread: the response's chunks in order, then b"" (or the error that stopped it)."""
+        try:
+            while True:
+                chunk = self._resp.read(READ_SIZE)
+                with self._changed:
+                    while self._size > AHEAD and not self._stopped:
+                        self._changed.wait()
+                    if self._stopped:
+                        return
+                    self._chunks.append(chunk)
+                    self._size += len(chunk)
+                    self._changed.notify_all()
+                if not chunk:
+                    return
+        except BaseException as exc:  # handed to the caller by _next
+            with self._changed:
+                self._error = exc
+                self._changed.notify_all()
+
+    def _next(self) -> bytes:
+        with self._changed:
+            if self._ended:
+                return b""
+            self._changed.wait_for(lambda: self._chunks or self._error is not None)
+            if not self._chunks:
+                error = self._error
+                self.client.close()
+                if isinstance(error, (OSError, ConnectionError, http.client.HTTPException)):
+                    raise self.client.failure("GET", self.path, error) from error
+                raise error
+            chunk = self._chunks.popleft()
+            self._ended = not chunk
+            self._size -= len(chunk)
+            self._changed.notify_all()
+            return chunk
+
+    def __iter__(self) -> Iterator[tuple[bytearray, list, int, str]]:
+        where = self.where
         scanner = _split.Scanner()
         buf = bytearray()
         pos = -1  # before the Results array
         read = 0  # bytes of the response before buf[0]
         while True:
-            chunk = resp.read(READ_SIZE)
+            chunk = self._next()
             if pos > 0:
                 del buf[:pos]
                 read += pos
@@ -61,10 +123,34 @@ def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearr
                 break
             if not chunk:
                 raise ServerError(f"{where}: truncated document stream at byte {read + pos}")
-        resp.read()
-    except (OSError, ConnectionError) as exc:
-        client.close()
-        raise client.failure("GET", path, exc) from exc
+        while self._next():  # the rest of the response, so the connection can be used again
+            pass
+        self._reader.join()
+
+    def close(self) -> None:
+        """Stop reading; a response not read to its end closes the client's connection."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._reader.is_alive():
+            sock = getattr(self._conn, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes a read in progress (closing alone does not)
+            self.client.close()
+            self._reader.join()
+
+    def __enter__(self) -> DocumentStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
+    """The batches of a :class:`DocumentStream`, asked for when the first one is."""
+    with DocumentStream(client, database) as stream:
+        yield from stream
 
 
 def _batches(scanner, buf: bytearray, pos: int, where: str, read: int):

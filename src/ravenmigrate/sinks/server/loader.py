@@ -33,12 +33,10 @@ from .http import PermanentError, Retry, TransientError
 from .indexes import IndexOutcomes
 from .jsonout import dumps
 from .streams import END, Item, Limits, Stats, Stream, route
-from .target import Target
+from .target import DEFAULT_TRANSPORT, TRANSPORTS, Target
 from .throttle import Throttle
 from .topology import Topology
 
-TRANSPORTS = ("import", "bulk-insert")
-DEFAULT_TRANSPORT = "import"
 BATCH_ITEMS = 256
 BATCH_BYTES = 1 << 20
 

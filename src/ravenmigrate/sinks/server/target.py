@@ -23,6 +23,8 @@ from ...errors import RavenMigrateError
 from . import tls
 from .client import RavenClient
 
+TRANSPORTS = ("import", "bulk-insert")  # how documents are sent (docs/loading.md)
+DEFAULT_TRANSPORT = "import"
 ENV_URL = "RAVENMIGRATE_URL"
 ENV_CERTIFICATE = "RAVENMIGRATE_CERTIFICATE"
 ENV_PASSWORD = "RAVENMIGRATE_CERTIFICATE_PASSWORD"
