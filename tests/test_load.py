@@ -94,13 +94,13 @@ def test_verify_lists_missing_extra_and_different(ravendb, new_database, tmp_pat
 def test_verify_reads_the_document_stream_cut_anywhere(ravendb, new_database, tmp_path, capsys, monkeypatch):
     """The server's document stream is split as it arrives: reads of any size, cut inside a document,
     a string, between a document and its ``,`` or the closing ``]``, give the same result."""
-    from ravenmigrate.verify import stream as verify_stream
+    from ravenmigrate.verify import answer as verify_answer
 
     db = new_database("cuts")
     load(ravendb.url, db, NORTHWIND, "import", tmp_path)
     found = set()
     for size in (97, 1000, 4093, 1 << 20):
-        monkeypatch.setattr(verify_stream, "READ_SIZE", size)
+        monkeypatch.setattr(verify_answer, "READ_SIZE", size)
         rc, result = verify(ravendb.url, db, NORTHWIND, "import", capsys)
         assert rc == 0 and result["ok"], result["documents"]
         found.add(result["documents"]["found"])

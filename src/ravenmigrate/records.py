@@ -14,6 +14,8 @@ from .fields import Fields, FrozenFields
 
 # The seven 3.x top-level sections (docs/formats/dumps-3x.md §4, §15.5).
 SECTIONS = ("Docs", "Attachments", "Indexes", "Transformers", "Identities", "DocsDeletions", "AttachmentsDeletions")
+# The kinds of items a selection names (``--types``, ``ravenmigrate.convert.selection``).
+ITEM_TYPES = ("documents", "revisions", "attachments", "indexes", "identities", "deletions")
 
 
 class Position(FrozenFields):

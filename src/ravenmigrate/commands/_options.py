@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import RavenMigrateError
 from ..progress import LOG_FORMATS, choose_mode
+from ..records import ITEM_TYPES as TYPES
 
 
 def add_progress(p: argparse.ArgumentParser) -> None:
@@ -45,8 +46,6 @@ def positive_float(text: str) -> float:
 
 def add_selection(p: argparse.ArgumentParser, transform: bool = True) -> None:
     """What to migrate (``ravenmigrate.convert.selection``) and the import options 4.x users know."""
-    from ..convert.selection import TYPES
-
     g = p.add_argument_group("what to migrate")
     g.add_argument("--collections", type=_names, metavar="A,B", default=(),
                    help="only documents of these 4.x collections (case-insensitive; legacy attachments are "
@@ -95,8 +94,6 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _types(text: str) -> tuple[str, ...]:
-    from ..convert.selection import TYPES
-
     types = _names(text)
     unknown = [t for t in types if t not in TYPES]
     if unknown:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..progress import table
-from ..rejects import Rejects
 from ..sinks.server import embedded, target
 from ..sinks.server.topology import Topology
 from ..sources.live3x import options as live_options
 from ..sources.voron import options as voron_options
-from ..verify.documents import verify
+from ..verify.answer import every_document
 from ._options import add_selection, selection_from
 
 SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
@@ -36,14 +34,25 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Ask the server for the documents first (the server writes them while the rest of verify is
+    imported and the source opened: docs/loading.md "Verify"), then verify."""
     tgt = target.from_namespace(args) or target.Target((embedded.ensure_running()[0],))
     url = tgt.url
     if len(tgt.urls) > 1:  # several nodes of one cluster: read from the first member of the database group
         url = Topology(tgt, args.database).refresh()[0].url
-    selection, convert_options = selection_from(args)
-    report = verify(args.source, url, args.database, args.transport, convert_options, selection, target=tgt,
-                    rejects=Rejects(limit=args.max_rejects), **voron_options.from_namespace(args),
-                    **live_options.from_namespace(args))
+    answer = every_document(tgt.client(url), args.database)
+    try:
+        from ..progress import table
+        from ..rejects import Rejects
+        from ..verify.documents import verify
+
+        selection, convert_options = selection_from(args)
+        report = verify(args.source, url, args.database, args.transport, convert_options, selection, target=tgt,
+                        answer=answer, rejects=Rejects(limit=args.max_rejects), **voron_options.from_namespace(args),
+                        **live_options.from_namespace(args))
+    finally:
+        answer.close()
+        answer.client.close()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..fields import Fields
 from ..records import (
+    ITEM_TYPES,
     Attachment,
     AttachmentDeletion,
     AttachmentPut4,
@@ -41,7 +42,7 @@ from ..records import (
 )
 from .transform import TransformScript, collection_of
 
-TYPES = ("documents", "revisions", "attachments", "indexes", "identities", "deletions")
+TYPES = ITEM_TYPES
 HILO = "raven/hilo/"
 
 

@@ -17,10 +17,19 @@ from ..errors import SourceError, UnsupportedSource
 from ..rejects import Rejects
 from .base import Source
 from .live3x import is_live
-from .ravendump import DumpSource
 from .stream import sniff
 
 __all__ = ["open_source", "register_opener", "Source", "DumpSource"]
+
+
+def __getattr__(name: str) -> object:
+    """``DumpSource``, imported when first asked for: the options modules of the sources are imported
+    by the command line before it needs to read anything (docs/loading.md "Verify")."""
+    if name == "DumpSource":
+        from .ravendump import DumpSource
+
+        return DumpSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 Opener = Callable[..., "Source | None"]
 _OPENERS: list[Opener] = []
@@ -59,6 +68,8 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
     p = Path(path)
     if not p.exists():
         raise SourceError("no such file or folder", path=str(path))
+    from .ravendump import DumpSource
+
     for opener in _OPENERS:
         source = opener(p, compact=compact, salvage=salvage, rejects=rejects, **options)
         if source is not None:

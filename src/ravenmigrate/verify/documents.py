@@ -25,10 +25,11 @@ from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
 from ..sinks.server.target import Target
 from ..threads import responsive
+from .answer import EVERY_DOCUMENT, Answer, every_document
 from .digests import MATCHED, Join, digests, raw_digests
 from .expected import Canonical, Expected, _expected, expected_from
 from .feed import EarlyDocuments, SourceFeed
-from .stream import EVERY_DOCUMENT, DocumentStream, metadata, one_document
+from .stream import documents, metadata, one_document
 
 LIST_LIMIT = 1000
 
@@ -269,23 +270,28 @@ class _Documents:
 
 
 def verify(source: str, url: str, database: str, transport: str = "import", convert_options: Any = None,
-           selection: Any = None, *, target: Target | None = None, **source_options: Any) -> dict[str, Any]:
+           selection: Any = None, *, target: Target | None = None, answer: Answer | None = None,
+           **source_options: Any) -> dict[str, Any]:
     """Compare *database* at *url* with the converted *source*; a report with ``ok``. *convert_options*
     and *selection* are the load's (docs/options.md); *target* carries the TLS settings of a secured
     server (docs/security.md); *source_options* go to ``open_source`` (raw storage: journals path,
-    bundle settings). The source is converted on its own thread while the server's documents are
-    read (``feed.SourceFeed``)."""
+    bundle settings). *answer*: the database's documents already asked for
+    (``answer.every_document``; the command line asks first, so the server writes them while verify
+    starts); verify then talks to the server through its client, and closes both. The source is
+    converted on its own thread while the server's documents are read (``feed.SourceFeed``)."""
     bulk = transport == "bulk-insert"
     exp = Expected(Join())
     feed = SourceFeed(exp, source, bulk, convert_options, selection, source_options)
     docs = _Documents(exp, feed, bulk)
-    client = (target or Target.parse(url)).client(url)
+    client = answer.client if answer is not None else (target or Target.parse(url)).client(url)
     revs, idents, idxs = _Section(), _Section(), _Section()
     where = f"GET {url} {EVERY_DOCUMENT}"
     try:
-        with responsive(), DocumentStream(client, database) as stream:  # asked for first: the server
-            feed.start()  # writes it while the source thread imports the conversion and opens the source
-            for buf, items, read, where in stream:
+        if answer is None:  # asked for first: the server writes while the source thread imports and opens the source
+            answer = every_document(client, database)
+        with responsive(), answer:
+            feed.start()
+            for buf, items, read, where in documents(answer):
                 docs.batch(buf, items, read, where)
             feed.finish()
             docs.finish(client, database, where)
@@ -300,6 +306,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
         raise
     finally:
         feed.cancel()
+        if answer is not None:
+            answer.close()
         client.close()
     sections = {"documents": docs.section.to_dict(), "attachments": docs.attachments_section.to_dict(),
                 "revisions": revs.to_dict(), "identities": idents.to_dict(), "indexes": idxs.to_dict()}
