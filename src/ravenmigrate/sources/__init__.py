@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SourceError, UnsupportedSource
-from ..rejects import Rejects
 from .base import Source
 from .live3x import is_live
 from .stream import sniff
+
+if TYPE_CHECKING:
+    from ..rejects import Rejects
 
 __all__ = ["open_source", "register_opener", "Source", "DumpSource"]
 

@@ -12,7 +12,6 @@ import http.client
 import json
 import ssl
 import urllib.parse
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -172,6 +171,8 @@ class RavenClient:
 
         Returns the SmugglerResult JSON; a faulted import raises :class:`ServerError`."""
         opts = DEFAULT_IMPORT_OPTIONS if options is None else options
+        import uuid  # only for multipart bodies
+
         boundary = "ravenmigrate-" + uuid.uuid4().hex
         head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"importOptions\"\r\n\r\n"
                 f"{json.dumps(opts)}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "

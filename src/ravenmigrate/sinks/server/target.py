@@ -16,10 +16,10 @@ import os
 import ssl
 import sys
 import urllib.parse
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import RavenMigrateError
+from ...fields import Fields
 from . import tls
 from .client import RavenClient
 
@@ -30,15 +30,22 @@ ENV_CERTIFICATE = "RAVENMIGRATE_CERTIFICATE"
 ENV_PASSWORD = "RAVENMIGRATE_CERTIFICATE_PASSWORD"
 
 
-@dataclass
-class Target:
+class Target(Fields):
     """One or more URLs of the same cluster (the first answering one is asked for the topology)
-    and the TLS context every connection to it uses."""
+    and the TLS context every connection to it uses. (A ``Fields`` class, not a dataclass: verify
+    asks the server for its documents before ``dataclasses`` would be imported.)"""
 
-    urls: tuple[str, ...]
-    ssl_context: ssl.SSLContext | None = None
-    certificate: tls.ClientCertificate | None = field(default=None, repr=False)
-    ca: str | None = None
+    __slots__ = ("urls", "ssl_context", "certificate", "ca")
+
+    def __init__(self, urls: tuple[str, ...], ssl_context: ssl.SSLContext | None = None,
+                 certificate: tls.ClientCertificate | None = None, ca: str | None = None) -> None:
+        self.urls = urls
+        self.ssl_context = ssl_context
+        self.certificate = certificate
+        self.ca = ca
+
+    def __repr__(self) -> str:  # without the certificate and its key
+        return f"Target(urls={self.urls!r}, ssl_context={self.ssl_context!r}, ca={self.ca!r})"
 
     @classmethod
     def parse(cls, url: str, **kw) -> Target:

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import secrets
 import ssl
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import RavenMigrateError
+from ...fields import FrozenFields
 
 if TYPE_CHECKING:  # cryptography is imported where a certificate is read: not at every start-up (~30 ms)
     from cryptography import x509
@@ -30,16 +28,23 @@ class CertificateError(RavenMigrateError):
     """The client certificate, its key or the CA file cannot be used."""
 
 
-@dataclass(frozen=True)
-class ClientCertificate:
+class ClientCertificate(FrozenFields):
     """A decoded client certificate: the leaf, its private key (PEM, encrypted with ``passphrase``)
     and any further chain certificates."""
 
-    path: str
-    certificate: x509.Certificate
-    key_pem: bytes
-    passphrase: bytes
-    chain: tuple[x509.Certificate, ...] = ()
+    __slots__ = ("path", "certificate", "key_pem", "passphrase", "chain")
+
+    def __init__(self, path: str, certificate: x509.Certificate, key_pem: bytes, passphrase: bytes,
+                 chain: tuple[x509.Certificate, ...] = ()) -> None:
+        _set = object.__setattr__
+        _set(self, "path", path)
+        _set(self, "certificate", certificate)
+        _set(self, "key_pem", key_pem)
+        _set(self, "passphrase", passphrase)
+        _set(self, "chain", chain)
+
+    def __repr__(self) -> str:  # without the key and its passphrase
+        return f"ClientCertificate(path={self.path!r}, subject={self.subject!r})"
 
     @property
     def thumbprint(self) -> str:
@@ -104,6 +109,8 @@ def load_certificate(path: str | os.PathLike, password: str | None = None) -> Cl
                                f"certificate and its key, e.g. RavenDB's .crt and .key concatenated)")
     if cert is None:
         raise CertificateError(f"client certificate {path} holds a private key but no certificate")
+    import secrets
+
     from cryptography.hazmat.primitives import serialization
 
     passphrase = secrets.token_hex(16).encode()
@@ -179,6 +186,8 @@ def context(certificate: ClientCertificate | None = None, ca: str | os.PathLike 
 
 
 def _load_chain(ctx: ssl.SSLContext, cert: ClientCertificate) -> None:
+    import tempfile  # here: a command that is given no certificate does not import it
+
     from cryptography.hazmat.primitives import serialization
 
     chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert.certificate, *cert.chain))

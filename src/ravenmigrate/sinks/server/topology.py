@@ -16,9 +16,9 @@ import json
 import threading
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ...errors import RavenMigrateError, ServerError
+from ...fields import FrozenFields
 from .client import AuthorizationError, TlsError
 from .target import Target
 
@@ -27,10 +27,12 @@ class DatabaseNotFound(RavenMigrateError):
     """No node of the given URLs knows the database."""
 
 
-@dataclass(frozen=True)
-class Node:
-    tag: str
-    url: str
+class Node(FrozenFields):
+    __slots__ = ("tag", "url")
+
+    def __init__(self, tag: str, url: str) -> None:
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "url", url)
 
 
 class Topology:
