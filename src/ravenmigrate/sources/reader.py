@@ -104,7 +104,7 @@ class DumpFile:
         self.base = 0
         self.pos = 0
         self.eof = False
-        self._stream: ByteStream | None = None
+        self._stream: Prefetch | None = None
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class DumpFile:
         if self.eof:
             return False
         try:
-            data = self._stream.chunk()
+            pieces = self._stream.pieces()
         except StreamError as exc:
             where = f" (compressed offset {exc.compressed_offset})" if exc.compressed_offset is not None else ""
             if not self.salvage:
@@ -138,10 +138,11 @@ class DumpFile:
                       len(self.buf))
             self.eof = True
             return False
-        if not data:
+        if not pieces:
             self.eof = True
             return False
-        self.buf += data
+        for data in pieces:
+            self.buf += data
         return True
 
     def _trim(self) -> None:

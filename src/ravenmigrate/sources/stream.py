@@ -229,11 +229,13 @@ class Prefetch:
     """Decompress in a background thread while the caller parses (the inflaters release the GIL).
 
     Same interface as :class:`ByteStream`; at most ``depth`` chunks wait in between, so memory
-    stays bounded. The thread joins small chunks up to ``gather`` bytes (one inflate call gives
-    what its compressed slice holds; the caller appends each chunk to its buffer, a copy of that
-    buffer every time), once the first ``gather`` bytes went out as they came (progress of a small
-    file stays fine-grained). Errors of the stream are raised by :meth:`chunk` in the caller's thread,
-    after every byte decompressed before them.
+    stays bounded. The thread gathers small chunks up to ``gather`` bytes (one inflate call gives
+    what its compressed slice holds, about 200 KB of JSON; the caller's work per chunk is then done
+    once per ``gather`` bytes), once the first ``gather`` bytes went out as they came (progress of a
+    small file stays fine-grained). :meth:`pieces` hands a gathered chunk over as its pieces, for a
+    caller that appends them to its own buffer anyway: joining them first copied every byte once more
+    (200 MB benchmark dump: 1.7 % of verify's CPU). Errors of the stream are raised by :meth:`chunk`
+    and :meth:`pieces` in the caller's thread, after every byte decompressed before them.
     """
 
     def __init__(self, stream: ByteStream, depth: int = 4, gather: int = CHUNK_SIZE) -> None:
@@ -269,16 +271,16 @@ class Prefetch:
                     if size < self._gather and handed >= self._gather:
                         continue
                 if pending:
-                    self._put((b"".join(pending) if len(pending) > 1 else pending[0], None, position))
+                    self._put((pending, None, position))
                     handed += size
                     pending, size = [], 0
                 if not data:
-                    self._put((b"", None, self.stream.compressed_position))
+                    self._put(([], None, self.stream.compressed_position))
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
             if pending:
-                self._put((b"".join(pending), None, position))
-            self._put((b"", exc, self.stream.compressed_position))
+                self._put((pending, None, position))
+            self._put(([], exc, self.stream.compressed_position))
 
     def _put(self, item) -> None:
         while not self._stop.is_set():
@@ -289,15 +291,20 @@ class Prefetch:
                 continue
 
     def chunk(self) -> bytes:
+        pieces = self.pieces()
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def pieces(self) -> list[bytes]:
+        """The next chunk as the pieces the inflater gave (in order; none at the end)."""
         if self._done:
-            return b""
-        data, exc, self._position = self._queue.get()
+            return []
+        pieces, exc, self._position = self._queue.get()
         if exc is not None:
             self._done = True
             raise exc
-        if not data:
+        if not pieces:
             self._done = True
-        return data
+        return pieces
 
     def close(self) -> None:
         self._stop.set()
