@@ -34,7 +34,9 @@ class Answer:
     def __init__(self, client: RavenClient, path: str) -> None:
         self.client, self.path = client, path
         self.where = f"GET {client.url}{path}"
-        self._chunks: deque[bytes] = deque()
+        self._chunks: deque[memoryview | bytes] = deque()
+        self._free: list[bytearray] = []  # buffers the caller is done with
+        self._given: memoryview | None = None  # the read the caller has
         self._size = 0
         self._ended = self._stopped = False  # the answer's end was taken; close() was called
         self._error: BaseException | None = None
@@ -52,10 +54,16 @@ class Answer:
         self._reader.start()
 
     def _read(self) -> None:
-        """The reader thread: the answer's chunks in order, then b"" (or the error that stopped it)."""
+        """The reader thread: the answer's chunks in order, then b"" (or the error that stopped it).
+        Each read goes straight into a buffer of :data:`READ_SIZE` bytes (``readinto``: no joining of
+        the answer's 64 KB HTTP chunks into a new object), one the caller is done with when there is."""
+        size = READ_SIZE
         try:
             while True:
-                chunk = self._resp.read(READ_SIZE)
+                with self._changed:
+                    block = self._free.pop() if self._free else bytearray(size)
+                n = self._resp.readinto(block)
+                chunk = memoryview(block)[:n] if n else b""
                 with self._changed:
                     while self._size > AHEAD and not self._stopped:
                         self._changed.wait()
@@ -71,9 +79,13 @@ class Answer:
                 self._error = exc
                 self._changed.notify_all()
 
-    def next(self) -> bytes:
-        """The next read of the answer; b"" at its end."""
+    def next(self) -> bytes | memoryview:
+        """The next read of the answer (valid until the next call); b"" at its end."""
         with self._changed:
+            if self._given is not None:  # the caller is done with the last one: its buffer is read into again
+                self._free.append(self._given.obj)
+                self._given.release()
+                self._given = None
             if self._ended:
                 return b""
             self._changed.wait_for(lambda: self._chunks or self._error is not None)
@@ -86,6 +98,8 @@ class Answer:
             chunk = self._chunks.popleft()
             self._ended = not chunk
             self._size -= len(chunk)
+            if chunk:
+                self._given = chunk
             self._changed.notify_all()
             return chunk
 
