@@ -16,6 +16,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from ..errors import ServerError
 from ..sinks.server.client import RavenClient, answered
 from ..sinks.server.http import db_path
 
@@ -37,6 +38,7 @@ class Answer:
         self._chunks: deque[memoryview | bytes] = deque()
         self._free: list[bytearray] = []  # buffers the caller is done with
         self._given: memoryview | None = None  # the read the caller has
+        self._received = 0  # bytes of the answer's body read so far
         self._size = 0
         self._ended = self._stopped = False  # the answer's end was taken; close() was called
         self._error: BaseException | None = None
@@ -63,6 +65,7 @@ class Answer:
                 with self._changed:
                     block = self._free.pop() if self._free else bytearray(size)
                 n = self._resp.readinto(block)
+                self._received += n
                 chunk = memoryview(block)[:n] if n else b""
                 with self._changed:
                     while self._size > AHEAD and not self._stopped:
@@ -92,6 +95,10 @@ class Answer:
             if not self._chunks:
                 error = self._error
                 self.client.close()
+                if isinstance(error, http.client.IncompleteRead):
+                    raise ServerError(f"{self.where}: the connection ended inside the answer, after about "
+                                      f"{self._received + len(error.partial):,} bytes of it ({error!r})",
+                                      url=self.client.url + self.path) from error
                 if isinstance(error, (OSError, ConnectionError, http.client.HTTPException)):
                     raise self.client.failure("GET", self.path, error) from error
                 raise error

@@ -1,0 +1,128 @@
+"""verify's read of the server's documents (``verify.answer``), on the real 4.1 server: read ahead on
+its own thread into reused buffers, the same bytes as a plain read; a connection cut in the middle
+of the answer (a relay in front of the server that closes after N bytes) is a located error, for
+``verify`` a message and exit 1, never a traceback or a hang; closing an answer not read to its
+end returns at once and leaves the client usable."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.parse
+
+import pytest
+from conftest import real
+
+from ravenmigrate import cli
+from ravenmigrate.errors import ServerError
+from ravenmigrate.sinks.server.client import RavenClient
+from ravenmigrate.verify import answer as verify_answer
+from ravenmigrate.verify.answer import EVERY_DOCUMENT, every_document
+from ravenmigrate.verify.stream import documents
+
+NORTHWIND = "Northwind_3.5.35168.ravendump"
+
+
+class CuttingRelay:
+    """A TCP relay to *url* that closes both sides once it has passed *cut* bytes of the answer."""
+
+    def __init__(self, url: str, cut: int) -> None:
+        u = urllib.parse.urlsplit(url)
+        self.target = (u.hostname, u.port)
+        self.cut = cut
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        server = socket.create_connection(self.target)
+        threading.Thread(target=self._pipe, args=(client, server, None), daemon=True).start()
+        self._pipe(server, client, self.cut)
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket, cut: int | None) -> None:
+        passed = 0
+        try:
+            while cut is None or passed < cut:
+                data = src.recv(65536 if cut is None else min(65536, cut - passed))
+                if not data:
+                    break
+                dst.sendall(data)
+                passed += len(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def northwind(ravendb):
+    name = "answer-northwind"
+    with RavenClient(ravendb.url) as client:
+        client.create_database(name)
+    assert cli.main(["load", str(real(NORTHWIND)), "--url", ravendb.url, "--database", name, "--quiet"]) == 0
+    yield name
+    with RavenClient(ravendb.url) as client:
+        client.delete_database(name)
+
+
+def test_the_answer_is_the_bytes_a_plain_read_gives_in_any_read_size(ravendb, northwind, monkeypatch):
+    with RavenClient(ravendb.url) as client:
+        _, plain = client.request("GET", f"/databases/{northwind}/{EVERY_DOCUMENT}")
+        for size in (1000, 65536, 1 << 20):
+            monkeypatch.setattr(verify_answer, "READ_SIZE", size)
+            got = bytearray()
+            with every_document(client, northwind) as answer:
+                while chunk := answer.next():
+                    got += chunk
+            assert bytes(got) == plain and len(plain) > 500_000
+        assert client.json("GET", f"/databases/{northwind}/stats")["CountOfDocuments"] > 1000  # still usable
+
+
+def test_a_connection_cut_inside_the_answer_is_a_located_error(ravendb, northwind, monkeypatch, capsys):
+    monkeypatch.setattr(verify_answer, "READ_SIZE", 1 << 14)
+    relay = CuttingRelay(ravendb.url, cut=200_000)
+    try:
+        with RavenClient(relay.url) as client, every_document(client, northwind) as answer:
+            with pytest.raises(ServerError, match=f"GET {relay.url}/databases/{northwind}/docs") as err:
+                for _ in documents(answer):
+                    pass
+        assert "the connection ended inside the answer, after about" in str(err.value)
+        started = time.monotonic()
+        rc = cli.main(["verify", str(real(NORTHWIND)), "--url", relay.url, "--database", northwind, "--json"])
+        assert rc == 1 and time.monotonic() - started < 60
+        out = capsys.readouterr()
+        assert f"ravenmigrate: error: GET {relay.url}/databases/{northwind}/docs" in out.err
+        assert "the connection ended inside the answer" in out.err and "Traceback" not in out.err
+    finally:
+        relay.close()
+
+
+def test_closing_an_answer_not_read_to_its_end_returns_and_the_client_goes_on(ravendb, northwind, monkeypatch):
+    monkeypatch.setattr(verify_answer, "READ_SIZE", 1 << 12)
+    monkeypatch.setattr(verify_answer, "AHEAD", 1 << 13)  # the reader waits for room almost at once
+    with RavenClient(ravendb.url) as client:
+        answer = every_document(client, northwind)
+        assert answer.next()
+        started = time.monotonic()
+        answer.close()
+        assert time.monotonic() - started < 5 and not answer._reader.is_alive()
+        stats = client.json("GET", f"/databases/{northwind}/stats")  # a new connection
+        assert json.dumps(stats) and stats["CountOfDocuments"] > 1000
