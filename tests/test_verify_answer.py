@@ -126,3 +126,10 @@ def test_closing_an_answer_not_read_to_its_end_returns_and_the_client_goes_on(ra
         assert time.monotonic() - started < 5 and not answer._reader.is_alive()
         stats = client.json("GET", f"/databases/{northwind}/stats")  # a new connection
         assert json.dumps(stats) and stats["CountOfDocuments"] > 1000
+
+
+def test_verify_of_a_database_the_server_does_not_hold_is_a_located_error(ravendb, capsys):
+    rc = cli.main(["verify", str(real(NORTHWIND)), "--url", ravendb.url, "--database", "no-such-database", "--json"])
+    err = capsys.readouterr().err
+    assert rc == 1 and f"ravenmigrate: error: GET {ravendb.url}/databases/no-such-database/docs" in err
+    assert "Traceback" not in err

@@ -40,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     url = tgt.url
     if len(tgt.urls) > 1:  # several nodes of one cluster: read from the first member of the database group
         url = Topology(tgt, args.database).refresh()[0].url
-    answer = every_document(tgt.client(url), args.database)
+    client = tgt.client(url)
+    answer = None
     try:
+        answer = every_document(client, args.database)
         from ..progress import table
         from ..rejects import Rejects
         from ..verify.documents import verify
@@ -51,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
                         answer=answer, rejects=Rejects(limit=args.max_rejects), **voron_options.from_namespace(args),
                         **live_options.from_namespace(args))
     finally:
-        answer.close()
-        answer.client.close()
+        if answer is not None:
+            answer.close()
+        client.close()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0 if report["ok"] else 1
