@@ -60,6 +60,12 @@ class _Saved:
     def read(self, n: int = -1) -> bytes:
         return self.body.read(n)
 
+    def readinto(self, b: bytearray) -> int:
+        return self.body.readinto(b)
+
+    def close(self) -> None:
+        pass
+
 
 def save(url: str, database: str, path: str) -> int:
     """The answer of ``GET /streams/docs`` of *database* at *url*, written to *path*."""

@@ -1,7 +1,7 @@
 """Verify a load: the converted source against what the 4.x server holds, document by document.
 
 Expected values come from ``ravenmigrate.convert`` (what 4.x's legacy import stores, docs/formats/import-4x.md
-§3-§8); the server's side is streamed oldest first (``stream.EVERY_DOCUMENT``, §10), side by side with the
+§3-§8); the server's side is streamed oldest first (``answer.EVERY_DOCUMENT``, §10), side by side with the
 source (``feed``). Per document the body is compared
 by a digest of its raw bytes (``raw_digests``; the server returns a body as it was sent), and where
 those differ by the digests of the canonical texts (``codecs.canonical``: numbers compared exactly
