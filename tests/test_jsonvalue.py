@@ -82,14 +82,13 @@ def test_orjson_is_taken_only_after_enough_values_and_changes_nothing(monkeypatc
     from ravenmigrate.codecs import jsonvalue
 
     pytest.importorskip("orjson")
-    monkeypatch.setattr(jsonvalue, "_orjson_loads", False)
-    monkeypatch.setattr(jsonvalue, "_parsed", 0)
+    monkeypatch.setattr(jsonvalue, "_FAST", jsonvalue.LazyOrjson(jsonvalue.ORJSON_AFTER))
     samples = [b'{"@id": "a/1", "n": [1, -2, 18446744073709551616], "t": true, "z": null, "s": "\\u00e9"}',
                b'{"f": 1.50, "e": 1e400}', b'"x"', b"[]", b"{'lenient': 1,}"]
     before = [loads(s) for s in samples]
-    assert jsonvalue._orjson_loads is False
-    monkeypatch.setattr(jsonvalue, "_parsed", jsonvalue.ORJSON_AFTER)
+    assert jsonvalue._FAST.loads is False
+    jsonvalue._FAST.asked = jsonvalue.ORJSON_AFTER
     after = [loads(s) for s in samples]
-    assert jsonvalue._orjson_loads is not False and jsonvalue._orjson_loads is not None
+    assert jsonvalue._FAST.loads is not False and jsonvalue._FAST.loads is not None
     assert after == before and [type(v) for v in after] == [type(v) for v in before]
     assert type(after[1]["f"]) is Decimal and str(after[1]["f"]) == "1.50"

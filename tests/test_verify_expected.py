@@ -30,12 +30,17 @@ def test_an_entry_holds_both_digests_and_the_last_modified_and_the_cased_id_only
     assert set(exp.documents) == {"users/1"} and exp.ids == {}
 
 
-def test_server_metadata_parsed_whatever_its_numbers():
-    """The server's @metadata is parsed by orjson when installed, by jsonvalue for what orjson
-    refuses (a number past a double's range); anything not JSON is a located ServerError."""
+@pytest.mark.parametrize("after", [1, 10**9], ids=["orjson-when-installed", "jsonvalue-first"])
+def test_server_metadata_parsed_whatever_its_numbers(after, monkeypatch):
+    """The server's @metadata is parsed by orjson when installed (past SERVER_ORJSON_AFTER), by
+    jsonvalue before and for what orjson refuses (a number past a double's range); anything not
+    JSON is a located ServerError."""
+    from ravenmigrate.codecs.jsonvalue import LazyOrjson
     from ravenmigrate.errors import ServerError
+    from ravenmigrate.verify import digests
     from ravenmigrate.verify.stream import metadata
 
+    monkeypatch.setattr(digests, "_SERVER_FAST", LazyOrjson(after))
     doc = b'{"A":1,"@metadata":{"@id":"a/1","Big":1e400,"N":123456789012345678901234567890}}'
     ms = doc.index(b'{"@id"')
     meta = metadata(bytearray(doc), 0, ms, len(doc) - 1, "GET x", 0)

@@ -41,6 +41,12 @@ class FrozenFields(Fields):
 
     __slots__ = ()
 
+    def _fill(self, *values: Any) -> None:
+        """Set the fields, in ``__slots__`` order, from ``__init__`` (a record made in a hot loop,
+        such as ``records.Position``, sets them one by one instead: it is faster)."""
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name!r}")
 

@@ -19,7 +19,9 @@ median of 6 interleaved runs, 0.76 -> 0.64 s; ``inspect`` of the same dump, 5 ru
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import threading
 from collections.abc import Iterator
 
 from . import _twins
@@ -63,8 +65,6 @@ def run_behind(niceness: int = 10) -> bool:
     (verify's source, read ahead of the server's stream): where the cores are all busy, the
     scheduler then runs the threads on the critical path first, and where a core is free it
     changes nothing. Linux only (a niceness per thread); False where it is not applied."""
-    import os
-    import threading
     if not sys.platform.startswith("linux"):
         return False
     tid = threading.get_native_id()

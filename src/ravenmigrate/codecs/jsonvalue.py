@@ -37,22 +37,34 @@ class JSONValueError(ValueError):
 # platform). The lanes of convert and load parse almost nothing in Python, so it is imported only
 # once this many values have been parsed here, when it starts to pay back.
 ORJSON_AFTER = 10_000
-_orjson_loads: Any = False  # False: not imported yet; None: the extra is not installed
-_parsed = 0
 
 
-def _fast_loads() -> Any:
-    """orjson's ``loads`` once :data:`ORJSON_AFTER` values were parsed (and it is installed), else None."""
-    global _orjson_loads, _parsed
-    _parsed += 1
-    if _parsed < ORJSON_AFTER:
-        return None
-    try:
-        from orjson import loads
-    except ImportError:  # pragma: no cover - depends on the installed extras
-        loads = None
-    _orjson_loads = loads
-    return loads
+class LazyOrjson:
+    """orjson's ``loads``, imported once :meth:`get` was asked *after* times (and the "fast" extra is
+    installed). ``loads`` is False until then, afterwards orjson's ``loads`` or None (not installed):
+    a caller reads it first and asks :meth:`get` only while it is False."""
+
+    __slots__ = ("after", "asked", "loads")
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.asked = 0
+        self.loads: Any = False
+
+    def get(self) -> Any:
+        """orjson's ``loads`` when this is the *after*-th time or later (None: not installed), else None."""
+        self.asked += 1
+        if self.asked < self.after:
+            return None
+        try:
+            from orjson import loads
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            loads = None
+        self.loads = loads
+        return loads
+
+
+_FAST = LazyOrjson(ORJSON_AFTER)
 
 
 def _has_float(value: Any) -> bool:
@@ -107,7 +119,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         data = bytes(data)
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # maybe deeper than allowed: the parser checks
         return _lenient(data)
-    fast = _orjson_loads if _orjson_loads is not False else _fast_loads()
+    fast = _FAST.loads if _FAST.loads is not False else _FAST.get()
     if fast is not None:
         try:
             value = fast(data)

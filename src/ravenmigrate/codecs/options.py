@@ -23,8 +23,7 @@ class BundleOptions(FrozenFields):
     __slots__ = ("compression", "encryption")
 
     def __init__(self, compression: bool | None = None, encryption: EncryptionSettings | None = None) -> None:
-        object.__setattr__(self, "compression", compression)
-        object.__setattr__(self, "encryption", encryption)
+        self._fill(compression, encryption)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

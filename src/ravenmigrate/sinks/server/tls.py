@@ -36,12 +36,7 @@ class ClientCertificate(FrozenFields):
 
     def __init__(self, path: str, certificate: x509.Certificate, key_pem: bytes, passphrase: bytes,
                  chain: tuple[x509.Certificate, ...] = ()) -> None:
-        _set = object.__setattr__
-        _set(self, "path", path)
-        _set(self, "certificate", certificate)
-        _set(self, "key_pem", key_pem)
-        _set(self, "passphrase", passphrase)
-        _set(self, "chain", chain)
+        self._fill(path, certificate, key_pem, passphrase, chain)
 
     def __repr__(self) -> str:  # without the key and its passphrase
         return f"ClientCertificate(path={self.path!r}, subject={self.subject!r})"

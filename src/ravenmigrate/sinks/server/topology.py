@@ -31,8 +31,7 @@ class Node(FrozenFields):
     __slots__ = ("tag", "url")
 
     def __init__(self, tag: str, url: str) -> None:
-        object.__setattr__(self, "tag", tag)
-        object.__setattr__(self, "url", url)
+        self._fill(tag, url)
 
 
 class Topology:
