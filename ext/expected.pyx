@@ -37,6 +37,8 @@ DEF CUTS = 8  # at most this many server-assigned members cut out of a metadata'
 
 include "json_ws.pxi"
 
+cdef object MATCHED = _pure.MATCHED
+
 
 cdef extern from "Python.h":
     PyObject* PyDict_SetDefault(object d, object key, object default) except NULL  # borrowed
@@ -169,12 +171,13 @@ cdef object _lower_key(const unsigned char* s, Py_ssize_t n):
 cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, value, dict early, list ready,
             set recheck):
     """``store`` (the pure twin's) under ``id.lower()`` (``str.lower``), and the id as written in *ids*
-    only where it differs from the lower-cased one. *early*, *ready*, *recheck*: the ``Join``'s, or
-    None."""
+    only where it differs from the lower-cased one (*ids* holds no id *documents* does not: a new
+    one is not looked up there). *early*, *ready*, *recheck*: the ``Join``'s, or None."""
     cdef Py_ssize_t i
     key = _lower_key(s, n)
     old = <object>PyDict_SetDefault(documents, key, value)  # one lookup where the id is new
-    if old is not value:  # the source puts this document again
+    cdef bint new = old is value
+    if not new:  # the source puts this document again
         if recheck is not None and PyBytes_GET_SIZE(old) == 0:  # MATCHED
             recheck.add(key)
         documents[key] = value
@@ -184,13 +187,13 @@ cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, valu
         if s[i] >= 128 or 65 <= s[i] <= 90:
             break
     else:  # ASCII without a capital: the id is its own lower-cased form
-        if ids:
+        if ids and not new:
             ids.pop(key, None)
         return
     doc_id = (<const char*>s)[:n].decode("utf-8")
     if key != doc_id:
         ids[key] = doc_id
-    else:
+    elif not new:
         ids.pop(key, None)
 
 
@@ -425,6 +428,6 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
         if memcmp(PyBytes_AS_STRING(body_digest), w, 16) != 0:
             others.append(i)
             continue
-        documents[key] = _pure.MATCHED
+        documents[key] = MATCHED
         matched += 1
     return matched, others, kept

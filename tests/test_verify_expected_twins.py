@@ -111,6 +111,7 @@ class PackedRun:
 
 DOCS = [
     ("orders/1", b'{"A":1,"@metadata":{"@collection":"Orders","@id":"orders/1"}}', LM),
+    ("orders/3", b'{"C":1,"@metadata":{"@collection":"Orders"}}', None),
     ("Orders/2", b'{"@metadata": {"@collection":"Orders"} , "B":[1,{"@metadata":{}}]}', None),
     ("Ünïcode/É", b'{"A":"\\u00e9","@metadata":{"@collection":"X","Raven-Clr-Type":"\xc3\xa9"}}', LM),
     ("x" * 300 + "/Upper", b'{"A":1,"@metadata":{"@collection":"Y"}}', LM),
@@ -122,6 +123,7 @@ DOCS = [
     ("bigmeta/1", b'{"@metadata":{"@collection":"Z","N":1e400,"M":12345678901234567890123},"A":2}', LM),
     ("orders/1", b'{"A":2,"@metadata":{"@collection":"Orders"}}', LM),  # the same id again: replaced
     ("orders/2", b'{"B":3,"@metadata":{}}', None),  # now written in lower case: no cased id kept
+    ("ORDERS/3", b'{"C":2,"@metadata":{"@collection":"Orders"}}', None),  # put again, now cased: kept
 ]
 
 
@@ -134,13 +136,13 @@ def test_hand_made_and_damaged_runs_give_the_same_entries(bulk, carry):
     got_docs, got_ids = {}, {}
     native.add_documents(PackedRun(results, carry=carry), got_docs, got_ids, bulk)
     assert got_docs == want_docs and got_ids == want_ids
-    assert want_ids == {"ünïcode/é": "Ünïcode/É", ("x" * 300 + "/upper"): "x" * 300 + "/Upper"}
-    d = DOCS[1][1]
+    assert want_ids == {"ünïcode/é": "Ünïcode/É", ("x" * 300 + "/upper"): "x" * 300 + "/Upper", "orders/3": "ORDERS/3"}
+    d = DOCS[2][1]
     ms = d.index(b"{", 1)
     other: dict = {}
-    pure.add_documents(results[1:2], other, {}, bulk)
+    pure.add_documents(results[2:3], other, {}, bulk)
     assert other["orders/2"] == b"".join(raw_digests(d, 0, len(d), ms, d.index(b"}") + 1, bulk))
-    assert want_docs["escaped/1"] == b"".join(digests(DOCS[4][1], bulk)) + LM.encode()
+    assert want_docs["escaped/1"] == b"".join(digests(DOCS[5][1], bulk)) + LM.encode()
     native.add_documents(results, got_docs, got_ids, bulk)  # tuples: the pure twin's way
     assert got_docs == want_docs and got_ids == want_ids
 

@@ -104,9 +104,9 @@ class Join:
         self.recheck: set[str] = set()
 
 
-def store(documents: dict[str, bytes], low: str, value: bytes, join: Join | None) -> None:
+def store(documents: dict[str, bytes], low: str, value: bytes, join: Join | None) -> bool:
     """``documents[low] = value``, telling *join* (when given) of an entry replacing a matched one
-    (``recheck``) and of one a server's document is waiting for (``ready``)."""
+    (``recheck``) and of one a server's document is waiting for (``ready``); whether *low* is new."""
     old = documents.setdefault(low, value)  # one lookup where the id is new (the common case)
     if old is not value:  # the source puts this document again
         if join is not None and old == MATCHED:
@@ -114,6 +114,7 @@ def store(documents: dict[str, bytes], low: str, value: bytes, join: Join | None
         documents[low] = value
     if join is not None and join.early and low in join.early:
         join.ready.append(low)
+    return old is value
 
 
 def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, data: bytes,
@@ -133,10 +134,10 @@ def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, 
     if end > 0:
         pair = raw_digests(data, 0, end, scanner.meta_start, scanner.meta_end, bulk)
     body, meta = pair or digests(data, bulk)
-    store(documents, low, body + meta + (last_modified.encode("ascii") if last_modified else b""), join)
+    new = store(documents, low, body + meta + (last_modified.encode("ascii") if last_modified else b""), join)
     if doc_id != low:
         ids[low] = doc_id
-    else:
+    elif not new:  # ids holds only ids documents holds: a new one is not there
         ids.pop(low, None)
 
 
