@@ -378,7 +378,7 @@ cdef bint _top_members(const unsigned char* b, Py_ssize_t ms, Py_ssize_t me, Py_
             return False
 
 
-def match_documents(const unsigned char[:] buf, list items, dict documents, bint bulk, dict early=None):
+def match_documents(const unsigned char[:] buf, const long long[:] spans, dict documents, bint bulk, dict early=None):
     """See ravenmigrate.verify.digests.match_documents."""
     cdef Py_ssize_t n = buf.shape[0], kept = 0
     cdef const unsigned char* b = &buf[0] if n > 0 else NULL
@@ -390,8 +390,8 @@ def match_documents(const unsigned char[:] buf, list items, dict documents, bint
     cdef Py_ssize_t cuts[2 * CUTS]
     cdef int ncuts = 0
     drop = _pure.DROP_BULK if bulk else _pure.DROP
-    for i in range(len(items)):
-        start, end, ms, me = items[i]
+    for i in range(spans.shape[0] // 4):
+        start, end, ms, me = spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]
         if (ms < 0 or me > n or b[ms] != 123 or memchr(b + ms, 92, me - ms) != NULL
                 or not _names_once(b, ms, me)
                 or not _top_members(b, ms, me, &id_s, &id_e, &lm_s, &lm_e, cuts, &ncuts)

@@ -393,15 +393,21 @@ cdef class Scanner:
 
     def scan_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
         """See the pure twin: consecutive ``{...},`` items; stops without consuming anything else."""
-        items, _, pos = self._items(buf, pos, limit, False)
+        items, _, pos = self._items(buf, pos, limit, False, False)
         return items, pos
+
+    def scan_spans(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
+        """See the pure twin: :meth:`scan_items` with the spans packed in an ``array('q')``."""
+        spans, _, pos = self._items(buf, pos, limit, False, True)
+        return spans, pos
 
     def scan_compact_items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit):
         """See the pure twin: :meth:`scan_items`, and the items compacted in the same pass (the
         spans packed in an ``array('q')``)."""
-        return self._items(buf, pos, limit, True)
+        return self._items(buf, pos, limit, True, True)
 
-    cdef tuple _items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit, bint compacted):
+    cdef tuple _items(self, const unsigned char[:] buf, Py_ssize_t pos, Py_ssize_t limit, bint compacted,
+                      bint packed_spans):
         cdef Py_ssize_t n = buf.shape[0]
         cdef const unsigned char* b = &buf[0] if n > 0 else NULL
         cdef Py_ssize_t p, q, end, count = 0, i, capacity = 1024, k0, width = 8 if compacted else 4
@@ -459,12 +465,14 @@ cdef class Scanner:
                     pos = q + 1
             if no_memory:
                 raise MemoryError()
-            if not compacted:
+            if not packed_spans:
                 items = [(spans[4 * i], spans[4 * i + 1], spans[4 * i + 2], spans[4 * i + 3]) for i in range(count)]
                 return items, None, pos
-            packed = array.clone(_SPANS, 8 * count, zero=False)
-            for i in range(8 * count):
+            packed = array.clone(_SPANS, width * count, zero=False)
+            for i in range(width * count):
                 packed.data.as_longlongs[i] = spans[i]
+            if not compacted:
+                return packed, None, pos
             compact = out_done(&data, self.k)
             return packed, compact, pos
         finally:

@@ -155,6 +155,8 @@ def test_scan_items_with_a_huge_limit_and_many_items(impl):
     items, pos = impl.Scanner().scan_items(body, 1, 1 << 40)
     assert len(items) == 5000 and body[pos:] == b"]"
     assert items == pure.Scanner().scan_items(body, 1, 1 << 40)[0]
+    spans, at = impl.Scanner().scan_spans(body, 1, 1 << 40)  # the same, packed
+    assert at == pos and spans.typecode == "q" and [tuple(spans[i:i + 4]) for i in range(0, len(spans), 4)] == items
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -244,6 +246,7 @@ def test_twins_agree_on_random_items_cut_anywhere():
             assert native.Scanner().scan_compact_items(part, 1, 100) == \
                 pure.Scanner().scan_compact_items(part, 1, 100), (round_, part)
             assert native.Scanner().scan_items(part, 1, 100) == pure.Scanner().scan_items(part, 1, 100), (round_, part)
+            assert native.Scanner().scan_spans(part, 1, 100) == pure.Scanner().scan_spans(part, 1, 100), (round_, part)
 
 
 UTF8_PIECES = [b"a", b" ", b"\r\n", "\u00e9".encode(), "\u4e2d".encode(), "\U0001f600".encode(), b"\xc2\x80", b"\xdf\xbf",

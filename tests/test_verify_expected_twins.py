@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -209,19 +210,21 @@ def test_broken_json_fails_alike(bad):
     assert errors[0] == errors[1] and errors[0][1] == ["ok/1"]
 
 
-def _spans(docs: list[bytes]) -> tuple[bytearray, list]:
-    """A ``/streams/docs``-like array of *docs* and the spans ``jsonsplit`` gives its items."""
+def _spans(docs: list[bytes]) -> tuple[bytearray, array]:
+    """A ``/streams/docs``-like array of *docs* and the spans ``jsonsplit`` gives its items, packed
+    (``scan_spans``, as verify reads the stream): the same as ``scan_items`` gives them one by one."""
     from ravenmigrate.codecs.jsonsplit import Scanner
 
     buf = bytearray(b"[" + b",".join(docs) + b",")
     items, _ = Scanner().scan_items(buf, 1, 1 << 30)
-    assert len(items) == len(docs)
-    return buf, items
+    spans, _ = Scanner().scan_spans(buf, 1, 1 << 30)
+    assert len(items) == len(docs) and spans == array("q", [v for item in items for v in item])
+    return buf, spans
 
 
 def _match_both(buf, items, expected: dict, bulk: bool = False, early: dict | None = None) -> tuple:
-    """Both twins' match of *items* against a copy of *expected* (and of *early*, when given: the
-    documents kept there must be the same too)."""
+    """Both twins' match of the packed spans *items* against a copy of *expected* (and of *early*,
+    when given: the documents kept there must be the same too)."""
     out = []
     for twin in (pure, native):
         left = dict(expected)

@@ -244,6 +244,12 @@ class Scanner:
             pos = q + 1
         return items, pos
 
+    def scan_spans(self, buf, pos: int, limit: int) -> tuple[array, int]:
+        """:meth:`scan_items` with the spans packed: ``start, end, meta_start, meta_end`` of each item
+        one after the other in an ``array('q')`` (no Python object per item), and the position."""
+        items, pos = self.scan_items(buf, pos, limit)
+        return array("q", [v for item in items for v in item]), pos
+
     def scan_compact_items(self, buf, pos: int, limit: int) -> tuple[array, bytes, int]:
         """:meth:`scan_items` and, in the same pass, the items compacted (:func:`compact_document`).
 

@@ -171,11 +171,12 @@ def server_metadata(data: memoryview) -> Any:
     return jsonvalue.loads(data)
 
 
-def match_documents(buf: Any, items: list[tuple[int, int, int, int]], documents: dict[str, bytes],
+def match_documents(buf: Any, spans: Any, documents: dict[str, bytes],
                     bulk: bool, early: dict[str, Any] | None = None) -> tuple[int, list[int], int]:
-    """The server's documents ``items`` (``(start, end, meta_start, meta_end)`` spans in *buf*, as
-    ``jsonsplit`` delimits them) that are exactly as expected, their entries in *documents* replaced
-    by ``MATCHED``: how many; the positions in *items* of all the others, for verify to look at one
+    """The server's documents *spans* (``start, end, meta_start, meta_end`` of each in *buf*, one
+    after the other in an ``array('q')``, as ``jsonsplit``'s ``scan_spans`` delimits them) that are
+    exactly as expected, their entries in *documents* replaced by ``MATCHED``: how many; the
+    positions (document numbers) in *spans* of all the others, for verify to look at one
     by one (differing, with attachments, or anything this does not decide: metadata with a
     backslash, with ``"@id"`` not exactly once or ``"@last-modified"`` more than once, not JSON);
     and the bytes of those kept in *early* when it is given: a document without an entry is then
@@ -183,7 +184,8 @@ def match_documents(buf: Any, items: list[tuple[int, int, int, int]], documents:
     else it is one of the others."""
     matched, kept = 0, 0
     others = []
-    for i, (start, end, ms, me) in enumerate(items):
+    for i in range(len(spans) // 4):
+        start, end, ms, me = spans[4 * i:4 * i + 4]
         outcome = _matches(buf, start, end, ms, me, documents, bulk, early)
         if outcome == "matched":
             matched += 1

@@ -84,17 +84,17 @@ class _Documents:
         self.suspects: dict[str, tuple[str, bytes, list[str], bool]] = {}  # raw bodies differ: a second pass decides
         self.attachments: dict[tuple[str, str], tuple[str, Any]] = {}  # (id, name) -> (id as written, hash)
 
-    def batch(self, buf: Any, items: list, read: int, where: str) -> None:
+    def batch(self, buf: Any, spans: Any, read: int, where: str) -> None:
         """One read of the stream: the documents exactly as expected are matched natively, the others
         one by one; then the early documents whose entries have come since."""
         if self.feed.error is not None:
             self.feed.finish()  # the source's located error, now
-        if self.pace and items and not self.feed.done:  # wait for the source to come this far: none kept
-            start, _, ms, me = items[-1]
+        if self.pace and spans and not self.feed.done:  # wait for the source to come this far: none kept
+            start, _, ms, me = spans[-4:]
             doc_id = metadata(buf, start, ms, me, where, read).get("@id")
             if isinstance(doc_id, str):
-                self.feed.wait_for(doc_id.lower(), 2 * len(items))
-        self.decide(buf, items, read, where)
+                self.feed.wait_for(doc_id.lower(), len(spans) // 2)
+        self.decide(buf, spans, read, where)
         if self.join.ready:
             self.take_ready(where)
         if self.early.size > EARLY_LIMIT:
@@ -124,21 +124,23 @@ class _Documents:
         if self.feed.done:
             self.source_done(where)
 
-    def decide(self, buf: Any, items: list, read: int, where: str) -> None:
+    def decide(self, buf: Any, spans: Any, read: int, where: str) -> None:
+        """The documents of *spans* (``stream.documents``' packed spans in *buf*): matched natively,
+        kept, or looked at one by one."""
         with self.feed.lock:
             early = None if self.feed.done else self.join.early  # else a document without an entry is extra
-            matched, others, kept = _expected.match_documents(buf, items, self.exp.documents, self.bulk, early)
+            matched, others, kept = _expected.match_documents(buf, spans, self.exp.documents, self.bulk, early)
         self.section.found += matched
         self.early.size += kept
         for i in others:
-            start, end, ms, me = items[i]
+            start, end, ms, me = spans[4 * i:4 * i + 4]
             self.document(buf, start, end, ms, me, metadata(buf, start, ms, me, where, read))
 
     def rematch(self, lows: list[str], where: str) -> None:
         """The early documents *lows* again, now that their entries may be there."""
-        buf, items = self.early.take(lows)
-        if items:
-            self.decide(buf, items, 0, f"{where} (kept)")
+        buf, spans = self.early.take(lows)
+        if spans:
+            self.decide(buf, spans, 0, f"{where} (kept)")
 
     def document(self, buf: Any, start: int, end: int, ms: int, me: int, meta: dict[str, Any]) -> None:
         """One server document the native match did not take: kept while its entry may still come,
@@ -291,8 +293,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
             answer = every_document(client, database)
         with responsive(), answer:
             feed.start()
-            for buf, items, read, where in documents(answer):
-                docs.batch(buf, items, read, where)
+            for buf, spans, read, where in documents(answer):
+                docs.batch(buf, spans, read, where)
             feed.finish()
             docs.finish(client, database, where)
         docs.conclude(source, convert_options, selection, source_options)

@@ -12,6 +12,7 @@ it has read too far ahead of the source.
 from __future__ import annotations
 
 import threading
+from array import array
 from typing import Any
 
 from ..threads import run_behind
@@ -102,16 +103,16 @@ class EarlyDocuments:
         self.spans[low] = (bytes(memoryview(buf)[start:end]), ms - start if ms >= 0 else ms, me - start)
         self.size += end - start
 
-    def take(self, lows: Any) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    def take(self, lows: Any) -> tuple[bytes, array]:
         """The documents of *lows* still waiting, no longer waiting: one buffer and the spans of each
-        in it, as a read of the stream gives them."""
-        parts, items, at = [], [], 0
+        in it, packed as a read of the stream gives them (``stream.documents``)."""
+        parts, spans, at = [], array("q"), 0
         for low in lows:
             kept = self.spans.pop(low, None)
             if kept is not None:
                 data, ms, me = kept
                 parts.append(data)
-                items.append((at, at + len(data), ms + at if ms >= 0 else ms, me + at))
+                spans.extend((at, at + len(data), ms + at if ms >= 0 else ms, me + at))
                 at += len(data)
         self.size -= at
-        return b"".join(parts), items
+        return b"".join(parts), spans

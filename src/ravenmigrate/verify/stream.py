@@ -7,6 +7,7 @@ docs/formats/import-4x.md §10).
 from __future__ import annotations
 
 import urllib.parse
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,10 +22,11 @@ _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
 _split = _twins.load("jsonsplit")
 
 
-def documents(answer: Answer) -> Iterator[tuple[bytearray, list, int, str]]:
+def documents(answer: Answer) -> Iterator[tuple[bytearray, array, int, str]]:
     """The documents of *answer* (a ``{"Results":[...]}`` stream) a read at a time: ``(buffer,
-    spans, offset, where)``, the ``(start, end, metadata start, metadata end)`` of each complete
-    document in the buffer (valid until the next batch is asked for), the answer's offset of
+    spans, offset, where)``: ``start, end, metadata start, metadata end`` of each complete document
+    in the buffer, one after the other in an ``array('q')`` (``Scanner.scan_spans``: no Python
+    object per document; valid until the next batch is asked for), the answer's offset of
     ``buffer[0]`` and the request, for messages. The metadata is not parsed here (:func:`metadata`
     does)."""
     where = answer.where
@@ -55,7 +57,7 @@ def documents(answer: Answer) -> Iterator[tuple[bytearray, list, int, str]]:
         pass
 
 
-def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, list, int, str]]:
+def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, array, int, str]]:
     """:func:`documents` of every document of *database*, asked for when the first batch is."""
     with every_document(client, database) as answer:
         yield from documents(answer)
@@ -66,9 +68,9 @@ def _batches(scanner, buf: bytearray, pos: int, where: str, read: int):
     ``(position, whether "]" ended the array)``."""
     n = len(buf)
     while True:
-        items, pos = scanner.scan_items(buf, pos, 1 << 30)  # every complete document followed by ","
-        if items:
-            yield buf, items, read, where
+        spans, pos = scanner.scan_spans(buf, pos, 1 << 30)  # every complete document followed by ","
+        if spans:
+            yield buf, spans, read, where
         p = pos
         while p < n and buf[p] in b" \t\r\n":
             p += 1
@@ -92,7 +94,7 @@ def _batches(scanner, buf: bytearray, pos: int, where: str, read: int):
             return pos, False  # whether "," or "]" follows is in the next read
         if buf[q] not in b",]":
             raise ServerError(f"{where}: invalid JSON at byte {read + q} of the response")
-        yield buf, [(p, end, scanner.meta_start, scanner.meta_end)], read, where
+        yield buf, array("q", (p, end, scanner.meta_start, scanner.meta_end)), read, where
         if buf[q] == 0x5D:
             return q + 1, True
         pos = q + 1
