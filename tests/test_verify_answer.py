@@ -133,3 +133,39 @@ def test_verify_of_a_database_the_server_does_not_hold_is_a_located_error(ravend
     err = capsys.readouterr().err
     assert rc == 1 and f"ravenmigrate: error: GET {ravendb.url}/databases/no-such-database/docs" in err
     assert "Traceback" not in err
+
+
+# What verify's command line has not imported yet when it asks the server for the documents: the
+# rest of verify, the conversion, the TLS and cluster helpers an http:// target with one URL does
+# not need, and dataclasses (docs/loading.md "Verify", start-up).
+NOT_BEFORE_THE_REQUEST = ("ravenmigrate.verify.documents", "ravenmigrate.convert", "ravenmigrate.sinks.server.tls",
+                          "ravenmigrate.sinks.server.topology", "ravenmigrate.sinks.server.embedded",
+                          "ravenmigrate.sources.base", "dataclasses", "getpass")
+
+CONNECT_PROBE = """
+import sys
+seen = {}
+def hook(event, args):
+    if event == "socket.connect" and not seen:
+        seen.update(dict.fromkeys(sys.modules))
+sys.addaudithook(hook)
+from ravenmigrate import cli
+rc = cli.main(sys.argv[1:])
+print("BEFORE", " ".join(sorted(seen)))
+raise SystemExit(rc)
+"""
+
+
+def test_verify_asks_for_the_documents_before_importing_what_it_needs_later(ravendb, northwind):
+    """The server starts writing the documents while the rest of verify is imported: at verify's first
+    connection, none of :data:`NOT_BEFORE_THE_REQUEST` is imported yet; verify then ends OK."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", CONNECT_PROBE, "verify", str(real(NORTHWIND)), "--url", ravendb.url,
+                           "--database", northwind, "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    before = set(proc.stdout.rsplit("BEFORE", 1)[1].split())
+    assert "ravenmigrate.verify.answer" in before and "http.client" in before
+    assert not {m for m in before if m.startswith(NOT_BEFORE_THE_REQUEST)}, sorted(before)
+    assert json.loads(proc.stdout.rsplit("BEFORE", 1)[0])["ok"]

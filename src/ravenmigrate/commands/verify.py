@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..sinks.server import embedded, target
-from ..sinks.server.topology import Topology
+from ..sinks.server import target
 from ..sources.live3x import options as live_options
 from ..sources.voron import options as voron_options
 from ..verify.answer import every_document
@@ -36,9 +35,15 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     """Ask the server for the documents first (the server writes them while the rest of verify is
     imported and the source opened: docs/loading.md "Verify"), then verify."""
-    tgt = target.from_namespace(args) or target.Target((embedded.ensure_running()[0],))
+    tgt = target.from_namespace(args)
+    if tgt is None:
+        from ..sinks.server import embedded
+
+        tgt = target.Target((embedded.ensure_running()[0],))
     url = tgt.url
     if len(tgt.urls) > 1:  # several nodes of one cluster: read from the first member of the database group
+        from ..sinks.server.topology import Topology
+
         url = Topology(tgt, args.database).refresh()[0].url
     client = tgt.client(url)
     answer = None

@@ -15,23 +15,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SourceError, UnsupportedSource
-from .base import Source
 from .live3x import is_live
-from .stream import sniff
 
 if TYPE_CHECKING:
     from ..rejects import Rejects
+    from .base import Source
 
 __all__ = ["open_source", "register_opener", "Source", "DumpSource"]
 
 
 def __getattr__(name: str) -> object:
-    """``DumpSource``, imported when first asked for: the options modules of the sources are imported
-    by the command line before it needs to read anything (docs/loading.md "Verify")."""
+    """``DumpSource`` and ``Source``, imported when first asked for: the options modules of the
+    sources are imported by the command line before it needs to read anything (docs/loading.md
+    "Verify")."""
     if name == "DumpSource":
         from .ravendump import DumpSource
 
         return DumpSource
+    if name == "Source":
+        from .base import Source
+
+        return Source
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 Opener = Callable[..., "Source | None"]
@@ -80,10 +84,17 @@ def open_source(path: str | os.PathLike, *, compact: bool = False, salvage: bool
     if p.is_dir():
         return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects,
                       attachment_runs=attachment_runs)
-    if sniff(p) == "zip":
+    if _sniff(p) == "zip":
         raise UnsupportedSource(_zip_message(p), path=str(path))
     return DumpSource(p, compact=compact, salvage=salvage, runs=runs, rejects=rejects,
                       attachment_runs=attachment_runs)
+
+
+def _sniff(path: Path) -> str:
+    """``stream.sniff``: what the file's first bytes say it is."""
+    from .stream import sniff
+
+    return sniff(path)
 
 
 def _zip_message(path: Path) -> str:
@@ -102,7 +113,7 @@ def _zip_message(path: Path) -> str:
 def _voron(path: Path, **options) -> Source | None:
     """Raw 3.x Voron storage (data dir, backup dir, backup zip); a plain file is never opened as one,
     so reading an export does not import the storage engine."""
-    if path.is_file() and sniff(path) != "zip":
+    if path.is_file() and _sniff(path) != "zip":
         return None
     from .voron import open_voron
 
@@ -111,7 +122,7 @@ def _voron(path: Path, **options) -> Source | None:
 
 def _esent(path: Path, **options) -> Source | None:
     """Raw 2.x/3.x Esent storage (data dir, backup dir, backup zip): docs/esent.md."""
-    if path.is_file() and sniff(path) != "zip":
+    if path.is_file() and _sniff(path) != "zip":
         return None
     from .esent import open_esent
 
@@ -120,7 +131,7 @@ def _esent(path: Path, **options) -> Source | None:
 
 def _ravenfs(path: Path, **options) -> Source | None:
     """A RavenFS file system in raw Voron storage (before :func:`_voron`, which reads databases)."""
-    if path.is_file() and sniff(path) != "zip":
+    if path.is_file() and _sniff(path) != "zip":
         return None
     from .ravenfs import open_ravenfs
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...errors import ServerError
-from .tls import describe_tls_error
 
 # Every type the legacy (3.x) import understands, as in docs/formats/import-4x.md §2 (the request that imports Northwind 3.5).
 DEFAULT_IMPORT_OPTIONS: dict[str, Any] = {
@@ -88,6 +87,8 @@ class RavenClient:
         """The ServerError for a request that could not be sent or answered (a TLS failure is a TlsError)."""
         url = self.url + path
         if isinstance(exc, ssl.SSLError):
+            from .tls import describe_tls_error  # here: TLS failures only (its imports are not start-up's)
+
             return TlsError(f"{method} {url}: {describe_tls_error(exc, self.url, self.ca)}", url=url)
         return ServerError(f"{method} {url}: {exc}", url=url)
 

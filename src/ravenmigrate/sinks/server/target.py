@@ -11,17 +11,19 @@ key needs one and none was given; it is never printed nor written to a report.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import ssl
 import sys
 import urllib.parse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import RavenMigrateError
 from ...fields import Fields
-from . import tls
 from .client import RavenClient
+
+if TYPE_CHECKING:  # tls is imported where a secured server needs it: not on every command's start-up
+    from . import tls
 
 TRANSPORTS = ("import", "bulk-insert")  # how documents are sent (docs/loading.md)
 DEFAULT_TRANSPORT = "import"
@@ -120,6 +122,8 @@ def build(urls: tuple[str, ...], certificate: str | None = None, password: str |
         if certificate:
             raise RavenMigrateError(f"--certificate is for a secured server; {urls[0]} is http:// (use https://)")
         return Target(urls)
+    from . import tls
+
     cert = None
     if certificate:
         if password is None:
@@ -134,6 +138,8 @@ def build(urls: tuple[str, ...], certificate: str | None = None, password: str |
 
 
 def _needs_password(path: str) -> bool:
+    from . import tls
+
     try:
         return tls.needs_password(Path(path).read_bytes())
     except OSError:
@@ -144,6 +150,8 @@ def _prompt(path: str) -> str | None:
     if not sys.stdin.isatty():
         return None
     try:
+        import getpass
+
         return getpass.getpass(f"password for {path}: ")
     except (EOFError, KeyboardInterrupt):
         return None
