@@ -11,9 +11,12 @@ Stages (each run as its own process so CPU time and peak RSS are its own):
   import       the server's own POST /smuggler/import (baseline of every load; the revisions
                configuration first when the dump holds revisions, as load and a user do)
   load         ravenmigrate load --transport T --streams N  ratio vs import
-  stream       read every document back from the server, nothing else (GET /streams/docs;
-               baseline of verify)
-  verify       ravenmigrate verify of a database load filled  ratio vs stream
+  stream       read every document back from the server, nothing else (GET /streams/docs, newest
+               first; baseline of verify)
+  oldest first the same, oldest first (GET /docs?etag=0, the endpoint verify reads: docs/loading.md
+               "Verify")                                   ratio vs stream
+  verify       ravenmigrate verify of a database load filled  ratio vs stream, and (the same runs)
+               vs oldest first
   convert LN [shape]  convert of the dump's variants (--shapes), each against its own floor:
                attachments (large legacy attachments, up to 1 MB), large-docs (a 256 KB document
                every 100), small-attachments (many small legacy attachments, up to 8 KB, one per
@@ -251,7 +254,7 @@ STREAM = """
 import http.client, sys, urllib.parse
 url = urllib.parse.urlsplit(sys.argv[1])
 conn = http.client.HTTPConnection(url.hostname, url.port)
-conn.request("GET", f"/databases/{sys.argv[2]}/streams/docs")
+conn.request("GET", f"/databases/{sys.argv[2]}/" + (sys.argv[3] if len(sys.argv) > 3 else "streams/docs"))
 resp = conn.getresponse()
 n = 0
 while True:
@@ -261,6 +264,10 @@ while True:
     n += len(b)
 print(n)
 """
+
+# The documents oldest first, as verify asks for them (verify.answer.EVERY_DOCUMENT).
+OLDEST_FIRST = "docs?etag=0&start=0&pageSize=2147483647"
+OLDEST_FIRST_STAGE = "server /docs?etag=0 (oldest first)"
 
 IMPORT = """
 import sys
@@ -358,12 +365,16 @@ def server_stages(args, dump: Path, tmp: Path, rows: list[Row], record) -> None:
                         "--report", str(tmp / "load-verified.json")], check=True, capture_output=True)
         wait_for_indexes(client, loaded, poll=0.1, mode="off")  # its indexing is not the stages' CPU below
         stream, verify = Row("server /streams/docs", None), Row("verify", "server /streams/docs")
+        oldest = Row(OLDEST_FIRST_STAGE, "server /streams/docs")
         for _ in range(args.repeat):
             stream.runs.append(run_child([PY, "-c", STREAM, srv.url, loaded], pid, server_url=srv.url))
+            oldest.runs.append(run_child([PY, "-c", STREAM, srv.url, loaded, OLDEST_FIRST], pid, server_url=srv.url))
             verify.runs.append(run_child([*RAVENMIGRATE, "verify", str(dump), "--url", srv.url, "--database", loaded,
                                           "--json"], pid, server_url=srv.url))
         record(stream)
+        record(oldest)
         record(verify)
+        record(Row("verify (against oldest first)", OLDEST_FIRST_STAGE, verify.runs))
 
 
 def main(argv: list[str] | None = None) -> int:
