@@ -17,6 +17,8 @@ static inline int rm_is_ws(unsigned char c) {
 static inline Py_ssize_t rm_skip_ws(const unsigned char *b, Py_ssize_t i, Py_ssize_t n) {
     if (i < n && !rm_is_ws(b[i]))
         return i;
+    if (i + 1 < n && !rm_is_ws(b[i + 1]))  /* one space (after a colon): no vector load */
+        return i + 1;
 #if defined(__SSE2__)
     {
         const __m128i space = _mm_set1_epi8(32), nine = _mm_set1_epi8(9), four = _mm_set1_epi8(4);
