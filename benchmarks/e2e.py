@@ -56,6 +56,7 @@ sys.path.insert(0, str(REPO / "src"))
 from ravenmigrate.server import EmbeddedServer  # noqa: E402
 from ravenmigrate.sinks.server.client import RavenClient  # noqa: E402
 from ravenmigrate.sinks.server.revisions import merge as revisions_config  # noqa: E402
+from ravenmigrate.verify.answer import EVERY_DOCUMENT  # noqa: E402
 
 REVISIONS_CONFIG = revisions_config(None, set())[0]  # what load gives a database without one
 
@@ -265,8 +266,7 @@ while True:
 print(n)
 """
 
-# The documents oldest first, as verify asks for them (verify.answer.EVERY_DOCUMENT).
-OLDEST_FIRST = "docs?etag=0&start=0&pageSize=2147483647"
+OLDEST_FIRST = EVERY_DOCUMENT  # the documents oldest first, as verify asks for them
 OLDEST_FIRST_STAGE = "server /docs?etag=0 (oldest first)"
 
 IMPORT = """
