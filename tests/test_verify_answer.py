@@ -169,3 +169,37 @@ def test_verify_asks_for_the_documents_before_importing_what_it_needs_later(rave
     assert "ravenmigrate.verify.answer" in before and "http.client" in before
     assert not {m for m in before if m.startswith(NOT_BEFORE_THE_REQUEST)}, sorted(before)
     assert json.loads(proc.stdout.rsplit("BEFORE", 1)[0])["ok"]
+
+
+def test_verify_compares_behind_the_reader_of_the_answer_and_leaves_the_caller_as_it_was(ravendb, northwind):
+    """Only the thread that drains the server's answer keeps the caller's priority: the comparison and
+    the source's threads (reading and inflating) run behind it (``documents.COMPARE_NICENESS``; docs/loading.md "Verify"),
+    and the caller's own thread is as it was after verify."""
+    import os
+    import sys
+
+    from ravenmigrate.verify.documents import COMPARE_NICENESS, verify
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("a niceness per thread is Linux's")
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    base = niceness()
+    seen: dict[str, int] = {}
+
+    def profile(frame, event, arg):  # where each thread verify starts begins its work
+        if event == "call" and frame.f_code.co_name in ("_read", "compare", "expected_from"):
+            seen.setdefault(f"{threading.current_thread().name} {frame.f_code.co_name}", niceness())
+
+    threading.setprofile(profile)
+    try:
+        report = verify(str(real(NORTHWIND)), ravendb.url, northwind)
+    finally:
+        threading.setprofile(None)
+    assert report["ok"] and report["documents"]["found"] > 1000
+    behind = min(base + COMPARE_NICENESS, 19)
+    assert seen == {"verify-stream _read": base, "verify-compare compare": behind,
+                    "verify-source expected_from": behind, f"inflate {NORTHWIND} _read": behind}
+    assert niceness() == base

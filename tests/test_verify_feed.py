@@ -1,5 +1,6 @@
-"""verify's source thread runs behind the main thread (``threads.run_behind``): where the cores are
-busy, the scheduler runs the thread that reads the server's stream, and the server, first."""
+"""verify's source thread runs behind the main thread (``threads.run_behind``), and work handed to
+``threads.on_thread_behind`` runs behind its caller: where the cores are busy, the scheduler runs
+the thread that reads the server's stream, and the server, first."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import threading
 import pytest
 from conftest import real
 
-from ravenmigrate.threads import run_behind
+from ravenmigrate.threads import on_thread_behind, run_behind
 from ravenmigrate.verify.digests import Join
 from ravenmigrate.verify.expected import Expected
 from ravenmigrate.verify.feed import SOURCE_NICENESS, SourceFeed
@@ -42,6 +43,23 @@ def test_run_behind_lowers_the_calling_thread_and_what_it_starts_only():
     t.join()
     assert seen == {"applied": True, "self": min(base + 3, 19), "child": min(base + 3, 19)}
     assert _niceness() == base  # the caller's thread is left as it was
+
+
+@pytest.mark.skipif(not LINUX, reason="a niceness per thread is Linux's")
+def test_on_thread_behind_returns_or_raises_what_the_work_did_on_its_lowered_thread():
+    base = _niceness()
+
+    def work() -> tuple[str, int]:
+        return threading.current_thread().name, _niceness()
+
+    assert on_thread_behind(work, 4, "behind-work") == ("behind-work", min(base + 4, 19))
+
+    def failing() -> None:
+        raise KeyError("from the work")
+
+    with pytest.raises(KeyError, match="from the work"):
+        on_thread_behind(failing, 4, "behind-work")
+    assert _niceness() == base
 
 
 @pytest.mark.skipif(not LINUX, reason="a niceness per thread is Linux's")

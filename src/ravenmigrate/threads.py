@@ -22,7 +22,8 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from . import _twins
 
@@ -34,6 +35,7 @@ TRIM_THRESHOLD = 128 << 20
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
 _malloc_tuned: bool | None = None
+T = TypeVar("T")
 
 
 def reuse_freed_memory() -> bool:
@@ -73,3 +75,27 @@ def run_behind(niceness: int = 10) -> bool:
     except OSError:
         return False
     return True
+
+
+def on_thread_behind(work: Callable[[], T], niceness: int, name: str) -> T:
+    """Run *work* on a new thread *name* that runs behind (:func:`run_behind` by *niceness*, and so
+    every thread it starts) and return what it returns, or raise what it raised. For a caller whose
+    own thread keeps its priority: the threads it started before (verify's reader of the server's
+    answer) stay ahead of the work, and the caller's thread is not lowered for good (a thread's
+    niceness cannot be raised back without privileges)."""
+    outcome: list = []
+
+    def run() -> None:
+        run_behind(niceness)
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # raised again in the caller's thread
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value

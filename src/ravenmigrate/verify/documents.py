@@ -24,7 +24,7 @@ from ..errors import ServerError
 from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
 from ..sinks.server.target import Target
-from ..threads import responsive
+from ..threads import on_thread_behind, responsive
 from .answer import EVERY_DOCUMENT, Answer, every_document
 from .digests import MATCHED, Join, digests, raw_digests
 from .expected import Canonical, Expected, _expected, expected_from
@@ -32,6 +32,11 @@ from .feed import EarlyDocuments, SourceFeed
 from .stream import documents, metadata, one_document
 
 LIST_LIMIT = 1000
+# Everything verify does but reading the server's answer runs this far behind the caller
+# (threads.on_thread_behind; the source's threads, started from there, too): on cores shared with
+# the server, the server's writing and the reader that drains its answer go first
+# (docs/loading.md "Verify").
+COMPARE_NICENESS = 19
 
 
 class _Section:
@@ -288,20 +293,24 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     docs = _Documents(exp, feed, bulk)
     client = answer.client if answer is not None else (target or Target.parse(url)).client(url)
     revs, idents, idxs = _Section(), _Section(), _Section()
-    where = f"GET {url} {EVERY_DOCUMENT}"
-    try:
-        if answer is None:  # asked for first: the server writes while the source thread imports and opens the source
-            answer = every_document(client, database)
-        with responsive(), answer:
-            feed.start()
-            for buf, spans, read, where in documents(answer):
-                docs.batch(buf, spans, read, where)
-            feed.finish()
-            docs.finish(client, database, where)
+
+    def compare() -> None:  # behind: only the answer's reader thread, started before, keeps the caller's priority
+        where = f"GET {url} {EVERY_DOCUMENT}"
+        feed.start()
+        for buf, spans, read, where in documents(answer):
+            docs.batch(buf, spans, read, where)
+        feed.finish()
+        docs.finish(client, database, where)
         docs.conclude(source, convert_options, selection, source_options)
         _verify_revisions(client, database, exp, revs, docs.deviations, bulk)
         _verify_identities(client, database, exp, idents)
         _verify_indexes(client, database, exp, idxs)
+
+    try:
+        if answer is None:  # asked for first: the server writes while the source thread imports and opens the source
+            answer = every_document(client, database)
+        with responsive(), answer:
+            on_thread_behind(compare, COMPARE_NICENESS, "verify-compare")
     except BaseException:
         feed.cancel()
         if feed.error is not None:  # the source's own error first, as when it was read before the server
