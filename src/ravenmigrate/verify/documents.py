@@ -286,7 +286,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     bundle settings). *answer*: the database's documents already asked for
     (``answer.every_document``; the command line asks first, so the server writes them while verify
     starts); verify then talks to the server through its client, and closes both. The source is
-    converted on its own thread while the server's documents are read (``feed.SourceFeed``)."""
+    converted on its own thread while the server's documents are read (``feed.SourceFeed``); all but
+    the reader of the answer runs behind the caller's thread (:data:`COMPARE_NICENESS`)."""
     bulk = transport == "bulk-insert"
     exp = Expected(Join())
     feed = SourceFeed(exp, source, bulk, convert_options, selection, source_options)
