@@ -10,13 +10,11 @@ then, by turns (each stage its own process, one turn after the other under nothi
   oldest first   the same, oldest first (``GET /docs?etag=0``), the read verify makes
   oldest first x2  the same in two ranges read in parallel (``start=0`` and ``start=N/2``)
   verify         ``ravenmigrate verify``, as users run it
-  verify x2      verify's comparison with the read in two ranges in parallel, each read ahead
-                 without bound, the source converted alongside (behind) as verify does; its wall
-                 time from the start of the process, as ``verify``'s
+  verify x2      ``ravenmigrate verify --streams 2``: the documents in ranges, two read at once
   compare        verify's comparison of the same read with the expected entries built before the
                  request: verify with the source's cost at zero (what a load-written list of the
                  expected entries would leave)
-  compare x2     the same, the read in two ranges in parallel, each read ahead without bound
+  compare x2     the same, the read in two halves in parallel, each read ahead without bound
 
 Wall time (median of the turns) and ratio to ``streams``; client CPU. The machine is noisy: the
 ratios of one batch are the result. Results: ``benchmarks/results/verify-floor-<size>.md``.
@@ -64,8 +62,8 @@ threads = [threading.Thread(target=read, args=(0, half)), threading.Thread(targe
 """
 
 # verify's comparison (verify.documents._Documents, behind as verify runs it) of the documents read
-# in PARTS ranges, the expected entries built from the source before the request ("before": the
-# clock starts at the request) or alongside, as verify builds them ("alongside").
+# in PARTS ranges, the expected entries built from the source before the request (the clock starts
+# at the request).
 COMPARE = """
 import sys, time
 from ravenmigrate.sinks.server.client import RavenClient
@@ -77,25 +75,19 @@ from ravenmigrate.verify.expected import Expected
 from ravenmigrate.verify.feed import SourceFeed
 from ravenmigrate.verify.stream import documents
 url, db, source, count, parts = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-before = sys.argv[6] == "before"
 answer.AHEAD = 1 << 40
 exp = Expected(Join())
 feed = SourceFeed(exp, source, False, None, None, {})
-if before:
-    feed.run()  # the whole source, before the clock starts
+feed.run()  # the whole source, before the clock starts
 docs = _Documents(exp, feed, False)
 step = -(-count // parts)
 started = time.perf_counter()
 answers = [answer.Answer(RavenClient(url), f"/databases/{db}/docs?etag=0&start={i * step}&pageSize="
                          f"{step if i < parts - 1 else 2147483647}") for i in range(parts)]
 def compare():
-    if not before:
-        feed.start()  # alongside, behind, as verify converts it
     for a in answers:
         for buf, spans, read, where in documents(a):
             docs.batch(buf, spans, read, where)
-    if not before:
-        feed.finish()
     docs.finish(answers[0].client, db, where)
 with responsive():
     on_thread_behind(compare, COMPARE_NICENESS, "verify-compare")
@@ -146,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             "oldest first": [PY, "-c", STREAM, srv.url, db, OLDEST_FIRST],
             "oldest first x2": [PY, "-c", RANGES, srv.url, db, str(count)],
             "verify": [*RAVENMIGRATE, "verify", str(dump), "--url", srv.url, "--database", db, "--json"],
-            "verify x2": [PY, "-c", COMPARE, srv.url, db, str(dump), str(count), "2", "alongside"],
-            "compare": [PY, "-c", COMPARE, srv.url, db, str(dump), str(count), "1", "before"],
-            "compare x2": [PY, "-c", COMPARE, srv.url, db, str(dump), str(count), "2", "before"],
+            "verify x2": [*RAVENMIGRATE, "verify", str(dump), "--url", srv.url, "--database", db, "--json",
+                          "--streams", "2"],
+            "compare": [PY, "-c", COMPARE, srv.url, db, str(dump), str(count), "1"],
+            "compare x2": [PY, "-c", COMPARE, srv.url, db, str(dump), str(count), "2"],
         }
         walls: dict[str, list[float]] = {k: [] for k in stages}
         cpus: dict[str, list[float]] = {k: [] for k in stages}

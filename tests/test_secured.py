@@ -45,6 +45,8 @@ def test_load_and_verify_with_pem_certificate(secured, tmp_path, capsys):
     assert json.loads(report.read_text())["status"] == "completed"
     result = verify_ok(secured, db, NORTHWIND, capsys, "--certificate", secured.admin_pem)
     assert result["documents"]["expected"] == result["documents"]["found"] > 1000
+    # read in ranges, each over its own TLS connection with the same client certificate
+    assert verify_ok(secured, db, NORTHWIND, capsys, "--certificate", secured.admin_pem, "--streams", "3") == result
 
 
 def test_load_and_verify_with_pfx_and_password_from_environment(secured, tmp_path, capsys, monkeypatch):

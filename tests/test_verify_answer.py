@@ -203,3 +203,71 @@ def test_verify_compares_behind_the_reader_of_the_answer_and_leaves_the_caller_a
     assert seen == {"verify-stream _read": base, "verify-compare compare": behind,
                     "verify-source expected_from": behind, f"inflate {NORTHWIND} _read": behind}
     assert niceness() == base
+
+
+def _documents_of(answer) -> list[bytes]:
+    """Every document of *answer* (one answer or ranges), as the bytes the server wrote."""
+    from ravenmigrate.verify.stream import batches
+
+    out = []
+    for buf, spans, _, _ in batches(answer):
+        out.extend(bytes(buf[spans[i]:spans[i + 1]]) for i in range(0, len(spans), 4))
+    return out
+
+
+def test_ranges_give_the_documents_of_one_read_in_its_order_and_end_after_a_short_range(ravendb, northwind):
+    """Ranges of 100 documents, 3 asked for at once: the same documents in the same order as one read
+    (the last range is short, the ones asked for after it are empty); every range's connection is
+    closed and verify's own client is left usable."""
+    from ravenmigrate.verify.answer import Ranges
+
+    with RavenClient(ravendb.url) as client:
+        with every_document(client, northwind) as one:
+            expected = _documents_of(one)
+        opened: list[RavenClient] = []
+
+        def connect() -> RavenClient:
+            opened.append(RavenClient(ravendb.url))
+            return opened[-1]
+
+        with Ranges(client, connect, northwind, streams=3, size=100) as ranges:
+            got = _documents_of(ranges)
+        assert got == expected and len(expected) > 1000
+        assert len(opened) == -(-len(expected) // 100) + 2  # the short last range and the two asked for beyond it
+        assert all(c._conn is None for c in opened)
+        assert client.json("GET", f"/databases/{northwind}/stats")["CountOfDocuments"] == len(expected)
+
+
+def test_verify_in_ranges_gives_the_report_of_one_read(ravendb, northwind, capsys):
+    """``verify --streams 3`` (ranges sized from the server's stats, here two: 1 000 documents and
+    the rest) and the API with ranges of 150 documents report what one read reports."""
+    from ravenmigrate.verify.answer import every_document_in_ranges
+    from ravenmigrate.verify.documents import verify
+
+    reports = []
+    for streams in ("1", "3"):
+        assert cli.main(["verify", str(real(NORTHWIND)), "--url", ravendb.url, "--database", northwind, "--json",
+                         "--streams", streams]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    with RavenClient(ravendb.url) as client:
+        ranges = every_document_in_ranges(client, lambda: RavenClient(ravendb.url), northwind, 2, size=150)
+        reports.append(verify(str(real(NORTHWIND)), ravendb.url, northwind, answer=ranges))
+    assert reports[0]["ok"] and reports[0]["documents"]["found"] > 1000
+    assert reports[1] == reports[0]
+    assert {k: v for k, v in reports[2].items() if k != "url"} == {k: v for k, v in reports[0].items() if k != "url"}
+
+
+def test_a_connection_cut_inside_a_range_is_a_located_error(ravendb, northwind, capsys):
+    relay = CuttingRelay(ravendb.url, cut=60_000)  # past the stats the ranges are sized from, inside the first range
+    try:
+        started = time.monotonic()
+        rc = cli.main(["verify", str(real(NORTHWIND)), "--url", relay.url, "--database", northwind, "--json",
+                       "--streams", "2"])
+        assert rc == 1 and time.monotonic() - started < 60
+        err = capsys.readouterr().err
+        assert f"ravenmigrate: error: GET {relay.url}/databases/{northwind}/docs?etag=0&start=0&pageSize=" in err
+        assert "the connection ended inside the answer" in err and "Traceback" not in err
+    finally:
+        relay.close()
+    with pytest.raises(SystemExit, match="--streams must be >= 1"):
+        cli.main(["verify", str(real(NORTHWIND)), "--url", ravendb.url, "--database", northwind, "--streams", "0"])

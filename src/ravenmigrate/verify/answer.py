@@ -1,6 +1,7 @@
 """The server's documents as verify asks for them: every one, oldest first (``GET /docs?etag=0``,
 the order a load or import wrote them; ``/streams/docs`` gives them newest first), one streamed
-answer read on its own thread ahead of the reader (docs/loading.md "Verify"; the endpoint:
+answer read on its own thread ahead of the reader, or consecutive ranges of that order read
+several at once (:class:`Ranges`; docs/loading.md "Verify"; the endpoint:
 docs/formats/import-4x.md §10).
 
 This module imports only the HTTP client: the command line asks for the documents first, so the
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import math
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ServerError
@@ -23,17 +26,22 @@ from ..sinks.server.http import db_path
 READ_SIZE = 1 << 20
 EVERY_DOCUMENT = "docs?etag=0&start=0&pageSize=2147483647"  # oldest first, streamed (§10)
 AHEAD = 32 << 20  # bytes of the answer read ahead of the reader, at most
+RANGE_BYTES = 32 << 20  # about what a range of Ranges holds (its documents' size from the server's stats)
+MAX_RANGES = 256  # at most this many ranges: each skips the documents before it (cheap, but not free)
+MIN_RANGE = 1000  # documents
+MAX_AHEAD = 256 << 20  # a range read ahead holds at most this much
 
 
 class Answer:
     """One streamed answer: asked for at once, read on its own thread (``verify-stream``) up to
-    :data:`AHEAD` bytes ahead of :meth:`next`, which gives it a read at a time, then b"". A transport
+    *ahead* bytes (:data:`AHEAD`) ahead of :meth:`next`, which gives it a read at a time, then b"". A transport
     failure (a cut connection, a truncated chunked answer) is raised by :meth:`next` as the client's
     located ServerError. :meth:`close` (or leaving the ``with`` block) before the end closes the
     client's connection, which a half-read answer leaves unusable."""
 
-    def __init__(self, client: RavenClient, path: str) -> None:
+    def __init__(self, client: RavenClient, path: str, ahead: int | None = None) -> None:
         self.client, self.path = client, path
+        self.ahead = AHEAD if ahead is None else ahead
         self.where = f"GET {client.url}{path}"
         self._chunks: deque[memoryview | bytes] = deque()
         self._free: list[bytearray] = []  # buffers the caller is done with
@@ -68,7 +76,7 @@ class Answer:
                 self._received += n
                 chunk = memoryview(block)[:n] if n else b""
                 with self._changed:
-                    while self._size > AHEAD and not self._stopped:
+                    while self._size > self.ahead and not self._stopped:
                         self._changed.wait()
                     if self._stopped:
                         return
@@ -133,3 +141,88 @@ class Answer:
 def every_document(client: RavenClient, database: str) -> Answer:
     """Every document of *database*, oldest first, asked for now."""
     return Answer(client, db_path(database, EVERY_DOCUMENT))
+
+
+def range_path(database: str, start: int, size: int) -> str:
+    """The documents ``start`` to ``start + size`` of the oldest-first order (``start`` skips entries of
+    the server's etag index, next to no cost: docs/loading.md "Verify")."""
+    return db_path(database, f"docs?etag=0&start={start}&pageSize={size}")
+
+
+class Ranges:
+    """Every document of *database*, oldest first, as consecutive ranges of *size* documents, up to
+    *streams* of them asked for at once, each an :class:`Answer` on its own connection (*connect*
+    gives a new client) read ahead up to *ahead* bytes. :meth:`take` gives the ranges in order and
+    asks for the one *streams* further; the range after one with fewer than *size* documents is the
+    end. Each range is read in its own transaction of the server: for a database nobody writes to
+    while verify runs (one answer is one snapshot). *client*: verify's own client, for its other
+    requests; no range uses it."""
+
+    def __init__(self, client: RavenClient, connect: Callable[[], RavenClient], database: str, streams: int,
+                 size: int, ahead: int | None = None) -> None:
+        if streams < 1 or size < 1:
+            raise ValueError(f"ranges need streams >= 1 and size >= 1, not {streams} and {size}")
+        self.client, self.connect, self.database = client, connect, database
+        self.streams, self.size, self.ahead = streams, size, ahead
+        self._open: deque[Answer] = deque()
+        self._next = 0  # the start of the next range to ask for
+        self._ended = False
+        try:
+            self._fill()
+        except BaseException:
+            self.close()
+            raise
+
+    def _fill(self) -> None:
+        while len(self._open) < self.streams:
+            client = self.connect()
+            try:
+                self._open.append(Answer(client, range_path(self.database, self._next, self.size), self.ahead))
+            except BaseException:
+                client.close()
+                raise
+            self._next += self.size
+
+    def take(self, last_count: int | None) -> Answer | None:
+        """The next range's answer (None at the end); *last_count*: the documents of the range taken
+        before (None for the first)."""
+        if last_count is not None:
+            done = self._open.popleft()
+            done.close()
+            done.client.close()
+            if last_count < self.size:
+                self._ended = True
+        if self._ended:
+            self.close()
+            return None
+        self._fill()
+        return self._open[0]
+
+    def close(self) -> None:
+        """Stop every range still asked for and close their connections."""
+        while self._open:
+            answer = self._open.popleft()
+            answer.close()
+            answer.client.close()
+
+    def __enter__(self) -> Ranges:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def every_document_in_ranges(client: RavenClient, connect: Callable[[], RavenClient], database: str,
+                             streams: int, size: int | None = None) -> Ranges:
+    """Every document of *database* in :class:`Ranges` of *size* documents (default: about
+    :data:`RANGE_BYTES` each by the server's stats, at least :data:`MIN_RANGE` and at most
+    :data:`MAX_RANGES` ranges), *streams* read at once."""
+    ahead = None
+    if size is None:
+        stats = client.stats(database)
+        count = max(int(stats.get("CountOfDocuments") or 0), 1)
+        on_disk = int((stats.get("SizeOnDisk") or {}).get("SizeInBytes") or 0)
+        per_document = max(on_disk // count, 1)  # more than a document's JSON: the database's whole size
+        size = max(MIN_RANGE, math.ceil(count / MAX_RANGES), RANGE_BYTES // per_document)
+        ahead = min(max(AHEAD, size * per_document), MAX_AHEAD)
+    return Ranges(client, connect, database, streams, size, ahead)

@@ -25,11 +25,11 @@ from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
 from ..sinks.server.target import Target
 from ..threads import on_thread_behind, responsive
-from .answer import EVERY_DOCUMENT, Answer, every_document
+from .answer import EVERY_DOCUMENT, Answer, Ranges, every_document, every_document_in_ranges
 from .digests import MATCHED, Join, digests, raw_digests
 from .expected import Canonical, Expected, _expected, expected_from
 from .feed import EarlyDocuments, SourceFeed
-from .stream import documents, metadata, one_document
+from .stream import batches, metadata, one_document
 
 LIST_LIMIT = 1000
 # Everything verify does but reading the server's answer runs this far behind the caller
@@ -278,14 +278,17 @@ class _Documents:
 
 
 def verify(source: str, url: str, database: str, transport: str = "import", convert_options: Any = None,
-           selection: Any = None, *, target: Target | None = None, answer: Answer | None = None,
-           **source_options: Any) -> dict[str, Any]:
+           selection: Any = None, *, target: Target | None = None, answer: Answer | Ranges | None = None,
+           streams: int = 1, **source_options: Any) -> dict[str, Any]:
     """Compare *database* at *url* with the converted *source*; a report with ``ok``. *convert_options*
     and *selection* are the load's (docs/options.md); *target* carries the TLS settings of a secured
     server (docs/security.md); *source_options* go to ``open_source`` (raw storage: journals path,
     bundle settings). *answer*: the database's documents already asked for
-    (``answer.every_document``; the command line asks first, so the server writes them while verify
-    starts); verify then talks to the server through its client, and closes both. The source is
+    (``answer.every_document``, or ``every_document_in_ranges``; the command line asks first, so the
+    server writes them while verify starts); verify then talks to the server through its client, and
+    closes both. *streams* > 1 (without *answer*): the documents are read in ranges, that many at once
+    (``answer.Ranges``: each range its own connection and read transaction, for a database nobody
+    writes to meanwhile). The source is
     converted on its own thread while the server's documents are read (``feed.SourceFeed``); all but
     the reader of the answer runs behind the caller's thread (:data:`COMPARE_NICENESS`)."""
     bulk = transport == "bulk-insert"
@@ -298,7 +301,7 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     def compare() -> None:  # behind: only the answer's reader thread, started before, keeps the caller's priority
         where = f"GET {url} {EVERY_DOCUMENT}"
         feed.start()
-        for buf, spans, read, where in documents(answer):
+        for buf, spans, read, where in batches(answer):
             docs.batch(buf, spans, read, where)
         feed.finish()
         docs.finish(client, database, where)
@@ -308,7 +311,10 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
         _verify_indexes(client, database, exp, idxs)
 
     try:
-        if answer is None:  # asked for first: the server writes while the source thread imports and opens the source
+        if answer is None and streams > 1:
+            answer = every_document_in_ranges(client, lambda: (target or Target.parse(url)).client(url), database,
+                                              streams)
+        elif answer is None:  # asked for first: the server writes while the source thread imports and opens the source
             answer = every_document(client, database)
         with responsive(), answer:
             on_thread_behind(compare, COMPARE_NICENESS, "verify-compare")

@@ -15,7 +15,7 @@ from .. import _twins
 from ..errors import ServerError
 from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
-from .answer import Answer, every_document
+from .answer import Answer, Ranges, every_document
 from .digests import server_metadata
 
 _twins.register("jsonsplit", "ravenmigrate.codecs.jsonsplit")
@@ -55,6 +55,20 @@ def documents(answer: Answer) -> Iterator[tuple[bytearray, array, int, str]]:
             raise ServerError(f"{where}: truncated document stream at byte {read + pos}")
     while answer.next():  # the rest of the answer, so the connection can be used again
         pass
+
+
+def batches(answer: Answer | Ranges) -> Iterator[tuple[bytearray, array, int, str]]:
+    """:func:`documents` of one answer, or of every range of *answer* in turn (:class:`Ranges`: the
+    same batches, one range after the other, each range's offsets its own)."""
+    if isinstance(answer, Answer):
+        yield from documents(answer)
+        return
+    count = None
+    while (one := answer.take(count)) is not None:
+        count = 0
+        for batch in documents(one):
+            count += len(batch[1]) // 4
+            yield batch
 
 
 def stream_batches(client: RavenClient, database: str) -> Iterator[tuple[bytearray, array, int, str]]:
