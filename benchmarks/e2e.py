@@ -17,6 +17,9 @@ Stages (each run as its own process so CPU time and peak RSS are its own):
                "Verify")                                   ratio vs stream
   verify       ravenmigrate verify of a database load filled  ratio vs stream, and (the same runs)
                vs oldest first
+  verify --expected-list --streams 2  the same verify reading the list of expected entries that
+               load wrote (load --expected-list) instead of converting the source, and the
+               documents in ranges, two at once                ratio vs stream
   convert LN [shape]  convert of the dump's variants (--shapes), each against its own floor:
                attachments (large legacy attachments, up to 1 MB), large-docs (a 256 KB document
                every 100), small-attachments (many small legacy attachments, up to 8 KB, one per
@@ -268,6 +271,7 @@ print(n)
 
 OLDEST_FIRST = EVERY_DOCUMENT  # the documents oldest first, as verify asks for them
 OLDEST_FIRST_STAGE = "server /docs?etag=0 (oldest first)"
+VERIFY_LISTED_STAGE = "verify --expected-list --streams 2"
 
 IMPORT = """
 import sys
@@ -361,19 +365,26 @@ def server_stages(args, dump: Path, tmp: Path, rows: list[Row], record) -> None:
         for row in measured:
             record(row)
         loaded = fresh_db()  # one database as load fills it, read back by both stages below
+        listing = tmp / "load-verified.list"  # what the load sent, for verify --expected-list
         subprocess.run([*RAVENMIGRATE, "load", str(dump), "--url", srv.url, "--database", loaded, "--quiet",
-                        "--report", str(tmp / "load-verified.json")], check=True, capture_output=True)
+                        "--report", str(tmp / "load-verified.json"), "--expected-list", str(listing)],
+                       check=True, capture_output=True)
         wait_for_indexes(client, loaded, poll=0.1, mode="off")  # its indexing is not the stages' CPU below
         stream, verify = Row("server /streams/docs", None), Row("verify", "server /streams/docs")
         oldest = Row(OLDEST_FIRST_STAGE, "server /streams/docs")
+        listed = Row(VERIFY_LISTED_STAGE, "server /streams/docs")
         for _ in range(args.repeat):
             stream.runs.append(run_child([PY, "-c", STREAM, srv.url, loaded], pid, server_url=srv.url))
             oldest.runs.append(run_child([PY, "-c", STREAM, srv.url, loaded, OLDEST_FIRST], pid, server_url=srv.url))
             verify.runs.append(run_child([*RAVENMIGRATE, "verify", str(dump), "--url", srv.url, "--database", loaded,
                                           "--json"], pid, server_url=srv.url))
+            listed.runs.append(run_child([*RAVENMIGRATE, "verify", str(dump), "--url", srv.url, "--database", loaded,
+                                          "--json", "--expected-list", str(listing), "--streams", "2"],
+                                         pid, server_url=srv.url))
         record(stream)
         record(oldest)
         record(verify)
+        record(listed)
         record(Row("verify (against oldest first)", OLDEST_FIRST_STAGE, verify.runs))
 
 

@@ -83,6 +83,10 @@ def register(sub) -> None:
     p.add_argument("--wait-for-indexes", nargs="?", type=float, const=float("inf"), default=None, metavar="MAX_S",
                    help="after the documents, show the indexing and wait until every index is up to date or "
                         "errored (at most MAX_S seconds); the summary gives the time to a usable database")
+    p.add_argument("--expected-list", metavar="FILE",
+                   help="also write what the load sent as verify's expected entries (about 40-70 bytes a "
+                        "document and its id): verify --expected-list FILE then reads it instead of converting "
+                        "the source again, while the source is unchanged (written when the load completes)")
     p.add_argument("--dry-run", action="store_true",
                    help="read, convert and pre-flight the target; print what would be created, changed, "
                         "deleted, skipped; write nothing")
@@ -117,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
                           wait_for_indexes=args.wait_for_indexes,
                           target=tgt, single_node=args.single_node, replication_factor=args.replication_factor,
                           encrypted=args.encrypted,
-                          database_key=Path(args.database_key) if args.database_key else None)
+                          database_key=Path(args.database_key) if args.database_key else None,
+                          expected_list=Path(args.expected_list) if args.expected_list else None)
     if args.dry_run:
         return _dry_run(args, options)
     options.rejects = Rejects(args.rejects, args.max_rejects)

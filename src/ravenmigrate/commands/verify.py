@@ -26,6 +26,10 @@ def register(sub) -> None:
                    help="read the documents in ranges, N at once, each on its own connection: faster where the "
                         "server has cores to spare; each range is its own read transaction, so only for a "
                         "database nobody writes to meanwhile (default 1: one read, one snapshot)")
+    p.add_argument("--expected-list", metavar="FILE",
+                   help="the expected entries a load wrote (load --expected-list): read instead of converting "
+                        "the source again; refused unless written for this source as it is now, with the same "
+                        "transport and selection")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.add_argument("--max-rejects", type=int, default=0, metavar="N",
                    help="the --max-rejects the load ran with: bad source records it rejected are not expected "
@@ -64,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
         selection, convert_options = selection_from(args)
         report = verify(args.source, url, args.database, args.transport, convert_options, selection, target=tgt,
-                        answer=answer, rejects=Rejects(limit=args.max_rejects), **voron_options.from_namespace(args),
+                        answer=answer, expected_list=args.expected_list, rejects=Rejects(limit=args.max_rejects),
+                        **voron_options.from_namespace(args),
                         **live_options.from_namespace(args))
     finally:
         if answer is not None:

@@ -279,7 +279,7 @@ class _Documents:
 
 def verify(source: str, url: str, database: str, transport: str = "import", convert_options: Any = None,
            selection: Any = None, *, target: Target | None = None, answer: Answer | Ranges | None = None,
-           streams: int = 1, **source_options: Any) -> dict[str, Any]:
+           streams: int = 1, expected_list: str | None = None, **source_options: Any) -> dict[str, Any]:
     """Compare *database* at *url* with the converted *source*; a report with ``ok``. *convert_options*
     and *selection* are the load's (docs/options.md); *target* carries the TLS settings of a secured
     server (docs/security.md); *source_options* go to ``open_source`` (raw storage: journals path,
@@ -290,10 +290,21 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     (``answer.Ranges``: each range its own connection and read transaction, for a database nobody
     writes to meanwhile). The source is
     converted on its own thread while the server's documents are read (``feed.SourceFeed``); all but
-    the reader of the answer runs behind the caller's thread (:data:`COMPARE_NICENESS`)."""
+    the reader of the answer runs behind the caller's thread (:data:`COMPARE_NICENESS`).
+    *expected_list*: a file ``load --expected-list`` wrote, replayed instead of converting the source
+    (``expected_list.check`` first: the same source as it is now, transport and selection); the
+    report's ``expected_from`` says which."""
     bulk = transport == "bulk-insert"
     exp = Expected(Join())
-    feed = SourceFeed(exp, source, bulk, convert_options, selection, source_options)
+    if expected_list is not None:
+        from ..sinks.server.loader import LoadOptions, selection_fingerprint
+        from .expected_list import ListFeed, check
+
+        check(expected_list, source, transport, selection_fingerprint(LoadOptions(
+            url=url, database=database, transport=transport, convert=convert_options, selection=selection)))
+        feed: SourceFeed = ListFeed(exp, expected_list, source, bulk, source_options)
+    else:
+        feed = SourceFeed(exp, source, bulk, convert_options, selection, source_options)
     docs = _Documents(exp, feed, bulk)
     client = answer.client if answer is not None else (target or Target.parse(url)).client(url)
     revs, idents, idxs = _Section(), _Section(), _Section()
@@ -332,7 +343,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
                 "revisions": revs.to_dict(), "identities": idents.to_dict(), "indexes": idxs.to_dict()}
     bad = sum(s["missing"] + s["different"] + s["extra"] for s in sections.values())
     return {"ok": bad == 0, "source": str(source), "url": url, "database": database, "transport": transport,
-            **sections, "deviations": docs.deviations if bulk else {}, "skipped_in_source": exp.skipped}
+            **sections, "deviations": docs.deviations if bulk else {}, "skipped_in_source": exp.skipped,
+            "expected_from": str(expected_list) if expected_list is not None else "source"}
 
 
 def _verify_revisions(client: RavenClient, database: str, exp: Expected, revs: _Section,

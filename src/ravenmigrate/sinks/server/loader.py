@@ -79,6 +79,7 @@ class LoadOptions:
     replication_factor: int = 1  # --create: nodes of the new database group
     encrypted: bool = False  # --create: an encrypted database (https only)
     database_key: Path | None = None  # --encrypted: the key file (read, or generated and written)
+    expected_list: Path | None = None  # write verify's expected entries there (verify.expected_list)
 
 
 def default_checkpoint(report: str | None, database: str) -> Path:
@@ -191,6 +192,7 @@ class Loader:
         self.rejects = options.rejects if options.rejects is not None else Rejects()
         self.throttle = Throttle(options.rate_limit, options.max_bytes_per_s)
         self.indexing: dict[str, Any] | None = None
+        self.expected_list: Any = None  # verify.expected_list.ListWriter while the load writes one
 
     # -- set-up ------------------------------------------------------------------------------
     def _checkpoint(self) -> Checkpoint:
@@ -313,6 +315,12 @@ class Loader:
             pairs = converted_pairs(records, keep_runs=True, converter=self.converter)
         else:
             pairs, at, close = self.pairs(), (lambda _offset: None), (lambda: None)
+        if self.o.expected_list is not None:
+            try:
+                self.expected_list = self._expected_list_writer()
+            except BaseException:
+                close()
+                raise
         self._offset = 0
 
         def fraction() -> float | None:
@@ -350,12 +358,31 @@ class Loader:
             close()
             self.timings["total_s"] = time.monotonic() - started
         if error is not None:
+            if self.expected_list is not None:
+                self.expected_list.discard()
             report = self.report("failed", error)
             if isinstance(error, (RavenMigrateError, OSError)):
                 raise LoadError(self._failure_message(error), report) from error
             raise error
         cp.finish()
+        if self.expected_list is not None:
+            self.expected_list.finish()
         return self.report("completed with rejects" if self.rejects.count else "completed")
+
+    def _expected_list_writer(self) -> Any:
+        """The writer of ``--expected-list``: for a source file or directory read whole, whose every
+        converted record the load sees as verify would convert it."""
+        from ...verify.expected_list import ExpectedListError, ListWriter
+
+        if self.pairs is not None or self.live is not None:
+            raise ExpectedListError("--expected-list is written for a source file or directory, not a running "
+                                    "3.x server or records given through the API: verify reads the source then")
+        sel = self.o.selection
+        if self.o.transport == "import" and sel is not None and sel.transform is not None:
+            raise ExpectedListError("--expected-list with a transform script and the import transport: the server "
+                                    "transforms the documents, so the load does not see what it stores; verify "
+                                    "reads the source then")
+        return ListWriter(self.o.expected_list, self.source, self.o.transport, selection_fingerprint(self.o))
 
     def _prepare_live(self, src: Any, cp: Checkpoint) -> None:
         """A running 3.x server (sources/live3x): the export starts where the last load ended."""
@@ -384,6 +411,9 @@ class Loader:
                 break
             if self.selector is not None:
                 converted = self.selector.select(record, converted)
+            if self.expected_list is not None:
+                for conv in converted:
+                    self.expected_list.add(conv)
             self.counts["records_read"] += len(record) if isinstance(record, DocumentRun) else 1
             pos = getattr(record, "position", None)
             if pos is not None and pos.offset > 0:
@@ -547,6 +577,9 @@ class Loader:
         }
         if self.indexing is not None:
             rep["indexing"] = self.indexing
+        if self.expected_list is not None:
+            rep["expected_list"] = {"path": str(self.expected_list.path), "documents": self.expected_list.documents,
+                                    "written": status.startswith("completed")}
         findings = [f for src in self._opened for f in getattr(src, "findings", [])]
         if findings:
             rep["source_findings"] = [{"code": f.code, "message": f.message} for f in findings]

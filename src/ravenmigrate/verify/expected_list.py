@@ -1,0 +1,234 @@
+"""The expected list: what a load sent, as verify's expected entries, for verify to read instead of
+converting the source again (docs/loading.md "Verify", "The load's expected list").
+
+``load --expected-list FILE`` writes it while it converts: a msgpack header, then one event per
+converted record in the load's order, then an end marker; it appears under its name only when the
+load completed (``NAME.partial`` until then, ``outputs.publish``). ``verify --expected-list FILE``
+replays the events into the expected entries on the source's thread (:class:`ListFeed`), as the
+source's conversion would have put them, after checking that the list was written for this source
+as it is now (its files' sizes and modification times), with the same transport and the same
+selection. A document is an event ``("d", [[id, entry], ...])`` with the entry ``expected.Expected``
+keeps (body and metadata digests, ``@last-modified``), about 40-70 bytes and its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from ..errors import RavenMigrateError
+from ..outputs import discard, partial, publish
+from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
+from ..threads import run_behind
+from .digests import store
+from .expected import Expected, _expected
+from .feed import SOURCE_NICENESS, SourceFeed, _Cancelled
+
+FORMAT = "ravenmigrate expected list"
+VERSION = 1
+
+
+class ExpectedListError(RavenMigrateError):
+    """An expected list that cannot stand for the source: another source or options, changed since,
+    or not complete."""
+
+
+def fingerprint(source: str) -> str:
+    """The source's files as they are now: their relative paths, sizes and modification times (a
+    file, or every file under a directory: raw storage)."""
+    root = Path(source)
+    if root.is_dir():
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+    elif root.is_file():
+        files = [root]
+    else:
+        raise ExpectedListError(f"{source}: an expected list is kept for a source file or directory only")
+    h = hashlib.sha256()
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.relative_to(root) if p != root else p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def header(source: str, transport: str, selection: str) -> dict[str, Any]:
+    return {"format": FORMAT, "version": VERSION, "source": str(Path(source).resolve()),
+            "fingerprint": fingerprint(source), "transport": transport, "selection": selection}
+
+
+class ListWriter:
+    """Writes the events of a load's converted records (:meth:`add`) to ``FILE.partial``;
+    :meth:`finish` ends it and renames it to FILE, :meth:`discard` removes it."""
+
+    def __init__(self, path: str | os.PathLike, source: str, transport: str, selection: str) -> None:
+        self.path = Path(path)
+        self.bulk = transport == "bulk-insert"
+        try:
+            self._file = open(partial(self.path), "wb")  # noqa: SIM115 - closed by finish or discard
+        except OSError as exc:
+            raise ExpectedListError(f"cannot write the expected list {self.path}: {exc.strerror or exc}") from exc
+        self._packer = msgpack.Packer(use_bin_type=True)
+        self._scratch = Expected()  # one record's entries at a time
+        self.documents = 0
+        self._write(header(source, transport, selection))
+
+    def _write(self, obj: Any) -> None:
+        try:
+            self._file.write(self._packer.pack(obj))
+        except OSError as exc:
+            raise ExpectedListError(f"cannot write the expected list {self.path}: {exc.strerror or exc}") from exc
+
+    def add(self, conv: Any) -> None:
+        """The event of one converted record (what ``Expected.add`` would do with it)."""
+        if isinstance(conv, DocumentRun) or (isinstance(conv, Document4) and conv.revision_of is None):
+            scratch = self._scratch
+            scratch.documents.clear()
+            scratch.ids.clear()
+            if isinstance(conv, DocumentRun):
+                _expected.add_documents(conv.results, scratch.documents, scratch.ids, self.bulk, None)
+            else:
+                scratch.document(conv.id, conv.data, conv.last_modified, self.bulk)
+            self.documents += len(scratch.documents)
+            self._write(("d", [[scratch.ids.get(low, low), entry] for low, entry in scratch.documents.items()]))
+        elif isinstance(conv, Document4):
+            self._write(("r", conv.revision_of, conv.change_vector or ""))
+        elif isinstance(conv, AttachmentPut4):
+            self._write(("a", conv.document_id, conv.name, conv.hash))
+        elif isinstance(conv, Delete4):
+            self._write(("x", conv.id))
+        elif isinstance(conv, Index4):
+            self._write(("i", conv.name))
+        elif isinstance(conv, Identity4):
+            self._write(("n", conv.name, conv.value))
+        else:
+            self._write(("s",))
+
+    def finish(self) -> None:
+        self._write(("end", self.documents))
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise ExpectedListError(f"cannot write the expected list {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            self._file.close()
+        publish([self.path])
+
+    def discard(self) -> None:
+        self._file.close()
+        discard([self.path])
+
+
+def _events(path: Path) -> Any:
+    try:
+        with open(path, "rb") as f:
+            yield from msgpack.Unpacker(f, raw=False, use_list=True, max_buffer_size=1 << 30)
+    except OSError as exc:
+        raise ExpectedListError(f"cannot read the expected list {path}: {exc.strerror or exc}") from exc
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise ExpectedListError(f"{path}: not an expected list ravenmigrate wrote ({exc})") from exc
+
+
+def check(path: str | os.PathLike, source: str, transport: str, selection: str) -> None:
+    """Raise :class:`ExpectedListError` unless *path* was written for *source* as it is now, with the
+    same transport and selection."""
+    p = Path(path)
+    events = _events(p)
+    try:
+        head = next(events)
+    except StopIteration:
+        head = None
+    finally:
+        events.close()
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        raise ExpectedListError(f"{p}: not an expected list ravenmigrate wrote")
+    if head.get("version") != VERSION:
+        raise ExpectedListError(f"{p}: expected list version {head.get('version')}, this ravenmigrate reads {VERSION}")
+    now = header(source, transport, selection)
+    for key, what in (("source", "another source"), ("fingerprint", "the source as it was then (its files changed since)"),
+                      ("transport", "another transport"), ("selection", "another selection")):
+        if head.get(key) != now[key]:
+            raise ExpectedListError(
+                f"{p} was written by a load of {what}: {key} {head.get(key)!r}, now {now[key]!r}; "
+                "verify without --expected-list reads the source")
+
+
+class ListFeed(SourceFeed):
+    """``SourceFeed`` that replays an expected list (checked with :func:`check`) instead of converting
+    the source; the same entries in the same order, so the join with the server's documents is the same."""
+
+    def __init__(self, expected: Expected, path: str | os.PathLike, source: str, bulk: bool,
+                 source_options: dict[str, Any]) -> None:
+        super().__init__(expected, source, bulk, None, None, source_options)
+        self.list_path = Path(path)
+
+    def run(self) -> None:
+        if threading.current_thread() is self:
+            run_behind(SOURCE_NICENESS)
+        try:
+            self._replay()
+        except _Cancelled:
+            pass
+        except BaseException as exc:  # handed to the main thread by finish()
+            self.error = exc
+        finally:
+            with self.changed:
+                self.done = True
+                self.changed.notify()
+
+    def _replay(self) -> None:
+        exp = self.expected
+        events = _events(self.list_path)
+        next(events)  # the header, checked before
+        ended = False
+        for event in events:
+            if self._cancelled:
+                raise _Cancelled
+            kind = event[0]
+            if kind == "end":
+                ended = True
+                break
+            with self.changed:
+                if kind == "d":
+                    join = exp.join
+                    for doc_id, entry in event[1]:
+                        low = doc_id.lower()
+                        new = store(exp.documents, low, entry, join)
+                        if doc_id != low:
+                            exp.ids[low] = doc_id
+                        elif not new:
+                            exp.ids.pop(low, None)
+                    self.added += len(event[1])
+                else:
+                    _apply(exp, event)
+                    self.added += 1
+                self.changed.notify()
+        if not ended:
+            raise ExpectedListError(f"{self.list_path}: the expected list ends before its end marker")
+
+
+def _apply(exp: Expected, event: list[Any]) -> None:
+    """What ``Expected.add`` does with the record of one event other than documents."""
+    kind = event[0]
+    if kind == "r":
+        exp.revisions.setdefault(event[1].lower(), set()).add(event[2])
+    elif kind == "a":
+        exp.attachments[(event[1].lower(), event[2])] = event[3]
+    elif kind == "x":
+        exp.add(Delete4(event[1], None), False)
+    elif kind == "i":
+        exp.indexes.add(event[1])
+    elif kind == "n":
+        name = event[1].lower()
+        exp.identities[name] = max(event[2], exp.identities.get(name, event[2]))
+    elif kind == "s":
+        exp.skipped += 1
+    else:
+        raise ExpectedListError(f"an expected list event of unknown kind {kind!r}")
+
+
+__all__ = ["ExpectedListError", "ListFeed", "ListWriter", "check", "fingerprint"]
