@@ -197,6 +197,18 @@ cdef _store(dict documents, dict ids, const unsigned char* s, Py_ssize_t n, valu
         ids.pop(key, None)
 
 
+def store_entries(list entries, dict documents, dict ids, join=None):
+    """See ravenmigrate.verify.digests.store_entries."""
+    cdef dict early = join.early if join is not None else None
+    cdef list ready = join.ready if join is not None else None
+    cdef set recheck = join.recheck if join is not None else None
+    cdef bytes raw
+    for pair in entries:
+        raw = pair[0]
+        _store(documents, ids, <const unsigned char*>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), pair[1],
+               early, ready, recheck)
+
+
 def add_documents(results, dict documents, dict ids, bint bulk, join=None):
     """See ravenmigrate.verify.digests.add_documents."""
     if not hasattr(results, "packed"):

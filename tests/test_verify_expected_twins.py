@@ -16,7 +16,7 @@ from conftest import real
 from ravenmigrate import _twins
 from ravenmigrate.verify import expected as verify_expected
 from ravenmigrate.verify import stream
-from ravenmigrate.verify.digests import digests, raw_digests
+from ravenmigrate.verify.digests import Join, digests, raw_digests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 import generate  # noqa: E402
@@ -146,6 +146,28 @@ def test_hand_made_and_damaged_runs_give_the_same_entries(bulk, carry):
     assert want_docs["escaped/1"] == b"".join(digests(DOCS[5][1], bulk)) + LM.encode()
     native.add_documents(results, got_docs, got_ids, bulk)  # tuples: the pure twin's way
     assert got_docs == want_docs and got_ids == want_ids
+
+
+def test_an_expected_lists_entries_are_stored_alike_and_as_their_documents_were():
+    """``store_entries`` (an expected list's document event, ``verify.expected_list``): both twins fill
+    the dicts as ``add_documents`` of the same documents does, and tell the join alike of an entry
+    replacing a matched one (``recheck``) and of one a server's document waits for (``ready``)."""
+    results = [(i, d, "C", lm, None, None) for i, d, lm in DOCS]
+    want_docs, want_ids = {}, {}
+    pure.add_documents(results, want_docs, want_ids, False)
+    entries = []
+    for doc_id, data, lm in DOCS:
+        one: dict = {}
+        pure.add_documents([(doc_id, data, "C", lm, None, None)], one, {}, False)
+        entries.append([doc_id.encode("utf-8"), one[doc_id.lower()]])
+    outcomes = []
+    for twin in (pure, native):
+        docs, ids, join = {"orders/1": pure.MATCHED}, {}, Join()
+        join.early["nometa/1"] = (b"{}", -1, 0)
+        twin.store_entries(entries, docs, ids, join)
+        outcomes.append((docs, ids, sorted(join.recheck), join.ready))
+        assert docs == want_docs and ids == want_ids
+    assert outcomes[0] == outcomes[1] and outcomes[0][2:] == (["orders/1"], ["nometa/1"])
 
 
 def test_a_document_that_does_not_end_where_the_run_says_is_taken_as_the_pure_twin_takes_it():

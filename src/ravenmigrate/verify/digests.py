@@ -150,6 +150,20 @@ def add_documents(results: Any, documents: dict[str, bytes], ids: dict[str, str]
         add_document(documents, ids, r[0], r[1], r[3], bulk, scanner, join)
 
 
+def store_entries(entries: Any, documents: dict[str, bytes], ids: dict[str, str], join: Join | None = None) -> None:
+    """The entries of an expected list's document event (``verify.expected_list``): ``[id, entry]``
+    each, the id as written in UTF-8 bytes and the entry :func:`add_document` made of the document,
+    stored as :func:`add_document` stores it."""
+    for raw_id, entry in entries:
+        doc_id = raw_id.decode("utf-8")
+        low = doc_id.lower()
+        new = store(documents, low, entry, join)
+        if doc_id != low:
+            ids[low] = doc_id
+        elif not new:
+            ids.pop(low, None)
+
+
 # orjson costs about 12 ms to import (jsonvalue's ORJSON_AFTER); verify parses only a few hundred
 # @metadata objects one by one when the documents are as expected, so it is imported only past this.
 SERVER_ORJSON_AFTER = 2_000

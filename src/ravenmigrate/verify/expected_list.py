@@ -7,15 +7,15 @@ load completed (``NAME.partial`` until then, ``outputs.publish``). ``verify --ex
 replays the events into the expected entries on the source's thread (:class:`ListFeed`), as the
 source's conversion would have put them, after checking that the list was written for this source
 as it is now (its files' sizes and modification times), with the same transport and the same
-selection. A document is an event ``("d", [[id, entry], ...])`` with the entry ``expected.Expected``
-keeps (body and metadata digests, ``@last-modified``), about 40-70 bytes and its id.
+selection. Documents are an event ``("d", [[id, entry], ...])``, the id as written (UTF-8 bytes) and
+the entry ``expected.Expected`` keeps (body and metadata digests, ``@last-modified``; stored by the
+``expected`` twins' ``store_entries``), about 40-70 bytes and the id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,8 @@ import msgpack
 from ..errors import RavenMigrateError
 from ..outputs import discard, partial, publish
 from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
-from ..threads import run_behind
-from .digests import store
 from .expected import Expected, _expected
-from .feed import SOURCE_NICENESS, SourceFeed, _Cancelled
+from .feed import SourceFeed, _Cancelled
 
 FORMAT = "ravenmigrate expected list"
 VERSION = 1
@@ -93,7 +91,8 @@ class ListWriter:
             else:
                 scratch.document(conv.id, conv.data, conv.last_modified, self.bulk)
             self.documents += len(scratch.documents)
-            self._write(("d", [[scratch.ids.get(low, low), entry] for low, entry in scratch.documents.items()]))
+            self._write(("d", [[scratch.ids.get(low, low).encode("utf-8"), entry]
+                               for low, entry in scratch.documents.items()]))
         elif isinstance(conv, Document4):
             self._write(("r", conv.revision_of, conv.change_vector or ""))
         elif isinstance(conv, AttachmentPut4):
@@ -166,21 +165,8 @@ class ListFeed(SourceFeed):
         super().__init__(expected, source, bulk, None, None, source_options)
         self.list_path = Path(path)
 
-    def run(self) -> None:
-        if threading.current_thread() is self:
-            run_behind(SOURCE_NICENESS)
-        try:
-            self._replay()
-        except _Cancelled:
-            pass
-        except BaseException as exc:  # handed to the main thread by finish()
-            self.error = exc
-        finally:
-            with self.changed:
-                self.done = True
-                self.changed.notify()
-
-    def _replay(self) -> None:
+    def put_all(self) -> None:
+        """The list's events into the expected entries, in the load's order."""
         exp = self.expected
         events = _events(self.list_path)
         next(events)  # the header, checked before
@@ -194,14 +180,7 @@ class ListFeed(SourceFeed):
                 break
             with self.changed:
                 if kind == "d":
-                    join = exp.join
-                    for doc_id, entry in event[1]:
-                        low = doc_id.lower()
-                        new = store(exp.documents, low, entry, join)
-                        if doc_id != low:
-                            exp.ids[low] = doc_id
-                        elif not new:
-                            exp.ids.pop(low, None)
+                    _expected.store_entries(event[1], exp.documents, exp.ids, exp.join)
                     self.added += len(event[1])
                 else:
                     _apply(exp, event)

@@ -59,7 +59,7 @@ class SourceFeed(threading.Thread):
         if threading.current_thread() is self:  # not when a caller runs the feed on its own thread
             run_behind(SOURCE_NICENESS)
         try:
-            expected_from(*self._args, into=self, **self._source_options)
+            self.put_all()
         except _Cancelled:
             pass
         except BaseException as exc:  # handed to the main thread by finish()
@@ -68,6 +68,10 @@ class SourceFeed(threading.Thread):
             with self.changed:
                 self.done = True
                 self.changed.notify()
+
+    def put_all(self) -> None:
+        """Every record of the source into the expected entries (on this thread: :meth:`run`)."""
+        expected_from(*self._args, into=self, **self._source_options)
 
     def wait_for(self, low: str, count: int) -> None:
         """Wait until the source has put the document *low* (or done it, or put *count* more records
