@@ -82,8 +82,8 @@ feed.run()  # the whole source, before the clock starts
 docs = _Documents(exp, feed, False)
 step = -(-count // parts)
 started = time.perf_counter()
-answers = [answer.Answer(RavenClient(url), f"/databases/{db}/docs?etag=0&start={i * step}&pageSize="
-                         f"{step if i < parts - 1 else 2147483647}") for i in range(parts)]
+answers = [answer.Answer(RavenClient(url), answer.range_path(db, i * step, step if i < parts - 1 else 2147483647))
+           for i in range(parts)]
 def compare():
     for a in answers:
         for buf, spans, read, where in documents(a):

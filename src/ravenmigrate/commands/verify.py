@@ -8,7 +8,7 @@ import json
 from ..sinks.server import target
 from ..sources.live3x import options as live_options
 from ..sources.voron import options as voron_options
-from ..verify.answer import every_document, every_document_in_ranges
+from ..verify.answer import ask
 from ._options import add_selection, selection_from
 
 SECTIONS = ("documents", "attachments", "revisions", "identities", "indexes")
@@ -58,10 +58,7 @@ def run(args: argparse.Namespace) -> int:
     client = tgt.client(url)
     answer = None
     try:
-        if args.streams > 1:
-            answer = every_document_in_ranges(client, lambda: tgt.client(url), args.database, args.streams)
-        else:
-            answer = every_document(client, args.database)
+        answer = ask(client, lambda: tgt.client(url), args.database, args.streams)
         from ..progress import table
         from ..rejects import Rejects
         from ..verify.documents import verify

@@ -212,6 +212,14 @@ class Ranges:
         self.close()
 
 
+def ask(client: RavenClient, connect: Callable[[], RavenClient], database: str, streams: int) -> Answer | Ranges:
+    """Every document of *database*, asked for now: one answer on *client* (:func:`every_document`), or
+    with *streams* > 1 ranges read that many at once (:func:`every_document_in_ranges`)."""
+    if streams > 1:
+        return every_document_in_ranges(client, connect, database, streams)
+    return every_document(client, database)
+
+
 def every_document_in_ranges(client: RavenClient, connect: Callable[[], RavenClient], database: str,
                              streams: int, size: int | None = None) -> Ranges:
     """Every document of *database* in :class:`Ranges` of *size* documents (default: about

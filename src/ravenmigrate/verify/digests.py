@@ -124,7 +124,6 @@ def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, 
     :func:`digests`) and the last-modified value when it has one (:func:`store`); its id as written
     in *ids* only where that differs from the lower-cased one. *scanner*: a ``jsonsplit`` Scanner
     to reuse."""
-    low = doc_id.lower()
     pair = None
     scanner.reset(0)
     try:
@@ -134,7 +133,16 @@ def add_document(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, 
     if end > 0:
         pair = raw_digests(data, 0, end, scanner.meta_start, scanner.meta_end, bulk)
     body, meta = pair or digests(data, bulk)
-    new = store(documents, low, body + meta + (last_modified.encode("ascii") if last_modified else b""), join)
+    store_entry(documents, ids, doc_id, body + meta + (last_modified.encode("ascii") if last_modified else b""),
+                join)
+
+
+def store_entry(documents: dict[str, bytes], ids: dict[str, str], doc_id: str, entry: bytes,
+                join: Join | None = None) -> None:
+    """The expected *entry* of the document *doc_id* under its lower-cased id (:func:`store`), its id
+    as written in *ids* only where that differs from the lower-cased one."""
+    low = doc_id.lower()
+    new = store(documents, low, entry, join)
     if doc_id != low:
         ids[low] = doc_id
     elif not new:  # ids holds only ids documents holds: a new one is not there
@@ -153,15 +161,9 @@ def add_documents(results: Any, documents: dict[str, bytes], ids: dict[str, str]
 def store_entries(entries: Any, documents: dict[str, bytes], ids: dict[str, str], join: Join | None = None) -> None:
     """The entries of an expected list's document event (``verify.expected_list``): ``[id, entry]``
     each, the id as written in UTF-8 bytes and the entry :func:`add_document` made of the document,
-    stored as :func:`add_document` stores it."""
+    stored as :func:`add_document` stores it (:func:`store_entry`)."""
     for raw_id, entry in entries:
-        doc_id = raw_id.decode("utf-8")
-        low = doc_id.lower()
-        new = store(documents, low, entry, join)
-        if doc_id != low:
-            ids[low] = doc_id
-        elif not new:
-            ids.pop(low, None)
+        store_entry(documents, ids, raw_id.decode("utf-8"), entry, join)
 
 
 # orjson costs about 12 ms to import (jsonvalue's ORJSON_AFTER); verify parses only a few hundred

@@ -25,7 +25,7 @@ from ..sinks.server.client import RavenClient
 from ..sinks.server.http import db_path
 from ..sinks.server.target import Target
 from ..threads import on_thread_behind, responsive
-from .answer import EVERY_DOCUMENT, Answer, Ranges, every_document, every_document_in_ranges
+from .answer import EVERY_DOCUMENT, Answer, Ranges, ask
 from .digests import MATCHED, Join, digests, raw_digests
 from .expected import Canonical, Expected, _expected, expected_from
 from .feed import EarlyDocuments, SourceFeed
@@ -284,7 +284,7 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     and *selection* are the load's (docs/options.md); *target* carries the TLS settings of a secured
     server (docs/security.md); *source_options* go to ``open_source`` (raw storage: journals path,
     bundle settings). *answer*: the database's documents already asked for
-    (``answer.every_document``, or ``every_document_in_ranges``; the command line asks first, so the
+    (``answer.ask``; the command line asks first, so the
     server writes them while verify starts); verify then talks to the server through its client, and
     closes both. *streams* > 1 (without *answer*): the documents are read in ranges, that many at once
     (``answer.Ranges``: each range its own connection and read transaction, for a database nobody
@@ -297,16 +297,16 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
     bulk = transport == "bulk-insert"
     exp = Expected(Join())
     if expected_list is not None:
-        from ..sinks.server.loader import LoadOptions, selection_fingerprint
+        from ..sinks.server.loader import selection_fingerprint
         from .expected_list import ListFeed, check
 
-        check(expected_list, source, transport, selection_fingerprint(LoadOptions(
-            url=url, database=database, transport=transport, convert=convert_options, selection=selection)))
+        check(expected_list, source, transport, selection_fingerprint(selection, convert_options))
         feed: SourceFeed = ListFeed(exp, expected_list, source, bulk, source_options)
     else:
         feed = SourceFeed(exp, source, bulk, convert_options, selection, source_options)
     docs = _Documents(exp, feed, bulk)
-    client = answer.client if answer is not None else (target or Target.parse(url)).client(url)
+    tgt = target or Target.parse(url)
+    client = answer.client if answer is not None else tgt.client(url)
     revs, idents, idxs = _Section(), _Section(), _Section()
 
     def compare() -> None:  # behind: only the answer's reader thread, started before, keeps the caller's priority
@@ -322,11 +322,8 @@ def verify(source: str, url: str, database: str, transport: str = "import", conv
         _verify_indexes(client, database, exp, idxs)
 
     try:
-        if answer is None and streams > 1:
-            answer = every_document_in_ranges(client, lambda: (target or Target.parse(url)).client(url), database,
-                                              streams)
-        elif answer is None:  # asked for first: the server writes while the source thread imports and opens the source
-            answer = every_document(client, database)
+        if answer is None:  # asked for first: the server writes while the source thread imports and opens the source
+            answer = ask(client, lambda: tgt.client(url), database, streams)
         with responsive(), answer:
             on_thread_behind(compare, COMPARE_NICENESS, "verify-compare")
     except BaseException:

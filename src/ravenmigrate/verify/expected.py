@@ -40,31 +40,52 @@ class Expected:
         self.skipped = 0
 
     def add(self, conv: Any, bulk: bool) -> None:
+        """One converted record, through the operations below (an expected list records them: the
+        subclass in ``expected_list``)."""
         if isinstance(conv, DocumentRun):  # common documents, converted natively; no revisions among them
             _expected.add_documents(conv.results, self.documents, self.ids, bulk, self.join)
         elif isinstance(conv, Document4):
             if conv.revision_of is not None:
-                self.revisions.setdefault(conv.revision_of.lower(), set()).add(conv.change_vector or "")
-                return
-            self.document(conv.id, conv.data, conv.last_modified, bulk)
+                self.revision(conv.revision_of, conv.change_vector or "")
+            else:
+                self.document(conv.id, conv.data, conv.last_modified, bulk)
         elif isinstance(conv, AttachmentPut4):
-            self.attachments[(conv.document_id.lower(), conv.name)] = conv.hash
+            self.attachment(conv.document_id, conv.name, conv.hash)
         elif isinstance(conv, Delete4):
-            low = conv.id.lower()
-            if self.documents.pop(low, None) == MATCHED and self.join is not None:
-                self.join.recheck.add(low)  # the server had it when the source still did
-            self.ids.pop(low, None)
-            for key in [k for k in self.attachments if k[0] == low]:
-                del self.attachments[key]
+            self.delete(conv.id)
         elif isinstance(conv, Index4):
-            self.indexes.add(conv.name)
+            self.index(conv.name)
         elif isinstance(conv, Identity4):
-            self.identities[conv.name.lower()] = max(conv.value, self.identities.get(conv.name.lower(), conv.value))
+            self.identity(conv.name, conv.value)
         else:
-            self.skipped += 1
+            self.skip()
 
     def document(self, doc_id: str, data: bytes, last_modified: str | None, bulk: bool) -> None:
         add_document(self.documents, self.ids, doc_id, data, last_modified, bulk, self._scanner, self.join)
+
+    def revision(self, of: str, change_vector: str) -> None:
+        self.revisions.setdefault(of.lower(), set()).add(change_vector)
+
+    def attachment(self, document_id: str, name: str, digest: str) -> None:
+        self.attachments[(document_id.lower(), name)] = digest
+
+    def delete(self, doc_id: str) -> None:
+        low = doc_id.lower()
+        if self.documents.pop(low, None) == MATCHED and self.join is not None:
+            self.join.recheck.add(low)  # the server had it when the source still did
+        self.ids.pop(low, None)
+        for key in [k for k in self.attachments if k[0] == low]:
+            del self.attachments[key]
+
+    def index(self, name: str) -> None:
+        self.indexes.add(name)
+
+    def identity(self, name: str, value: int) -> None:
+        low = name.lower()
+        self.identities[low] = max(value, self.identities.get(low, value))
+
+    def skip(self) -> None:
+        self.skipped += 1
 
 
 class Canonical:

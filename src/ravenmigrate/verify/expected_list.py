@@ -9,7 +9,9 @@ source's conversion would have put them, after checking that the list was writte
 as it is now (its files' sizes and modification times), with the same transport and the same
 selection. Documents are an event ``("d", [[id, entry], ...])``, the id as written (UTF-8 bytes) and
 the entry ``expected.Expected`` keeps (body and metadata digests, ``@last-modified``; stored by the
-``expected`` twins' ``store_entries``), about 40-70 bytes and the id.
+``expected`` twins' ``store_entries``), about 40-70 bytes and the id; every other event is an
+operation of ``Expected`` (:data:`OPERATIONS`) and its arguments, recorded by running
+``Expected.add`` itself on the load's records (``_Recorder``).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import msgpack
 
 from ..errors import RavenMigrateError
 from ..outputs import discard, partial, publish
-from ..records import AttachmentPut4, Delete4, Document4, DocumentRun, Identity4, Index4
 from .expected import Expected, _expected
 from .feed import SourceFeed, _Cancelled
 
 FORMAT = "ravenmigrate expected list"
 VERSION = 1
+# The events other than documents: each the ``Expected`` operation of that name and its arguments.
+OPERATIONS = frozenset({"revision", "attachment", "delete", "index", "identity", "skip"})
 
 
 class ExpectedListError(RavenMigrateError):
@@ -58,9 +61,46 @@ def header(source: str, transport: str, selection: str) -> dict[str, Any]:
             "fingerprint": fingerprint(source), "transport": transport, "selection": selection}
 
 
+class _Recorder(Expected):
+    """``Expected`` whose operations become events: its documents are one record's at a time (taken
+    by :meth:`documents_event`), every other operation is written as it comes."""
+
+    def __init__(self, write: Any) -> None:
+        super().__init__()
+        self._write = write
+
+    def documents_event(self) -> int:
+        """The documents put since the last call as one event (none: no event); how many."""
+        if not self.documents:
+            return 0
+        self._write(("d", [[self.ids.get(low, low).encode("utf-8"), entry] for low, entry in self.documents.items()]))
+        count = len(self.documents)
+        self.documents.clear()
+        self.ids.clear()
+        return count
+
+    def revision(self, of: str, change_vector: str) -> None:
+        self._write(("revision", of, change_vector))
+
+    def attachment(self, document_id: str, name: str, digest: str) -> None:
+        self._write(("attachment", document_id, name, digest))
+
+    def delete(self, doc_id: str) -> None:
+        self._write(("delete", doc_id))
+
+    def index(self, name: str) -> None:
+        self._write(("index", name))
+
+    def identity(self, name: str, value: int) -> None:
+        self._write(("identity", name, value))
+
+    def skip(self) -> None:
+        self._write(("skip",))
+
+
 class ListWriter:
-    """Writes the events of a load's converted records (:meth:`add`) to ``FILE.partial``;
-    :meth:`finish` ends it and renames it to FILE, :meth:`discard` removes it."""
+    """Writes the events of a load's converted records (:meth:`add`: what ``Expected.add`` does with
+    them) to ``FILE.partial``; :meth:`finish` ends it and renames it to FILE, :meth:`discard` removes it."""
 
     def __init__(self, path: str | os.PathLike, source: str, transport: str, selection: str) -> None:
         self.path = Path(path)
@@ -70,7 +110,7 @@ class ListWriter:
         except OSError as exc:
             raise ExpectedListError(f"cannot write the expected list {self.path}: {exc.strerror or exc}") from exc
         self._packer = msgpack.Packer(use_bin_type=True)
-        self._scratch = Expected()  # one record's entries at a time
+        self._recorder = _Recorder(self._write)
         self.documents = 0
         self._write(header(source, transport, selection))
 
@@ -81,30 +121,9 @@ class ListWriter:
             raise ExpectedListError(f"cannot write the expected list {self.path}: {exc.strerror or exc}") from exc
 
     def add(self, conv: Any) -> None:
-        """The event of one converted record (what ``Expected.add`` would do with it)."""
-        if isinstance(conv, DocumentRun) or (isinstance(conv, Document4) and conv.revision_of is None):
-            scratch = self._scratch
-            scratch.documents.clear()
-            scratch.ids.clear()
-            if isinstance(conv, DocumentRun):
-                _expected.add_documents(conv.results, scratch.documents, scratch.ids, self.bulk, None)
-            else:
-                scratch.document(conv.id, conv.data, conv.last_modified, self.bulk)
-            self.documents += len(scratch.documents)
-            self._write(("d", [[scratch.ids.get(low, low).encode("utf-8"), entry]
-                               for low, entry in scratch.documents.items()]))
-        elif isinstance(conv, Document4):
-            self._write(("r", conv.revision_of, conv.change_vector or ""))
-        elif isinstance(conv, AttachmentPut4):
-            self._write(("a", conv.document_id, conv.name, conv.hash))
-        elif isinstance(conv, Delete4):
-            self._write(("x", conv.id))
-        elif isinstance(conv, Index4):
-            self._write(("i", conv.name))
-        elif isinstance(conv, Identity4):
-            self._write(("n", conv.name, conv.value))
-        else:
-            self._write(("s",))
+        """The events of one converted record."""
+        self._recorder.add(conv, self.bulk)
+        self.documents += self._recorder.documents_event()
 
     def finish(self) -> None:
         self._write(("end", self.documents))
@@ -182,32 +201,14 @@ class ListFeed(SourceFeed):
                 if kind == "d":
                     _expected.store_entries(event[1], exp.documents, exp.ids, exp.join)
                     self.added += len(event[1])
-                else:
-                    _apply(exp, event)
+                elif kind in OPERATIONS:
+                    getattr(exp, kind)(*event[1:])
                     self.added += 1
+                else:
+                    raise ExpectedListError(f"{self.list_path}: an event of unknown kind {kind!r}")
                 self.changed.notify()
         if not ended:
             raise ExpectedListError(f"{self.list_path}: the expected list ends before its end marker")
-
-
-def _apply(exp: Expected, event: list[Any]) -> None:
-    """What ``Expected.add`` does with the record of one event other than documents."""
-    kind = event[0]
-    if kind == "r":
-        exp.revisions.setdefault(event[1].lower(), set()).add(event[2])
-    elif kind == "a":
-        exp.attachments[(event[1].lower(), event[2])] = event[3]
-    elif kind == "x":
-        exp.add(Delete4(event[1], None), False)
-    elif kind == "i":
-        exp.indexes.add(event[1])
-    elif kind == "n":
-        name = event[1].lower()
-        exp.identities[name] = max(event[2], exp.identities.get(name, event[2]))
-    elif kind == "s":
-        exp.skipped += 1
-    else:
-        raise ExpectedListError(f"an expected list event of unknown kind {kind!r}")
 
 
 __all__ = ["ExpectedListError", "ListFeed", "ListWriter", "check", "fingerprint"]

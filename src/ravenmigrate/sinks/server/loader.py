@@ -201,12 +201,12 @@ class Loader:
             if not path.exists():
                 raise CheckpointError(f"--resume: no checkpoint at {path}")
             cp = Checkpoint.load(path)
-            cp.check_matches(self.source, self.o.database, self.o.transport, selection_fingerprint(self.o))
+            cp.check_matches(self.source, self.o.database, self.o.transport, selection_fingerprint(self.o.selection, self.o.convert))
             if cp.finished:
                 self.log(f"checkpoint {path} says this load already finished; nothing to resume")
             return cp
         cp = Checkpoint(path, self.source, self.o.database, self.o.transport, self.o.streams,
-                        selection=selection_fingerprint(self.o))
+                        selection=selection_fingerprint(self.o.selection, self.o.convert))
         cp._write()
         return cp
 
@@ -382,7 +382,7 @@ class Loader:
             raise ExpectedListError("--expected-list with a transform script and the import transport: the server "
                                     "transforms the documents, so the load does not see what it stores; verify "
                                     "reads the source then")
-        return ListWriter(self.o.expected_list, self.source, self.o.transport, selection_fingerprint(self.o))
+        return ListWriter(self.o.expected_list, self.source, self.o.transport, selection_fingerprint(self.o.selection, self.o.convert))
 
     def _prepare_live(self, src: Any, cp: Checkpoint) -> None:
         """A running 3.x server (sources/live3x): the export starts where the last load ended."""
@@ -603,10 +603,10 @@ def _selector(options: LoadOptions) -> Any:
     return Selector(options.selection, transform_revisions_only=options.transport == "import")
 
 
-def selection_fingerprint(options: LoadOptions) -> str:
-    """The load's options of what to migrate, as a checkpoint records them ("" for everything): a resume
-    skips the items acknowledged before, so it must select the same items in the same order."""
-    sel, conv = options.selection, options.convert
+def selection_fingerprint(sel: Any, conv: Any) -> str:
+    """The load's options of what to migrate (*sel*: its selection, *conv*: its ``ConvertOptions``), as
+    a checkpoint and an expected list record them ("" for everything): a resume skips the items
+    acknowledged before, so it must select the same items in the same order."""
     parts = []
     if sel is not None and not sel.everything:
         parts += [f"collections={','.join(sel.collections)}", f"exclude={','.join(sel.exclude_collections)}",
